@@ -1,0 +1,268 @@
+//! Pool configuration: every knob, its default, its validation, and
+//! [`PoolConfig::from_env`] for the `DB_POOL_*` variables.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// A closure run on every new connection after the pool's own setup.
+pub type InitHook = Arc<dyn Fn(&rusqlite::Connection) -> rusqlite::Result<()> + Send + Sync>;
+
+/// How the pool is sized, timed and how its connections are set up.
+///
+/// Build one with [`PoolConfig::default`] and the chaining setters, or read
+/// one from the environment with [`PoolConfig::from_env`].
+#[derive(Clone)]
+pub struct PoolConfig {
+    /// The `pool` label in metrics. Defaults to `"litepool"`.
+    pub name: String,
+    /// The most connections the pool opens. Defaults to 10.
+    pub max_size: u32,
+    /// Idle connections the housekeeper keeps warm. Defaults to 2.
+    pub min_idle: u32,
+    /// How long an acquire waits before failing. Defaults to 5000 ms.
+    pub acquire_timeout: Duration,
+    /// Idle connections above `min_idle` are closed after this long unused.
+    /// `None` keeps them. Defaults to 30 s.
+    pub idle_timeout: Option<Duration>,
+    /// Connections are retired once this old (when next idle), minus up to
+    /// 2.5 % jitter so they do not all expire at once. `None` keeps them.
+    /// Defaults to 30 min.
+    pub max_lifetime: Option<Duration>,
+    /// A connection idle longer than this is validated before it is handed
+    /// out. Defaults to 500 ms.
+    pub validation_window: Duration,
+    /// A lease held longer than this is reported once as a leak. `None`
+    /// (the default) turns leak detection off.
+    pub leak_threshold: Option<Duration>,
+    /// SQLite's `busy_timeout` on every connection. Defaults to 5000 ms.
+    pub busy_timeout: Duration,
+    /// `PRAGMA journal_mode` for file databases. Defaults to `Some("WAL")`;
+    /// `None` leaves SQLite's default.
+    pub journal_mode: Option<String>,
+    /// `PRAGMA synchronous`. Defaults to `Some("NORMAL")`.
+    pub synchronous: Option<String>,
+    /// `PRAGMA foreign_keys`. Defaults to `true`.
+    pub foreign_keys: bool,
+    /// SQL run on every new connection after the pragmas. Defaults to none.
+    pub init_sql: Option<String>,
+    /// A closure run on every new connection after `init_sql`. Defaults to none.
+    pub init_hook: Option<InitHook>,
+    /// How often the housekeeper retires idle and old connections and
+    /// refills `min_idle`. Defaults to 1 s.
+    pub housekeeping_period: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            name: "litepool".to_owned(),
+            max_size: 10,
+            min_idle: 2,
+            acquire_timeout: Duration::from_millis(5000),
+            idle_timeout: Some(Duration::from_secs(30)),
+            max_lifetime: Some(Duration::from_secs(30 * 60)),
+            validation_window: Duration::from_millis(500),
+            leak_threshold: None,
+            busy_timeout: Duration::from_millis(5000),
+            journal_mode: Some("WAL".to_owned()),
+            synchronous: Some("NORMAL".to_owned()),
+            foreign_keys: true,
+            init_sql: None,
+            init_hook: None,
+            housekeeping_period: Duration::from_secs(1),
+        }
+    }
+}
+
+impl fmt::Debug for PoolConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolConfig")
+            .field("name", &self.name)
+            .field("max_size", &self.max_size)
+            .field("min_idle", &self.min_idle)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_lifetime", &self.max_lifetime)
+            .field("validation_window", &self.validation_window)
+            .field("leak_threshold", &self.leak_threshold)
+            .field("busy_timeout", &self.busy_timeout)
+            .field("journal_mode", &self.journal_mode)
+            .field("synchronous", &self.synchronous)
+            .field("foreign_keys", &self.foreign_keys)
+            .field("init_sql", &self.init_sql)
+            .field("init_hook", &self.init_hook.as_ref().map(|_| "<closure>"))
+            .field("housekeeping_period", &self.housekeeping_period)
+            .finish()
+    }
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
+        $(#[$doc])*
+        #[must_use]
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.$name = value;
+            self
+        }
+    };
+}
+
+impl PoolConfig {
+    setter!(/// Sets [`PoolConfig::max_size`].
+        max_size: u32);
+    setter!(/// Sets [`PoolConfig::min_idle`].
+        min_idle: u32);
+    setter!(/// Sets [`PoolConfig::acquire_timeout`].
+        acquire_timeout: Duration);
+    setter!(/// Sets [`PoolConfig::idle_timeout`].
+        idle_timeout: Option<Duration>);
+    setter!(/// Sets [`PoolConfig::max_lifetime`].
+        max_lifetime: Option<Duration>);
+    setter!(/// Sets [`PoolConfig::validation_window`].
+        validation_window: Duration);
+    setter!(/// Sets [`PoolConfig::leak_threshold`].
+        leak_threshold: Option<Duration>);
+    setter!(/// Sets [`PoolConfig::busy_timeout`].
+        busy_timeout: Duration);
+    setter!(/// Sets [`PoolConfig::journal_mode`].
+        journal_mode: Option<String>);
+    setter!(/// Sets [`PoolConfig::synchronous`].
+        synchronous: Option<String>);
+    setter!(/// Sets [`PoolConfig::foreign_keys`].
+        foreign_keys: bool);
+    setter!(/// Sets [`PoolConfig::init_sql`].
+        init_sql: Option<String>);
+    setter!(/// Sets [`PoolConfig::housekeeping_period`].
+        housekeeping_period: Duration);
+
+    /// Sets the `pool` label used in metrics.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Sets a closure run on every new connection (after `init_sql`).
+    #[must_use]
+    pub fn init_hook<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&rusqlite::Connection) -> rusqlite::Result<()> + Send + Sync + 'static,
+    {
+        self.init_hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Checks every field; the error names the first one at fault.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &'static str, reason: &str| {
+            Err(Error::InvalidConfig { field, reason: reason.to_owned() })
+        };
+        if self.max_size == 0 {
+            return bad("max_size", "must be at least 1");
+        }
+        if self.min_idle > self.max_size {
+            return Err(Error::InvalidConfig {
+                field: "min_idle",
+                reason: format!("({}) must not exceed max_size ({})", self.min_idle, self.max_size),
+            });
+        }
+        let non_zero = [
+            ("acquire_timeout", Some(self.acquire_timeout)),
+            ("idle_timeout", self.idle_timeout),
+            ("max_lifetime", self.max_lifetime),
+            ("leak_threshold", self.leak_threshold),
+            ("housekeeping_period", Some(self.housekeeping_period)),
+        ];
+        for (field, value) in non_zero {
+            if value == Some(Duration::ZERO) {
+                return bad(field, "must be greater than zero (use None to turn it off)");
+            }
+        }
+        if self.busy_timeout.as_millis() > i32::MAX as u128 {
+            return bad("busy_timeout", "is too large (at most i32::MAX milliseconds)");
+        }
+        if let Some(mode) = &self.journal_mode {
+            const MODES: [&str; 6] = ["DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF"];
+            if !MODES.contains(&mode.to_ascii_uppercase().as_str()) {
+                return bad("journal_mode", "must be one of DELETE, TRUNCATE, PERSIST, MEMORY, WAL, OFF");
+            }
+        }
+        if let Some(sync) = &self.synchronous {
+            const LEVELS: [&str; 4] = ["OFF", "NORMAL", "FULL", "EXTRA"];
+            if !LEVELS.contains(&sync.to_ascii_uppercase().as_str()) {
+                return bad("synchronous", "must be one of OFF, NORMAL, FULL, EXTRA");
+            }
+        }
+        if self.name.is_empty() || self.name.contains(['"', '\\', '\n']) {
+            return bad("name", "must be non-empty and contain no quote, backslash or newline");
+        }
+        Ok(())
+    }
+
+    /// Reads `DB_POOL_*` variables over the defaults (all in milliseconds,
+    /// as in the quota-proxy design notes):
+    ///
+    /// | variable | field | `0` means |
+    /// |---|---|---|
+    /// | `DB_POOL_MAX` | `max_size` | invalid |
+    /// | `DB_POOL_MIN` | `min_idle` | none kept warm |
+    /// | `DB_POOL_IDLE_TIMEOUT` | `idle_timeout` | never retire idle |
+    /// | `DB_POOL_ACQUIRE_TIMEOUT` | `acquire_timeout` | invalid |
+    /// | `DB_POOL_MAX_LIFETIME` | `max_lifetime` | no limit |
+    /// | `DB_POOL_LEAK_THRESHOLD` | `leak_threshold` | off |
+    /// | `DB_POOL_BUSY_TIMEOUT` | `busy_timeout` | fail at once on a lock |
+    ///
+    /// A value that is not a whole number is an [`Error::InvalidEnv`] naming
+    /// the variable and the value; the result is validated as a whole.
+    pub fn from_env() -> Result<PoolConfig> {
+        Self::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    /// [`PoolConfig::from_env`] over any lookup function (for tests and for
+    /// embedding hosts that keep their settings elsewhere).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<PoolConfig> {
+        let mut cfg = PoolConfig::default();
+        let number = |var: &'static str| -> Result<Option<u64>> {
+            let Some(raw) = lookup(var) else { return Ok(None) };
+            raw.trim().parse::<u64>().map(Some).map_err(|_| Error::InvalidEnv {
+                var,
+                value: raw.clone(),
+                reason: "expected a whole number (milliseconds for timeouts)".to_owned(),
+            })
+        };
+        let small = |var: &'static str, value: u64| -> Result<u32> {
+            u32::try_from(value).map_err(|_| Error::InvalidEnv {
+                var,
+                value: value.to_string(),
+                reason: "is too large".to_owned(),
+            })
+        };
+        let millis_or_off = |ms: u64| (ms > 0).then(|| Duration::from_millis(ms));
+        if let Some(v) = number("DB_POOL_MAX")? {
+            cfg.max_size = small("DB_POOL_MAX", v)?;
+        }
+        if let Some(v) = number("DB_POOL_MIN")? {
+            cfg.min_idle = small("DB_POOL_MIN", v)?;
+        }
+        if let Some(v) = number("DB_POOL_IDLE_TIMEOUT")? {
+            cfg.idle_timeout = millis_or_off(v);
+        }
+        if let Some(v) = number("DB_POOL_ACQUIRE_TIMEOUT")? {
+            cfg.acquire_timeout = Duration::from_millis(v);
+        }
+        if let Some(v) = number("DB_POOL_MAX_LIFETIME")? {
+            cfg.max_lifetime = millis_or_off(v);
+        }
+        if let Some(v) = number("DB_POOL_LEAK_THRESHOLD")? {
+            cfg.leak_threshold = millis_or_off(v);
+        }
+        if let Some(v) = number("DB_POOL_BUSY_TIMEOUT")? {
+            cfg.busy_timeout = Duration::from_millis(v);
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}

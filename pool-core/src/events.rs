@@ -1,0 +1,52 @@
+//! Event hooks: a trait with no-op defaults, called as things happen.
+//!
+//! Hooks run on the thread where the event happens (often inside an acquire
+//! or release), so keep them short. A hook that panics is caught and logged;
+//! it never takes the pool down.
+
+use std::time::Duration;
+
+use crate::stats::State;
+
+/// Why a connection was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Idle past `idle_timeout` while above `min_idle`.
+    Idle,
+    /// Older than `max_lifetime`.
+    Lifetime,
+    /// Failed validation, or could not be reset on return.
+    Broken,
+    /// The pool closed.
+    PoolClosed,
+}
+
+/// A leased connection held longer than `leak_threshold`.
+#[derive(Debug, Clone)]
+pub struct LeakReport {
+    /// The connection's id.
+    pub connection_id: u64,
+    /// How long it has been held so far.
+    pub held_for: Duration,
+    /// Where it was acquired: `file:line:column` for Rust callers, or the
+    /// stack/traceback string a binding passed.
+    pub site: String,
+    /// The acquiring thread's name, if it had one.
+    pub thread: Option<String>,
+}
+
+/// Callbacks for pool events; implement only those you need.
+pub trait PoolEvents: Send + Sync + 'static {
+    /// A connection was opened.
+    fn on_create(&self, _connection_id: u64) {}
+    /// A lease began, after `waited` in the queue (zero when direct).
+    fn on_acquire(&self, _connection_id: u64, _waited: Duration) {}
+    /// A lease ended after `held`.
+    fn on_release(&self, _connection_id: u64, _held: Duration) {}
+    /// A connection was closed.
+    fn on_destroy(&self, _connection_id: u64, _reason: CloseReason) {}
+    /// An acquire gave up.
+    fn on_timeout(&self, _waited: Duration, _state: State) {}
+    /// A lease was held past `leak_threshold` (reported once per lease).
+    fn on_leak(&self, _report: &LeakReport) {}
+}

@@ -1,0 +1,234 @@
+//! Asynchronous acquire that parks no thread: a runtime-agnostic
+//! [`Acquire`] future, and [`Pool::acquire_with`], which delivers the lease
+//! to a callback (what the Node and Python bindings use).
+//!
+//! Async waiters queue in the same FIFO as blocking ones. Their timeouts are
+//! enforced by the housekeeper, so no timer runtime is needed. Dropping an
+//! [`Acquire`] leaves the queue; a connection granted to it in the meantime
+//! goes straight back to the pool.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use crate::entry::PoolEntry;
+use crate::error::{Error, Result};
+use crate::gate::{GateEntry, GatePermit, WriteGate};
+use crate::guard::{Lane, PooledConnection};
+use crate::leak::AcquireSite;
+use crate::pool::{AcquireOptions, Pool, Shared, Taken};
+use crate::tenant::Tenant;
+use crate::waiter::Waiter;
+
+enum Stage {
+    Start,
+    Gate(Arc<WriteGate>, Arc<Waiter<()>>),
+    Conn(Option<GatePermit>),
+    WaitConn(Option<GatePermit>, Arc<Waiter<PoolEntry>>),
+    Done,
+}
+
+/// A future resolving to a lease; see [`Pool::get_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Acquire {
+    shared: Arc<Shared>,
+    lane: Lane,
+    tenant_code: Option<String>,
+    tenant: Option<Arc<Tenant>>,
+    site: Option<AcquireSite>,
+    start: Instant,
+    deadline: Instant,
+    stage: Stage,
+}
+
+impl Acquire {
+    fn new(shared: Arc<Shared>, opts: AcquireOptions, site: AcquireSite) -> Acquire {
+        let start = Instant::now();
+        let deadline = start + opts.timeout.unwrap_or(shared.config.acquire_timeout);
+        Acquire {
+            shared,
+            lane: opts.lane,
+            tenant_code: opts.tenant,
+            tenant: None,
+            site: Some(opts.site.unwrap_or(site)),
+            start,
+            deadline,
+            stage: Stage::Start,
+        }
+    }
+
+    fn finish(&mut self, entry: PoolEntry, permit: Option<GatePermit>, waited: bool) -> Poll<Result<PooledConnection>> {
+        let site = self.site.take().unwrap_or(AcquireSite::Text(String::new()));
+        Poll::Ready(self.shared.lease(entry, self.lane, permit, self.tenant.take(), site, self.start, waited))
+    }
+
+    fn step(&mut self, cx: &mut Context<'_>) -> Poll<Result<PooledConnection>> {
+        loop {
+            match std::mem::replace(&mut self.stage, Stage::Done) {
+                Stage::Start => {
+                    self.shared.check_fork();
+                    self.tenant = self.shared.tenants.lookup(self.tenant_code.as_deref())?;
+                    if self.lane != Lane::Write {
+                        self.stage = Stage::Conn(None);
+                        continue;
+                    }
+                    let gate = self.tenant.as_ref().map_or_else(|| Arc::clone(&self.shared.gate), |t| Arc::clone(&t.gate));
+                    match gate.enter(self.deadline, false)? {
+                        GateEntry::Entered(permit) => self.stage = Stage::Conn(Some(permit)),
+                        GateEntry::Queued(w) => {
+                            self.shared.worker.kick();
+                            self.stage = Stage::Gate(gate, w);
+                        }
+                    }
+                }
+                Stage::Gate(gate, w) => match w.poll_grant(cx.waker()) {
+                    Some(Ok(())) => self.stage = Stage::Conn(Some(gate.permit())),
+                    Some(Err(e)) => return Poll::Ready(Err(e)),
+                    None => {
+                        self.stage = Stage::Gate(gate, w);
+                        return Poll::Pending;
+                    }
+                },
+                Stage::Conn(permit) => match self.shared.take_or_enqueue(self.deadline, false, self.tenant.as_deref())? {
+                    Taken::Idle(e) => match self.shared.validate(e) {
+                        Some(e) => return self.finish(e, permit, false),
+                        None => self.stage = Stage::Conn(permit),
+                    },
+                    Taken::Queued(w) => self.stage = Stage::WaitConn(permit, w),
+                },
+                Stage::WaitConn(permit, w) => match w.poll_grant(cx.waker()) {
+                    Some(Ok(e)) => return self.finish(e, permit, true),
+                    Some(Err(e)) => return Poll::Ready(Err(e)),
+                    None => {
+                        self.stage = Stage::WaitConn(permit, w);
+                        return Poll::Pending;
+                    }
+                },
+                Stage::Done => return Poll::Ready(Err(Error::Closed)),
+            }
+        }
+    }
+}
+
+impl Future for Acquire {
+    type Output = Result<PooledConnection>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.step(cx)
+    }
+}
+
+impl Drop for Acquire {
+    fn drop(&mut self) {
+        match std::mem::replace(&mut self.stage, Stage::Done) {
+            Stage::Gate(gate, w) => gate.abandon(&w),
+            Stage::WaitConn(permit, w) => {
+                let removed = self.shared.internals.lock().waiters.remove(&w);
+                if !removed {
+                    if let Some(Ok(entry)) = w.abandon() {
+                        self.shared.release(entry);
+                    }
+                }
+                drop(permit);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Runs an [`Acquire`] to completion on whichever thread wakes it, then
+/// hands the outcome to a callback.
+struct CallbackTask<F> {
+    future: Mutex<Option<Acquire>>,
+    callback: Mutex<Option<F>>,
+    notified: AtomicBool,
+}
+
+impl<F: FnOnce(Result<PooledConnection>) + Send + 'static> CallbackTask<F> {
+    fn run(self: &Arc<Self>) {
+        self.notified.store(true, SeqCst);
+        loop {
+            // Whoever holds the lock polls again for us (it sees `notified`).
+            let Some(mut slot) = self.future.try_lock() else { return };
+            while self.notified.swap(false, SeqCst) {
+                let Some(fut) = slot.as_mut() else { return };
+                let waker = Waker::from(Arc::clone(self));
+                if let Poll::Ready(result) = Pin::new(fut).poll(&mut Context::from_waker(&waker)) {
+                    *slot = None;
+                    drop(slot);
+                    if let Some(callback) = self.callback.lock().take() {
+                        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| callback(result))) {
+                            log::error!("litepool: an acquire callback panicked: {}", crate::sqlite::panic_message(&*panic));
+                        }
+                    }
+                    return;
+                }
+            }
+            drop(slot);
+            if !self.notified.load(SeqCst) {
+                return;
+            }
+        }
+    }
+}
+
+impl<F: FnOnce(Result<PooledConnection>) + Send + 'static> Wake for CallbackTask<F> {
+    fn wake(self: Arc<Self>) {
+        self.run();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.run();
+    }
+}
+
+impl Pool {
+    /// An ordinary lease, awaited without parking a thread. Works under any
+    /// executor (no runtime dependency); honours `acquire_timeout`.
+    #[track_caller]
+    pub fn get_async(&self) -> Acquire {
+        self.acquire_async(AcquireOptions::default())
+    }
+
+    /// [`Pool::read`], awaited.
+    #[track_caller]
+    pub fn read_async(&self) -> Acquire {
+        self.acquire_async(AcquireOptions::lane(Lane::Read))
+    }
+
+    /// [`Pool::write`], awaited (the write gate is awaited too).
+    #[track_caller]
+    pub fn write_async(&self) -> Acquire {
+        self.acquire_async(AcquireOptions::lane(Lane::Write))
+    }
+
+    /// An awaited acquire with every option.
+    #[track_caller]
+    pub fn acquire_async(&self, opts: AcquireOptions) -> Acquire {
+        Acquire::new(Arc::clone(self.shared()), opts, AcquireSite::Rust(std::panic::Location::caller()))
+    }
+
+    /// Acquires without blocking the caller and calls `callback` with the
+    /// outcome — at once when a connection is idle, otherwise on the thread
+    /// that frees one (or the housekeeper, on timeout). Keep the callback
+    /// short: hand the lease to your own executor. A panicking callback is
+    /// caught and logged; its lease goes back to the pool.
+    #[track_caller]
+    pub fn acquire_with<F>(&self, opts: AcquireOptions, callback: F)
+    where
+        F: FnOnce(Result<PooledConnection>) + Send + 'static,
+    {
+        let task = Arc::new(CallbackTask {
+            future: Mutex::new(Some(self.acquire_async(opts))),
+            callback: Mutex::new(Some(callback)),
+            notified: AtomicBool::new(false),
+        });
+        task.run();
+    }
+}

@@ -1,0 +1,176 @@
+//! [`PooledConnection`]: a lease. It derefs to a `rusqlite::Connection` and
+//! goes back to the pool when dropped (rolled back first if a transaction
+//! was left open).
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rusqlite::{Connection, Params, Transaction, TransactionBehavior};
+
+use crate::entry::PoolEntry;
+use crate::error::{Error, Result};
+use crate::gate::GatePermit;
+use crate::pool::Shared;
+use crate::query::{Executed, Rows};
+use crate::tenant::Tenant;
+
+/// The three ways to lease a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lane {
+    /// An ordinary read-write connection (`get()`).
+    #[default]
+    Any,
+    /// `PRAGMA query_only=ON` for the lease (`read()`).
+    Read,
+    /// Holds the write gate for the lease; transactions are `BEGIN IMMEDIATE` (`write()`).
+    Write,
+}
+
+impl Lane {
+    /// `"any"`, `"read"` or `"write"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lane::Any => "any",
+            Lane::Read => "read",
+            Lane::Write => "write",
+        }
+    }
+}
+
+/// A leased connection. Use it as a `rusqlite::Connection`; drop it to give
+/// it back.
+pub struct PooledConnection {
+    shared: Arc<Shared>,
+    entry: Option<PoolEntry>,
+    lane: Lane,
+    tenant: Option<Arc<Tenant>>,
+    lease_id: Option<u64>,
+    acquired_at: Instant,
+    // Declared last: dropped after the connection went back (see Drop).
+    _permit: Option<GatePermit>,
+}
+
+impl PooledConnection {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        entry: PoolEntry,
+        lane: Lane,
+        permit: Option<GatePermit>,
+        tenant: Option<Arc<Tenant>>,
+        lease_id: Option<u64>,
+    ) -> Self {
+        if let Some(t) = &tenant {
+            t.lease_started();
+        }
+        PooledConnection {
+            shared,
+            entry: Some(entry),
+            lane,
+            tenant,
+            lease_id,
+            acquired_at: Instant::now(),
+            _permit: permit,
+        }
+    }
+
+    fn entry(&self) -> &PoolEntry {
+        // The entry is only taken in Drop.
+        self.entry.as_ref().expect("lease used after release")
+    }
+
+    /// The lane this lease was taken on.
+    pub fn lane(&self) -> Lane {
+        self.lane
+    }
+
+    /// The pooled connection's id (as in events and leak reports).
+    pub fn connection_id(&self) -> u64 {
+        self.entry().id
+    }
+
+    /// The tenant schema attached for this lease (`tenant_<code>`), if any.
+    pub fn tenant_schema(&self) -> Option<&str> {
+        self.tenant.as_deref().map(Tenant::schema)
+    }
+
+    /// Where this lease was acquired, when leak detection is on.
+    pub fn acquire_site(&self) -> Option<String> {
+        self.lease_id.and_then(|id| self.shared.leases.site(id))
+    }
+
+    /// Begins a transaction: `BEGIN IMMEDIATE` on a `write()` lease (the
+    /// write lock is taken up front, so it never fails half-way with
+    /// `SQLITE_BUSY`), `BEGIN DEFERRED` otherwise.
+    pub fn transaction(&mut self) -> rusqlite::Result<Transaction<'_>> {
+        let behavior = match self.lane {
+            Lane::Write => TransactionBehavior::Immediate,
+            _ => TransactionBehavior::Deferred,
+        };
+        self.deref_mut().transaction_with_behavior(behavior)
+    }
+
+    /// `Connection::execute`, with a write on a `read()` lease reported as
+    /// [`Error::ReadOnlyLane`].
+    pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
+        self.deref().execute(sql, params).map_err(|e| Error::on_lane(e, self.lane))
+    }
+
+    /// `Connection::execute_batch`, with lane-aware errors.
+    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        self.deref().execute_batch(sql).map_err(|e| Error::on_lane(e, self.lane))
+    }
+
+    /// Runs one statement and collects every row with its column names.
+    pub fn query_rows<P: Params>(&self, sql: &str, params: P) -> Result<Rows> {
+        crate::query::collect_rows(self, sql, params).map_err(|e| Error::on_lane(e, self.lane))
+    }
+
+    /// Runs one statement for its effect.
+    pub fn run<P: Params>(&self, sql: &str, params: P) -> Result<Executed> {
+        crate::query::run(self, sql, params).map_err(|e| Error::on_lane(e, self.lane))
+    }
+}
+
+impl Deref for PooledConnection {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.entry().conn
+    }
+}
+
+impl DerefMut for PooledConnection {
+    fn deref_mut(&mut self) -> &mut Connection {
+        // The entry is only taken in Drop.
+        &mut self.entry.as_mut().expect("lease used after release").conn
+    }
+}
+
+impl Drop for PooledConnection {
+    fn drop(&mut self) {
+        let Some(entry) = self.entry.take() else { return };
+        let held = self.acquired_at.elapsed();
+        if let Some(id) = self.lease_id {
+            self.shared.leases.unregister(id);
+        }
+        if let Some(t) = &self.tenant {
+            t.lease_ended();
+        }
+        self.shared.metrics.usage.observe(held);
+        let id = entry.id;
+        self.shared.release(entry);
+        self.shared.emit(|h| h.on_release(id, held));
+        // `_permit` drops after this: the next writer enters only once the
+        // connection is rolled back and returned.
+    }
+}
+
+impl std::fmt::Debug for PooledConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PooledConnection")
+            .field("connection_id", &self.entry.as_ref().map(|e| e.id))
+            .field("lane", &self.lane)
+            .finish()
+    }
+}

@@ -1,0 +1,153 @@
+//! The pool's one background thread: opens connections on demand (with
+//! backoff), retires idle and old ones, refills `min_idle`, times out
+//! asynchronous waiters and reports leaks.
+//!
+//! It holds only a `Weak` to the pool between rounds, so dropping the pool
+//! stops it.
+
+use std::sync::{Arc, Weak};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::entry::PoolEntry;
+use crate::events::CloseReason;
+use crate::pool::Shared;
+use crate::stats::Counters;
+
+const BACKOFF_START: Duration = Duration::from_millis(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+#[derive(Default)]
+struct Flags {
+    kicked: bool,
+    shutdown: bool,
+}
+
+/// How the pool wakes (or stops) its housekeeper.
+#[derive(Default)]
+pub(crate) struct WorkerSignal {
+    flags: Mutex<Flags>,
+    cv: Condvar,
+}
+
+impl WorkerSignal {
+    /// Asks for a round now (a creation was requested, a deadline changed).
+    pub fn kick(&self) {
+        self.flags.lock().kicked = true;
+        self.cv.notify_one();
+    }
+
+    pub fn shutdown(&self) {
+        self.flags.lock().shutdown = true;
+        self.cv.notify_one();
+    }
+
+    /// Sleeps until `until` or a kick; `false` once shut down.
+    fn sleep(&self, until: Instant) -> bool {
+        let mut flags = self.flags.lock();
+        while !flags.kicked && !flags.shutdown {
+            if self.cv.wait_until(&mut flags, until).timed_out() {
+                break;
+            }
+        }
+        flags.kicked = false;
+        !flags.shutdown
+    }
+}
+
+/// Starts the housekeeper thread for `shared`.
+pub(crate) fn spawn(shared: &Arc<Shared>) {
+    let weak = Arc::downgrade(shared);
+    let signal = Arc::clone(&shared.worker);
+    let name = format!("litepool-{}", shared.config.name);
+    let spawned = thread::Builder::new().name(name).spawn(move || run(&weak, &signal));
+    if let Err(e) = spawned {
+        log::error!("litepool: cannot start the housekeeper thread: {e}");
+    }
+}
+
+fn run(weak: &Weak<Shared>, signal: &WorkerSignal) {
+    let mut next_housekeeping = Instant::now();
+    let mut backoff = BACKOFF_START;
+    loop {
+        let Some(shared) = weak.upgrade() else { return };
+        let mut wake_at = None;
+        if shared.creation_wanted() {
+            match shared.open_entry() {
+                Ok(entry) => {
+                    backoff = BACKOFF_START;
+                    shared.add_created(entry);
+                    continue;
+                }
+                Err(e) => {
+                    if shared.creation_failed(&e) {
+                        wake_at = Some(Instant::now() + backoff);
+                        backoff = (backoff * 2).min(BACKOFF_MAX);
+                    }
+                }
+            }
+        }
+        let now = Instant::now();
+        shared.expire_async_waiters(now);
+        if now >= next_housekeeping {
+            housekeep(&shared, now);
+            next_housekeeping = now + shared.config.housekeeping_period;
+        }
+        shared.report_leaks(now);
+        let wake_at = [Some(next_housekeeping), wake_at, shared.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(next_housekeeping);
+        drop(shared);
+        if !signal.sleep(wake_at) {
+            return;
+        }
+    }
+}
+
+/// One housekeeping round: retire expired idle connections, refill `min_idle`.
+fn housekeep(shared: &Shared, now: Instant) {
+    let cfg = &shared.config;
+    let mut retired: Vec<(PoolEntry, CloseReason)> = Vec::new();
+    {
+        let mut int = shared.internals.lock();
+        if int.closed {
+            return;
+        }
+        // Oldest-used entries sit at the bottom of the LIFO stack.
+        let mut i = 0;
+        while i < int.idle.len() {
+            let e = &int.idle[i];
+            let idle_too_long = cfg.idle_timeout.is_some_and(|t| now.duration_since(e.last_used) >= t);
+            let reason = if e.is_expired(now) {
+                Some(CloseReason::Lifetime)
+            } else if idle_too_long && int.idle.len() > cfg.min_idle as usize {
+                Some(CloseReason::Idle)
+            } else {
+                None
+            };
+            match reason {
+                Some(reason) => {
+                    let entry = int.idle.remove(i);
+                    int.total -= 1;
+                    retired.push((entry, reason));
+                }
+                None => i += 1,
+            }
+        }
+        let room = cfg.max_size.saturating_sub(int.total + int.pending);
+        let deficit = cfg.min_idle.saturating_sub(int.idle.len() as u32 + int.pending);
+        int.pending += deficit.min(room);
+    }
+    for (entry, reason) in retired {
+        let counter = match reason {
+            CloseReason::Lifetime => &shared.counters.closed_lifetime,
+            _ => &shared.counters.closed_idle,
+        };
+        Counters::bump(counter);
+        shared.destroy(entry, reason);
+    }
+}

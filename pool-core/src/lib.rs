@@ -1,0 +1,74 @@
+//! # litepool
+//!
+//! A SQLite connection pool that knows SQLite: waiters are served first come,
+//! first served; idle connections are reused last in, first out (warm page
+//! cache); writers can queue behind one fair **write gate** instead of
+//! colliding in SQLite's busy handler; a connection returned inside a
+//! transaction is rolled back, never handed on.
+//!
+//! ```
+//! use litepool::{Pool, PoolConfig};
+//! # fn main() -> litepool::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("quota.db");
+//! let pool = Pool::new(&path, PoolConfig::default().max_size(4))?;
+//! pool.execute_batch("CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER)")?;
+//!
+//! // The write lane: one writer at a time, BEGIN IMMEDIATE transactions.
+//! let mut conn = pool.write()?;
+//! let tx = conn.transaction()?;
+//! tx.execute("INSERT INTO kv VALUES ('a', 1)", [])?;
+//! tx.commit()?;
+//! drop(conn); // back to the pool
+//!
+//! // Reads lease a connection with PRAGMA query_only=ON.
+//! let v: i64 = pool.read()?.query_row("SELECT v FROM kv WHERE k = 'a'", [], |r| r.get(0))?;
+//! assert_eq!(v, 1);
+//!
+//! // One-call helpers route by sqlite3_stmt_readonly.
+//! let rows = pool.query("SELECT k, v FROM kv", [])?;
+//! assert_eq!(rows.rows.len(), 1);
+//! println!("{:?} {}", pool.state(), pool.health());
+//! # Ok(()) }
+//! ```
+//!
+//! Defaults (see [`PoolConfig`]): `max_size` 10, `min_idle` 2, acquire
+//! timeout 5 s, idle timeout 30 s, max lifetime 30 min, `busy_timeout`
+//! 5 s, WAL, `synchronous=NORMAL`, `foreign_keys=ON`.
+//!
+//! Async callers use [`Pool::get_async`] (any executor) or
+//! [`Pool::acquire_with`] (a callback); neither parks a thread.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod codes;
+mod config;
+mod entry;
+mod error;
+mod events;
+mod future;
+mod gate;
+mod guard;
+mod housekeeper;
+mod leak;
+mod metrics;
+mod pool;
+mod query;
+mod sqlite;
+mod stats;
+mod tenant;
+mod waiter;
+
+pub use codes::sqlite_code_name;
+pub use config::{InitHook, PoolConfig};
+pub use error::{Error, Result};
+pub use events::{CloseReason, LeakReport, PoolEvents};
+pub use future::Acquire;
+pub use guard::{Lane, PooledConnection};
+pub use leak::AcquireSite;
+pub use pool::{AcquireOptions, Pool, PoolBuilder};
+pub use query::{Executed, Rows};
+pub use rusqlite;
+pub use sqlite::{Connector, FileConnector};
+pub use stats::{Health, State, Statistics};
+pub use tenant::{is_valid_tenant_code, Tenant, TenantStatistics};

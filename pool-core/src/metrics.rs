@@ -1,0 +1,94 @@
+//! Prometheus text exposition with HikariCP-style metric names.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::stats::{State, Statistics};
+
+/// Upper bounds (seconds) of the latency histograms' buckets.
+const BUCKETS: [f64; 12] = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0];
+
+/// A fixed-bucket latency histogram updated without locks.
+#[derive(Default)]
+pub(crate) struct Histogram {
+    counts: [AtomicU64; BUCKETS.len()],
+    overflow: AtomicU64,
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        match BUCKETS.iter().position(|&b| secs <= b) {
+            Some(i) => self.counts[i].fetch_add(1, Relaxed),
+            None => self.overflow.fetch_add(1, Relaxed),
+        };
+        self.sum_nanos.fetch_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str, labels: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            cumulative += count.load(Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+        }
+        cumulative += self.overflow.load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {cumulative}");
+        let sum = self.sum_nanos.load(Relaxed) as f64 / 1e9;
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}\n{name}_count{{{labels}}} {cumulative}");
+    }
+}
+
+/// The pool's latency histograms.
+#[derive(Default)]
+pub(crate) struct Metrics {
+    /// Time from asking for a connection to getting it.
+    pub acquire: Histogram,
+    /// Time a lease was held.
+    pub usage: Histogram,
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, labels: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{{labels}}} {value}");
+}
+
+fn counter(out: &mut String, name: &str, help: &str, labels: &str, value: u64) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{{labels}}} {value}");
+}
+
+/// Renders the pool's metrics in the Prometheus text format (0.0.4).
+pub(crate) fn render(pool: &str, state: &State, stats: &Statistics, metrics: &Metrics, extra: &str) -> String {
+    let labels = format!("pool=\"{pool}\"");
+    let l = labels.as_str();
+    let mut out = String::with_capacity(4096);
+    gauge(&mut out, "litepool_connections_active", "Connections leased out.", l, state.active);
+    gauge(&mut out, "litepool_connections_idle", "Connections idle in the pool.", l, state.idle);
+    gauge(&mut out, "litepool_connections_total", "Open connections.", l, state.total);
+    gauge(&mut out, "litepool_connections_max", "Configured max_size.", l, state.max);
+    gauge(&mut out, "litepool_connections_min", "Configured min_idle.", l, state.min);
+    gauge(&mut out, "litepool_connections_pending", "Callers waiting for a connection.", l, state.waiting);
+    counter(&mut out, "litepool_connection_timeout_total", "Acquires that timed out.", l, stats.timeouts);
+    counter(&mut out, "litepool_connection_acquired_total", "Leases handed out.", l, stats.acquired);
+    counter(&mut out, "litepool_connection_created_total", "Connections opened.", l, stats.created);
+    counter(&mut out, "litepool_connection_create_failures_total", "Failed connection attempts.", l, stats.create_failures);
+    let closed = [
+        ("idle", stats.closed_idle),
+        ("lifetime", stats.closed_lifetime),
+        ("broken", stats.closed_broken),
+    ];
+    let _ = writeln!(
+        out,
+        "# HELP litepool_connection_closed_total Connections retired, by reason.\n# TYPE litepool_connection_closed_total counter"
+    );
+    for (reason, n) in closed {
+        let _ = writeln!(out, "litepool_connection_closed_total{{{l},reason=\"{reason}\"}} {n}");
+    }
+    counter(&mut out, "litepool_connection_rollback_on_return_total", "Leases returned inside a transaction.", l, stats.rolled_back_on_return);
+    counter(&mut out, "litepool_connection_leak_total", "Leases held past leak_threshold.", l, stats.leaks);
+    metrics.acquire.render(&mut out, "litepool_connection_acquire_seconds", "Time to acquire a connection.", l);
+    metrics.usage.render(&mut out, "litepool_connection_usage_seconds", "Time a connection was leased.", l);
+    out.push_str(extra);
+    out
+}

@@ -1,0 +1,106 @@
+//! One-call SQL on the pool: [`Pool::query`] and [`Pool::execute`] lease a
+//! connection on the right lane (by `sqlite3_stmt_readonly`), run, and give
+//! it back.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, Params};
+
+use crate::error::{Error, Result};
+use crate::guard::Lane;
+use crate::pool::{AcquireOptions, Pool};
+
+/// Every row of a query, with its column names.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rows {
+    /// Column names, in order.
+    pub columns: Vec<String>,
+    /// Each row's values, in column order.
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// What a data-changing statement did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Executed {
+    /// Rows inserted, updated or deleted (`sqlite3_changes`).
+    pub changes: u64,
+    /// The last inserted rowid on this connection.
+    pub last_insert_rowid: i64,
+}
+
+pub(crate) fn collect_rows<P: Params>(conn: &Connection, sql: &str, params: P) -> rusqlite::Result<Rows> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    let width = columns.len();
+    let mut out = Vec::new();
+    let mut rows = stmt.query(params)?;
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            values.push(row.get::<_, Value>(i)?);
+        }
+        out.push(values);
+    }
+    Ok(Rows { columns, rows: out })
+}
+
+pub(crate) fn run<P: Params>(conn: &Connection, sql: &str, params: P) -> rusqlite::Result<Executed> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    // raw_execute-like: step through any rows a RETURNING clause yields.
+    let mut rows = stmt.query(params)?;
+    while rows.next()?.is_some() {}
+    drop(rows);
+    Ok(Executed { changes: conn.changes(), last_insert_rowid: conn.last_insert_rowid() })
+}
+
+impl Pool {
+    /// Runs `sql` on a pooled connection and returns every row. Read-only
+    /// statements run without the write gate; others take the write lane.
+    #[track_caller]
+    pub fn query<P: Params>(&self, sql: &str, params: P) -> Result<Rows> {
+        self.query_as(None, sql, params)
+    }
+
+    /// Runs a data-changing `sql` (routed like [`Pool::query`]).
+    #[track_caller]
+    pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<Executed> {
+        self.execute_as(None, sql, params)
+    }
+
+    /// Runs a multi-statement script on the write lane.
+    #[track_caller]
+    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        self.acquire(AcquireOptions::lane(Lane::Write))?.execute_batch(sql)
+    }
+
+    /// [`Pool::query`] with tenant `code` attached (`None`: no tenant).
+    #[track_caller]
+    pub fn query_as<P: Params>(&self, tenant: Option<&str>, sql: &str, params: P) -> Result<Rows> {
+        let conn = self.routed(tenant, sql)?;
+        conn.query_rows(sql, params)
+    }
+
+    /// [`Pool::execute`] with tenant `code` attached (`None`: no tenant).
+    #[track_caller]
+    pub fn execute_as<P: Params>(&self, tenant: Option<&str>, sql: &str, params: P) -> Result<Executed> {
+        let conn = self.routed(tenant, sql)?;
+        conn.run(sql, params)
+    }
+
+    /// Leases the lane `sql` needs: an ordinary lease for read-only
+    /// statements, the write lane otherwise.
+    #[track_caller]
+    pub fn routed(&self, tenant: Option<&str>, sql: &str) -> Result<crate::PooledConnection> {
+        let opts = |lane| AcquireOptions { lane, tenant: tenant.map(str::to_owned), ..AcquireOptions::default() };
+        match self.shared().cached_read_only(sql) {
+            Some(true) => return self.acquire(opts(Lane::Any)),
+            Some(false) => {}
+            None => {
+                let conn = self.acquire(opts(Lane::Any))?;
+                if self.shared().probe_read_only(&conn, sql).map_err(Error::Sqlite)? {
+                    return Ok(conn);
+                }
+            }
+        }
+        self.acquire(opts(Lane::Write))
+    }
+}

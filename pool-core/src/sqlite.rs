@@ -1,0 +1,134 @@
+//! Opening and setting up SQLite connections: the [`Connector`] seam (which
+//! tests replace with fault-injecting fakes) and the pool's per-connection
+//! setup (WAL, busy timeout, foreign keys, synchronous, init SQL and hook).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::config::PoolConfig;
+use crate::error::{Error, Result};
+
+/// Opens raw connections for the pool and judges whether one still works.
+///
+/// The pool applies its own setup (pragmas, init SQL, init hook) after
+/// [`Connector::connect`], so an implementation only opens.
+pub trait Connector: Send + Sync + 'static {
+    /// Opens one new connection.
+    fn connect(&self) -> rusqlite::Result<Connection>;
+
+    /// Whether `conn` still works; called before handing out a connection
+    /// that sat idle longer than `validation_window`. The default reads the
+    /// schema version, which touches the database file.
+    fn is_valid(&self, conn: &Connection) -> bool {
+        conn.query_row("PRAGMA schema_version", [], |_| Ok(())).is_ok()
+    }
+
+    /// A description for error messages (the path).
+    fn describe(&self) -> String;
+
+    /// Whether the database lives in memory (no WAL, kept alive by an anchor).
+    fn is_memory(&self) -> bool {
+        false
+    }
+}
+
+/// The default connector: a database file, or one shared in-memory database.
+///
+/// `":memory:"` (or an empty path) becomes a named `memdb` database
+/// (`file:/litepool-<pid>-<n>?vfs=memdb`), which every connection of this pool
+/// shares with ordinary locking, unlike a plain `:memory:` that would give
+/// each connection its own empty database.
+#[derive(Debug, Clone)]
+pub struct FileConnector {
+    path: String,
+    uri: Option<String>,
+}
+
+static MEMORY_DB_SEQ: AtomicU64 = AtomicU64::new(0);
+
+impl FileConnector {
+    /// A connector for `path` (`":memory:"` for a shared in-memory database).
+    pub fn new(path: impl Into<String>) -> FileConnector {
+        let path = path.into();
+        let uri = (path.is_empty() || path == ":memory:").then(|| {
+            let n = MEMORY_DB_SEQ.fetch_add(1, Ordering::Relaxed);
+            format!("file:/litepool-{}-{n}?vfs=memdb", std::process::id())
+        });
+        FileConnector { path, uri }
+    }
+}
+
+impl Connector for FileConnector {
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        Connection::open_with_flags(self.uri.as_deref().unwrap_or(&self.path), flags)
+    }
+
+    fn describe(&self) -> String {
+        self.path.clone()
+    }
+
+    fn is_memory(&self) -> bool {
+        self.uri.is_some()
+    }
+}
+
+/// Opens a connection through `connector` and applies the pool's setup.
+pub(crate) fn open(connector: &dyn Connector, config: &PoolConfig) -> Result<Connection> {
+    let conn = connector.connect()?;
+    setup(&conn, config, connector.is_memory())?;
+    Ok(conn)
+}
+
+/// Applies the per-connection setup; a panicking init hook is an error.
+pub(crate) fn setup(conn: &Connection, config: &PoolConfig, memory: bool) -> Result<()> {
+    conn.busy_timeout(config.busy_timeout)?;
+    apply_database_pragmas(conn, config, "main", memory)?;
+    if config.foreign_keys {
+        conn.pragma_update(None, "foreign_keys", true)?;
+    }
+    if let Some(sql) = &config.init_sql {
+        conn.execute_batch(sql)?;
+    }
+    if let Some(hook) = &config.init_hook {
+        match catch_unwind(AssertUnwindSafe(|| hook(conn))) {
+            Ok(result) => result?,
+            Err(panic) => return Err(Error::CallbackPanicked(panic_message(&panic))),
+        }
+    }
+    Ok(())
+}
+
+/// `journal_mode` and `synchronous` for one schema (`main` or an attached
+/// tenant); in-memory databases keep their own journal.
+pub(crate) fn apply_database_pragmas(
+    conn: &Connection,
+    config: &PoolConfig,
+    schema: &str,
+    memory: bool,
+) -> Result<()> {
+    if let (Some(mode), false) = (&config.journal_mode, memory) {
+        // journal_mode returns a row; read it so the pragma runs.
+        let _: String = conn.query_row(&format!("PRAGMA \"{schema}\".journal_mode = {mode}"), [], |r| r.get(0))?;
+    }
+    if let Some(level) = &config.synchronous {
+        conn.execute_batch(&format!("PRAGMA \"{schema}\".synchronous = {level}"))?;
+    }
+    Ok(())
+}
+
+/// The text of a caught panic payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_owned()
+    }
+}

@@ -1,0 +1,152 @@
+//! What the pool can tell about itself: a [`State`] snapshot, cumulative
+//! [`Statistics`] counters and a [`Health`] verdict.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// A point-in-time snapshot of the pool's connections, as `getStats()` in the
+/// quota-proxy design notes: `{active, idle, total, max, min, waiting}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct State {
+    /// Connections leased out right now.
+    pub active: u32,
+    /// Open connections waiting in the pool to be leased.
+    pub idle: u32,
+    /// `active + idle`: every open connection the pool owns.
+    pub total: u32,
+    /// The configured `max_size`.
+    pub max: u32,
+    /// The configured `min_idle`.
+    pub min: u32,
+    /// Callers queued for a connection (blocking and asynchronous alike).
+    pub waiting: u32,
+}
+
+/// Cumulative counters since the pool was built. They only grow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Statistics {
+    /// Leases handed out, in all.
+    pub acquired: u64,
+    /// Leases served at once from an idle connection.
+    pub acquired_direct: u64,
+    /// Leases that had to queue first.
+    pub acquired_waited: u64,
+    /// Acquires that gave up at their timeout.
+    pub timeouts: u64,
+    /// Connections opened.
+    pub created: u64,
+    /// Connection attempts that failed.
+    pub create_failures: u64,
+    /// Connections retired for sitting idle past `idle_timeout`.
+    pub closed_idle: u64,
+    /// Connections retired for outliving `max_lifetime`.
+    pub closed_lifetime: u64,
+    /// Connections discarded because they failed validation or reset.
+    pub closed_broken: u64,
+    /// Leases returned inside an open transaction, and rolled back.
+    pub rolled_back_on_return: u64,
+    /// Leases held past `leak_threshold` (each counted once).
+    pub leaks: u64,
+    /// Total time callers spent waiting for a connection.
+    pub wait_time: Duration,
+}
+
+/// The pool's health by the design notes' thresholds on `active / max`:
+/// below 0.8 healthy, below 0.9 warning, else degraded. A closed pool is degraded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// `active < 0.8 · max`.
+    Healthy,
+    /// `0.8 · max <= active < 0.9 · max`.
+    Warning,
+    /// `active >= 0.9 · max`, or the pool is closed.
+    Degraded,
+}
+
+impl Health {
+    /// Grades a state; `closed` pools are always degraded.
+    pub fn of(state: &State, closed: bool) -> Health {
+        let (active, max) = (f64::from(state.active), f64::from(state.max));
+        if closed || active >= 0.9 * max {
+            Health::Degraded
+        } else if active >= 0.8 * max {
+            Health::Warning
+        } else {
+            Health::Healthy
+        }
+    }
+
+    /// `"healthy"`, `"warning"` or `"degraded"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Warning => "warning",
+            Health::Degraded => "degraded",
+        }
+    }
+}
+
+impl fmt::Display for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The live counters behind [`Statistics`], bumped without the pool lock.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub acquired_direct: AtomicU64,
+    pub acquired_waited: AtomicU64,
+    pub timeouts: AtomicU64,
+    pub created: AtomicU64,
+    pub create_failures: AtomicU64,
+    pub closed_idle: AtomicU64,
+    pub closed_lifetime: AtomicU64,
+    pub closed_broken: AtomicU64,
+    pub rolled_back_on_return: AtomicU64,
+    pub leaks: AtomicU64,
+    pub wait_nanos: AtomicU64,
+}
+
+impl Counters {
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Relaxed);
+    }
+
+    pub fn snapshot(&self) -> Statistics {
+        let direct = self.acquired_direct.load(Relaxed);
+        let waited = self.acquired_waited.load(Relaxed);
+        Statistics {
+            acquired: direct + waited,
+            acquired_direct: direct,
+            acquired_waited: waited,
+            timeouts: self.timeouts.load(Relaxed),
+            created: self.created.load(Relaxed),
+            create_failures: self.create_failures.load(Relaxed),
+            closed_idle: self.closed_idle.load(Relaxed),
+            closed_lifetime: self.closed_lifetime.load(Relaxed),
+            closed_broken: self.closed_broken.load(Relaxed),
+            rolled_back_on_return: self.rolled_back_on_return.load(Relaxed),
+            leaks: self.leaks.load(Relaxed),
+            wait_time: Duration::from_nanos(self.wait_nanos.load(Relaxed)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_active(active: u32) -> State {
+        State { active, max: 10, ..State::default() }
+    }
+
+    #[test]
+    fn health_follows_the_design_thresholds() {
+        assert_eq!(Health::of(&with_active(7), false), Health::Healthy);
+        assert_eq!(Health::of(&with_active(8), false), Health::Warning);
+        assert_eq!(Health::of(&with_active(9), false), Health::Degraded);
+        assert_eq!(Health::of(&with_active(0), true), Health::Degraded);
+    }
+}

@@ -1,0 +1,287 @@
+//! Tenants: one shared pool serving many tenant databases, each ATTACHed as
+//! schema `tenant_<code>` on whichever connection a caller gets.
+//!
+//! Attachments are made lazily and kept per connection; an acquire for a
+//! tenant prefers an idle connection that already has it (affinity). SQLite
+//! allows few attachments per connection (`SQLITE_LIMIT_ATTACHED`, 10 in
+//! Debian's build): past it, the connection's least recently used attachment
+//! is detached — always at lease time, so never inside a transaction. Each
+//! tenant has its own write gate, so writers of different tenants do not
+//! queue behind each other.
+//!
+//! Metrics: counters are summed over tenants; the only `tenant`-labelled
+//! series is `litepool_tenant_leases_active`, emitted for tenants with a lease
+//! out, so its cardinality stays bounded by `max_size`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use rusqlite::limits::Limit;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::config::PoolConfig;
+use crate::entry::PoolEntry;
+use crate::error::{Error, Result};
+use crate::gate::WriteGate;
+use crate::sqlite::apply_database_pragmas;
+
+/// Counters for one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantStatistics {
+    /// The tenant's code.
+    pub code: String,
+    /// Times its database was attached to a connection.
+    pub attaches: u64,
+    /// Times it was detached to make room (LRU) or because it was removed.
+    pub detaches: u64,
+    /// Leases served by a connection that already had it attached.
+    pub affinity_hits: u64,
+    /// Leases handed out for it.
+    pub acquired: u64,
+    /// Leases out right now.
+    pub active: u32,
+}
+
+/// One registered tenant.
+pub struct Tenant {
+    code: String,
+    schema: String,
+    path: String,
+    uid: u64,
+    pub(crate) gate: Arc<WriteGate>,
+    active: AtomicU32,
+    acquired: AtomicU64,
+    attaches: AtomicU64,
+    detaches: AtomicU64,
+    affinity_hits: AtomicU64,
+    removed: AtomicBool,
+}
+
+/// Whether `code` is a valid tenant code: `[a-z0-9_]{1,64}`.
+pub fn is_valid_tenant_code(code: &str) -> bool {
+    (1..=64).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+impl Tenant {
+    /// The schema name it is attached under: `tenant_<code>`.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    pub(crate) fn is_attached_to(&self, entry: &PoolEntry) -> bool {
+        entry.attached.iter().any(|(s, uid)| *uid == self.uid && *s == self.schema)
+    }
+
+    pub(crate) fn lease_started(&self) {
+        self.active.fetch_add(1, Relaxed);
+        self.acquired.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn lease_ended(&self) {
+        self.active.fetch_sub(1, Relaxed);
+    }
+
+    /// Makes sure this tenant is attached to `entry` (most recently used).
+    pub(crate) fn attach(&self, entry: &mut PoolEntry, config: &PoolConfig, _memory: bool) -> Result<()> {
+        if self.removed.load(Relaxed) {
+            return Err(Error::UnknownTenant(self.code.clone()));
+        }
+        if let Some(i) = entry.attached.iter().position(|(s, uid)| *uid == self.uid && *s == self.schema) {
+            let item = entry.attached.remove(i);
+            entry.attached.push(item);
+            self.affinity_hits.fetch_add(1, Relaxed);
+            return Ok(());
+        }
+        // A stale attachment under our schema name (tenant re-registered).
+        if let Some(i) = entry.attached.iter().position(|(s, _)| *s == self.schema) {
+            detach(&entry.conn, &self.schema)?;
+            entry.attached.remove(i);
+            self.detaches.fetch_add(1, Relaxed);
+        }
+        let limit = usize::try_from(entry.conn.limit(Limit::SQLITE_LIMIT_ATTACHED)?).unwrap_or(0);
+        if limit == 0 {
+            return Err(Error::InvalidConfig {
+                field: "tenant",
+                reason: "this SQLite build allows no attached databases".to_owned(),
+            });
+        }
+        while entry.attached.len() >= limit && entry.conn.is_autocommit() {
+            let (schema, _) = entry.attached.remove(0);
+            detach(&entry.conn, &schema)?;
+            self.detaches.fetch_add(1, Relaxed);
+        }
+        entry
+            .conn
+            .execute(&format!("ATTACH DATABASE ?1 AS \"{}\"", self.schema), [&self.path])
+            .map_err(|source| Error::Open { path: self.path.clone(), source })?;
+        entry.attached.push((self.schema.clone(), self.uid));
+        apply_database_pragmas(&entry.conn, config, &self.schema, false)?;
+        self.attaches.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    fn statistics(&self) -> TenantStatistics {
+        TenantStatistics {
+            code: self.code.clone(),
+            attaches: self.attaches.load(Relaxed),
+            detaches: self.detaches.load(Relaxed),
+            affinity_hits: self.affinity_hits.load(Relaxed),
+            acquired: self.acquired.load(Relaxed),
+            active: self.active.load(Relaxed),
+        }
+    }
+}
+
+fn detach(conn: &Connection, schema: &str) -> Result<()> {
+    conn.execute_batch(&format!("DETACH DATABASE \"{schema}\"")).map_err(Error::Sqlite)
+}
+
+/// Every tenant of a pool, by code.
+#[derive(Default)]
+pub(crate) struct TenantRegistry {
+    tenants: RwLock<HashMap<String, Arc<Tenant>>>,
+    next_uid: AtomicU64,
+}
+
+impl TenantRegistry {
+    pub fn register(&self, code: &str, path: &Path, config: &PoolConfig) -> Result<()> {
+        if !is_valid_tenant_code(code) {
+            return Err(Error::InvalidTenant(code.to_owned()));
+        }
+        let path_text = path.to_string_lossy().into_owned();
+        if let Some(existing) = self.tenants.read().get(code) {
+            if existing.path == path_text {
+                return Ok(());
+            }
+            return Err(Error::InvalidConfig {
+                field: "tenant",
+                reason: format!("{code:?} is already registered for {:?}; remove it first", existing.path),
+            });
+        }
+        // Open it once now, so a bad path fails here, naming it, and the
+        // journal mode (persistent for WAL) is set before any lease.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let probe = Connection::open_with_flags(path, flags)
+            .and_then(|c| {
+                c.busy_timeout(config.busy_timeout)?;
+                c.query_row("PRAGMA schema_version", [], |_| Ok(()))?;
+                Ok(c)
+            })
+            .map_err(|source| Error::Open { path: path_text.clone(), source })?;
+        apply_database_pragmas(&probe, config, "main", false)
+            .map_err(|e| match e {
+                Error::Sqlite(source) => Error::Open { path: path_text.clone(), source },
+                other => other,
+            })?;
+        drop(probe);
+        let tenant = Tenant {
+            code: code.to_owned(),
+            schema: format!("tenant_{code}"),
+            path: path_text,
+            uid: self.next_uid.fetch_add(1, Relaxed) + 1,
+            gate: Arc::default(),
+            active: AtomicU32::new(0),
+            acquired: AtomicU64::new(0),
+            attaches: AtomicU64::new(0),
+            detaches: AtomicU64::new(0),
+            affinity_hits: AtomicU64::new(0),
+            removed: AtomicBool::new(false),
+        };
+        self.tenants.write().insert(code.to_owned(), Arc::new(tenant));
+        Ok(())
+    }
+
+    pub fn remove(&self, code: &str, timeout: Duration) -> Result<()> {
+        if !is_valid_tenant_code(code) {
+            return Err(Error::InvalidTenant(code.to_owned()));
+        }
+        let tenant = self.tenants.write().remove(code).ok_or_else(|| Error::UnknownTenant(code.to_owned()))?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let active = tenant.active.load(Relaxed);
+            if active == 0 {
+                tenant.removed.store(true, Relaxed);
+                tenant.gate.close();
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                self.tenants.write().insert(code.to_owned(), tenant);
+                return Err(Error::TenantBusy { code: code.to_owned(), active });
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// The tenant for an acquire, validated.
+    pub fn lookup(&self, code: Option<&str>) -> Result<Option<Arc<Tenant>>> {
+        let Some(code) = code else { return Ok(None) };
+        if !is_valid_tenant_code(code) {
+            return Err(Error::InvalidTenant(code.to_owned()));
+        }
+        match self.tenants.read().get(code) {
+            Some(t) => Ok(Some(Arc::clone(t))),
+            None => Err(Error::UnknownTenant(code.to_owned())),
+        }
+    }
+
+    /// Whether every tenant attached to `entry` still answers.
+    pub fn attachments_valid(&self, entry: &PoolEntry) -> bool {
+        entry.attached.iter().all(|(schema, _)| {
+            entry.conn.query_row(&format!("PRAGMA \"{schema}\".schema_version"), [], |_| Ok(())).is_ok()
+        })
+    }
+
+    pub fn gates(&self) -> Vec<Arc<WriteGate>> {
+        let tenants = self.tenants.read();
+        if tenants.is_empty() {
+            return Vec::new();
+        }
+        tenants.values().map(|t| Arc::clone(&t.gate)).collect()
+    }
+
+    pub fn statistics(&self) -> Vec<TenantStatistics> {
+        let mut stats: Vec<_> = self.tenants.read().values().map(|t| t.statistics()).collect();
+        stats.sort_by(|a, b| a.code.cmp(&b.code));
+        stats
+    }
+
+    pub fn metrics_text(&self, pool: &str) -> String {
+        let stats = self.statistics();
+        if stats.is_empty() {
+            return String::new();
+        }
+        let sum = |f: fn(&TenantStatistics) -> u64| stats.iter().map(f).sum::<u64>();
+        let mut out = String::new();
+        let _ = writeln!(out, "# HELP litepool_tenants Registered tenants.\n# TYPE litepool_tenants gauge\nlitepool_tenants{{pool=\"{pool}\"}} {}", stats.len());
+        for (name, help, value) in [
+            ("litepool_tenant_attach_total", "Tenant databases attached.", sum(|s| s.attaches)),
+            ("litepool_tenant_detach_total", "Tenant databases detached.", sum(|s| s.detaches)),
+            ("litepool_tenant_affinity_hits_total", "Tenant leases served with the tenant already attached.", sum(|s| s.affinity_hits)),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{pool=\"{pool}\"}} {value}");
+        }
+        let _ = writeln!(out, "# HELP litepool_tenant_leases_active Leases out per tenant (only tenants with leases out).\n# TYPE litepool_tenant_leases_active gauge");
+        for s in stats.iter().filter(|s| s.active > 0) {
+            let _ = writeln!(out, "litepool_tenant_leases_active{{pool=\"{pool}\",tenant=\"{}\"}} {}", s.code, s.active);
+        }
+        out
+    }
+
+    pub fn close(&self) {
+        for t in self.tenants.read().values() {
+            t.gate.close();
+        }
+    }
+
+    pub fn reset_after_fork(&self) {
+        for t in self.tenants.read().values() {
+            t.gate.reset_after_fork();
+            t.active.store(0, Relaxed);
+        }
+    }
+}

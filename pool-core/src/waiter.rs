@@ -1,0 +1,174 @@
+//! One queued caller, blocking or asynchronous, and the FIFO queue of them.
+//!
+//! The pool and the write gate both hand what they guard *directly* to the
+//! waiter at the front of their queue, so a newcomer never overtakes it.
+//! Whoever removes a waiter from its queue owns the duty to grant it exactly
+//! once; a waiter that gave up (timed out, future dropped) and was already
+//! removed gets its grant back through [`Waiter::grant`]'s return value.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::error::Error;
+
+struct Slot<T> {
+    outcome: Option<Result<T, Error>>,
+    waker: Option<Waker>,
+    abandoned: bool,
+}
+
+/// A caller waiting for a `T` until its deadline.
+pub(crate) struct Waiter<T> {
+    slot: Mutex<Slot<T>>,
+    cv: Condvar,
+    pub deadline: Instant,
+    /// Whether a thread blocks on this waiter (it times itself out); async
+    /// waiters are timed out by the housekeeper's sweep.
+    pub blocking: bool,
+}
+
+impl<T> Waiter<T> {
+    pub fn new(deadline: Instant, blocking: bool) -> Arc<Self> {
+        Arc::new(Waiter {
+            slot: Mutex::new(Slot { outcome: None, waker: None, abandoned: false }),
+            cv: Condvar::new(),
+            deadline,
+            blocking,
+        })
+    }
+
+    /// Delivers the outcome. Call only after removing the waiter from its
+    /// queue. Returns the value back when the waiter was abandoned, so the
+    /// caller can give it to someone else.
+    #[must_use]
+    pub fn grant(&self, outcome: Result<T, Error>) -> Option<T> {
+        let mut slot = self.slot.lock();
+        if slot.abandoned {
+            return outcome.ok();
+        }
+        slot.outcome = Some(outcome);
+        let waker = slot.waker.take();
+        drop(slot);
+        self.cv.notify_one();
+        if let Some(w) = waker {
+            w.wake();
+        }
+        None
+    }
+
+    /// Blocks until granted or the deadline passes (`None`).
+    pub fn wait_until_deadline(&self) -> Option<Result<T, Error>> {
+        let mut slot = self.slot.lock();
+        loop {
+            if let Some(outcome) = slot.outcome.take() {
+                return Some(outcome);
+            }
+            if self.cv.wait_until(&mut slot, self.deadline).timed_out() {
+                return slot.outcome.take();
+            }
+        }
+    }
+
+    /// Blocks until granted: used once the waiter is known to be out of the
+    /// queue, when a grant is on its way.
+    pub fn wait_for_grant(&self) -> Result<T, Error> {
+        let mut slot = self.slot.lock();
+        loop {
+            if let Some(outcome) = slot.outcome.take() {
+                return outcome;
+            }
+            self.cv.wait(&mut slot);
+        }
+    }
+
+    /// The outcome if granted; otherwise remembers `waker` and returns `None`.
+    pub fn poll_grant(&self, waker: &Waker) -> Option<Result<T, Error>> {
+        let mut slot = self.slot.lock();
+        let outcome = slot.outcome.take();
+        if outcome.is_none() {
+            match &slot.waker {
+                Some(w) if w.will_wake(waker) => {}
+                _ => slot.waker = Some(waker.clone()),
+            }
+        }
+        outcome
+    }
+
+    /// Gives up on a waiter already out of the queue: returns a grant that
+    /// already arrived, or marks it abandoned so [`Waiter::grant`] hands the
+    /// value back to its granter.
+    pub fn abandon(&self) -> Option<Result<T, Error>> {
+        let mut slot = self.slot.lock();
+        let outcome = slot.outcome.take();
+        if outcome.is_none() {
+            slot.abandoned = true;
+        }
+        outcome
+    }
+}
+
+/// FIFO queue of waiters.
+pub(crate) struct WaitQueue<T> {
+    queue: VecDeque<Arc<Waiter<T>>>,
+}
+
+impl<T> Default for WaitQueue<T> {
+    fn default() -> Self {
+        WaitQueue { queue: VecDeque::new() }
+    }
+}
+
+impl<T> WaitQueue<T> {
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    pub fn push(&mut self, waiter: Arc<Waiter<T>>) {
+        self.queue.push_back(waiter);
+    }
+
+    pub fn pop(&mut self) -> Option<Arc<Waiter<T>>> {
+        self.queue.pop_front()
+    }
+
+    /// Removes `waiter` if still queued; `false` means someone removed it
+    /// and owes it a grant.
+    pub fn remove(&mut self, waiter: &Arc<Waiter<T>>) -> bool {
+        match self.queue.iter().position(|w| Arc::ptr_eq(w, waiter)) {
+            Some(i) => {
+                self.queue.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes and returns every waiter whose deadline has passed.
+    pub fn take_expired(&mut self, now: Instant) -> Vec<Arc<Waiter<T>>> {
+        if self.queue.iter().all(|w| w.deadline > now) {
+            return Vec::new();
+        }
+        let (expired, kept): (VecDeque<_>, VecDeque<_>) =
+            std::mem::take(&mut self.queue).into_iter().partition(|w| w.deadline <= now);
+        self.queue = kept;
+        expired.into()
+    }
+
+    /// The earliest deadline among asynchronous waiters.
+    pub fn next_async_deadline(&self) -> Option<Instant> {
+        self.queue.iter().filter(|w| !w.blocking).map(|w| w.deadline).min()
+    }
+
+    /// Empties the queue (on close, or in a forked child).
+    pub fn drain(&mut self) -> Vec<Arc<Waiter<T>>> {
+        self.queue.drain(..).collect()
+    }
+}
