@@ -1,0 +1,1 @@
+//! Node bindings for litepool (work in progress).

@@ -1,0 +1,1 @@
+//! Python bindings for litepool (work in progress).

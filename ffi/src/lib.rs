@@ -1,0 +1,1 @@
+//! C ABI for litepool (work in progress).
