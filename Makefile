@@ -1,0 +1,54 @@
+# litepool — one SQLite pool core, bindings for C, Python and Node.
+# `make help` lists the targets. `make test` and `make demo` work on a fresh
+# machine with only cargo, python3, node and gcc: they install the rest.
+
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: help deps build lint test test-rust test-c test-python test-node demo bench install header clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+deps: ## install system packages the build needs (libsqlite3-dev, pkg-config, valgrind)
+	@bash scripts/deps.sh
+
+build: deps ## build every crate (debug)
+	$(CARGO) build --workspace
+
+lint: deps ## cargo fmt --check and clippy -D warnings
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: deps lint test-rust test-c test-python test-node ## every suite: Rust, C, Python, Node
+	@echo "make test: all suites passed"
+
+test-rust: deps ## Rust unit, integration and doc tests
+	$(CARGO) test --workspace
+
+test-c: deps ## C ABI tests (warnings as errors, valgrind, ASan/UBSan)
+	bash tests/c/run.sh
+
+test-python: deps ## Python bindings: build into .venv, run pytest
+	bash bindings-python/run-tests.sh
+
+test-node: deps ## Node bindings: napi build, node --test
+	bash bindings-node/run-tests.sh
+
+demo: deps ## the main job: a mixed workload through the pool, stats and metrics
+	$(CARGO) run --release -p litepool --example demo
+
+bench: deps ## run every benchmark and rewrite BENCHMARKS.md
+	bash scripts/bench.sh
+
+header: ## regenerate include/litepool.h with cbindgen
+	bash scripts/gen-header.sh
+
+install: deps ## install liblitepool, litepool.h and litepool.pc under PREFIX
+	bash scripts/install.sh "$(PREFIX)"
+
+clean: ## remove build output
+	$(CARGO) clean
+	rm -rf .venv bindings-node/node_modules
