@@ -99,6 +99,16 @@ struct PoolHandle {
     shared: Arc<Shared>,
 }
 
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("name", &self.config().name)
+            .field("database", &self.shared().connector.describe())
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
 impl Drop for PoolHandle {
     fn drop(&mut self) {
         let _ = self.shared.close(Duration::ZERO);
