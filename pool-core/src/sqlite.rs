@@ -98,7 +98,7 @@ pub(crate) fn setup(conn: &Connection, config: &PoolConfig, memory: bool) -> Res
     if let Some(hook) = &config.init_hook {
         match catch_unwind(AssertUnwindSafe(|| hook(conn))) {
             Ok(result) => result?,
-            Err(panic) => return Err(Error::CallbackPanicked(panic_message(&panic))),
+            Err(panic) => return Err(Error::CallbackPanicked(panic_message(&*panic))),
         }
     }
     Ok(())

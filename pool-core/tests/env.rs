@@ -1,0 +1,68 @@
+//! PoolConfig::from_env: DB_POOL_* in milliseconds; bad values name the
+//! variable and the value.
+use std::collections::HashMap;
+use std::time::Duration;
+
+use litepool::{Error, PoolConfig};
+
+fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    move |k| map.get(k).cloned()
+}
+
+#[test]
+fn every_variable_is_read() {
+    let cfg = PoolConfig::from_lookup(lookup(&[
+        ("DB_POOL_MAX", "20"),
+        ("DB_POOL_MIN", "3"),
+        ("DB_POOL_IDLE_TIMEOUT", "15000"),
+        ("DB_POOL_ACQUIRE_TIMEOUT", "250"),
+        ("DB_POOL_MAX_LIFETIME", "60000"),
+        ("DB_POOL_LEAK_THRESHOLD", "2000"),
+        ("DB_POOL_BUSY_TIMEOUT", "100"),
+    ]))
+    .unwrap();
+    assert_eq!(cfg.max_size, 20);
+    assert_eq!(cfg.min_idle, 3);
+    assert_eq!(cfg.idle_timeout, Some(Duration::from_millis(15000)));
+    assert_eq!(cfg.acquire_timeout, Duration::from_millis(250));
+    assert_eq!(cfg.max_lifetime, Some(Duration::from_secs(60)));
+    assert_eq!(cfg.leak_threshold, Some(Duration::from_secs(2)));
+    assert_eq!(cfg.busy_timeout, Duration::from_millis(100));
+}
+
+#[test]
+fn unset_variables_keep_the_defaults_and_zero_turns_optional_ones_off() {
+    let cfg = PoolConfig::from_lookup(lookup(&[("DB_POOL_IDLE_TIMEOUT", "0"), ("DB_POOL_LEAK_THRESHOLD", "0")])).unwrap();
+    assert_eq!(cfg.max_size, 10);
+    assert_eq!(cfg.idle_timeout, None);
+    assert_eq!(cfg.leak_threshold, None);
+}
+
+#[test]
+fn a_bad_value_names_the_variable_and_value() {
+    let err = PoolConfig::from_lookup(lookup(&[("DB_POOL_MAX", "ten")])).unwrap_err();
+    assert!(matches!(err, Error::InvalidEnv { var: "DB_POOL_MAX", .. }));
+    assert_eq!(err.code(), "LITEPOOL_INVALID_CONFIG");
+    let msg = err.to_string();
+    assert!(msg.contains("DB_POOL_MAX") && msg.contains("\"ten\""), "{msg}");
+    let err = PoolConfig::from_lookup(lookup(&[("DB_POOL_BUSY_TIMEOUT", "-5")])).unwrap_err();
+    assert!(err.to_string().contains("DB_POOL_BUSY_TIMEOUT"), "{err}");
+}
+
+#[test]
+fn the_combination_is_validated() {
+    let err = PoolConfig::from_lookup(lookup(&[("DB_POOL_MAX", "2"), ("DB_POOL_MIN", "5")])).unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig { field: "min_idle", .. }), "{err}");
+    let err = PoolConfig::from_lookup(lookup(&[("DB_POOL_MAX", "0")])).unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig { field: "max_size", .. }), "{err}");
+}
+
+#[test]
+fn from_env_reads_the_process_environment() {
+    // The only test in this binary that touches the real environment.
+    std::env::set_var("DB_POOL_MAX", "7");
+    let cfg = PoolConfig::from_env().unwrap();
+    std::env::remove_var("DB_POOL_MAX");
+    assert_eq!(cfg.max_size, 7);
+}
