@@ -99,6 +99,11 @@ struct PoolHandle {
     shared: Arc<Shared>,
 }
 
+// A panic while holding a lease cannot break the pool: the lease is returned
+// (and rolled back) on unwind, and the pool's locks do not poison.
+impl std::panic::UnwindSafe for Pool {}
+impl std::panic::RefUnwindSafe for Pool {}
+
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool")

@@ -1,0 +1,138 @@
+//! The asynchronous acquire: a runtime-agnostic future that parks no thread,
+//! honours the timeout, and leaves the queue cleanly when dropped.
+mod common;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::Duration;
+
+use common::*;
+use litepool::{Error, Lane};
+
+struct ThreadWaker(Thread);
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// A minimal executor: poll, park until woken.
+fn block_on<F: Future>(fut: F) -> F::Output {
+    let mut fut = Box::pin(fut);
+    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        thread::park();
+    }
+}
+
+fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
+    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+    Pin::new(fut).poll(&mut Context::from_waker(&waker))
+}
+
+#[test]
+fn get_async_resolves_at_once_when_idle() {
+    let db = pool_with(quick());
+    let conn = block_on(db.pool.get_async()).unwrap();
+    assert_eq!(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+}
+
+#[test]
+fn get_async_waits_without_a_thread_and_resolves_on_release() {
+    let db = pool_with(quick().max_size(1));
+    let held = db.pool.get().unwrap();
+    let mut fut = db.pool.get_async();
+    assert!(poll_once(&mut fut).is_pending());
+    assert_eq!(db.pool.state().waiting, 1);
+    let id = held.connection_id();
+    drop(held);
+    // Handed over on release, before anyone polls again.
+    assert_eq!(db.pool.state().active, 1);
+    let conn = block_on(fut).unwrap();
+    assert_eq!(conn.connection_id(), id);
+}
+
+#[test]
+fn a_dropped_future_leaves_the_queue_and_strands_nothing() {
+    let db = pool_with(quick().max_size(1));
+    let held = db.pool.get().unwrap();
+    let mut fut = db.pool.get_async();
+    assert!(poll_once(&mut fut).is_pending());
+    drop(fut);
+    assert_eq!(db.pool.state().waiting, 0);
+    drop(held);
+    assert_eq!(db.pool.state().idle, 1);
+
+    // Granted but never polled again, then dropped: the connection comes back.
+    let held = db.pool.get().unwrap();
+    let mut fut = db.pool.get_async();
+    assert!(poll_once(&mut fut).is_pending());
+    drop(held); // granted to the future
+    assert_eq!(db.pool.state().active, 1);
+    drop(fut);
+    assert_eq!(db.pool.state().active, 0);
+    assert!(db.pool.try_get().is_ok());
+}
+
+#[test]
+fn get_async_times_out_through_the_housekeeper() {
+    let db = pool_with(quick().max_size(1).acquire_timeout(Duration::from_millis(100)));
+    let _held = db.pool.get().unwrap();
+    let err = block_on(db.pool.get_async()).unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert!(err.to_string().contains("total=1, active=1"), "{err}");
+}
+
+#[test]
+fn write_async_waits_for_the_gate() {
+    let db = pool_with(quick().max_size(3));
+    let w = db.pool.write().unwrap();
+    let mut fut = db.pool.write_async();
+    assert!(poll_once(&mut fut).is_pending());
+    drop(w);
+    let w2 = block_on(fut).unwrap();
+    assert_eq!(w2.lane(), Lane::Write);
+    // A dropped gate waiter passes the gate on.
+    let mut fut = db.pool.write_async();
+    assert!(poll_once(&mut fut).is_pending());
+    drop(fut);
+    drop(w2);
+    assert!(db.pool.write().is_ok());
+}
+
+#[test]
+fn many_async_waiters_on_few_connections_all_complete() {
+    let db = pool_with(quick().max_size(2).acquire_timeout(Duration::from_secs(10)));
+    db.pool.execute_batch("CREATE TABLE t (x)").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for i in 0..50 {
+        let tx = tx.clone();
+        db.pool.acquire_with(Default::default(), move |r| {
+            let conn = r.unwrap();
+            conn.execute("INSERT INTO t VALUES (?1)", [i]).unwrap();
+            tx.send(i).unwrap();
+        });
+    }
+    let mut got: Vec<i32> = (0..50).map(|_| rx.recv_timeout(Duration::from_secs(10)).unwrap()).collect();
+    got.sort_unstable();
+    assert_eq!(got, (0..50).collect::<Vec<_>>());
+    eventually("all returned", || db.pool.state().active == 0);
+    assert!(db.pool.state().total <= 2);
+}
+
+#[test]
+fn a_panicking_callback_returns_its_lease() {
+    let db = pool_with(quick().max_size(1));
+    db.pool.acquire_with(Default::default(), |r| {
+        let _conn = r.unwrap();
+        panic!("callback exploded");
+    });
+    assert_eq!(db.pool.state().active, 0);
+    assert!(db.pool.try_get().is_ok());
+}
