@@ -157,9 +157,7 @@ impl PoolConfig {
 
     /// Checks every field; the error names the first one at fault.
     pub fn validate(&self) -> Result<()> {
-        let bad = |field: &'static str, reason: &str| {
-            Err(Error::InvalidConfig { field, reason: reason.to_owned() })
-        };
+        let bad = |field: &'static str, reason: &str| Err(Error::InvalidConfig { field, reason: reason.to_owned() });
         if self.max_size == 0 {
             return bad("max_size", "must be at least 1");
         }

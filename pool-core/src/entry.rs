@@ -29,15 +29,7 @@ impl PoolEntry {
             let jitter = life.mul_f64(fastrand::f64() * 0.025);
             now + (life - jitter)
         });
-        PoolEntry {
-            conn,
-            id,
-            last_used: now,
-            expires_at,
-            generation,
-            query_only: false,
-            attached: Vec::new(),
-        }
+        PoolEntry { conn, id, last_used: now, expires_at, generation, query_only: false, attached: Vec::new() }
     }
 
     pub fn is_expired(&self, now: Instant) -> bool {

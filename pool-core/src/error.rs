@@ -140,9 +140,7 @@ impl Error {
     /// Maps an error from SQL run on a lease of `lane`: on a read lease, a
     /// write refused by `query_only` becomes [`Error::ReadOnlyLane`].
     pub fn on_lane(err: rusqlite::Error, lane: crate::Lane) -> Error {
-        let refused_write = err
-            .sqlite_error()
-            .is_some_and(|f| f.code == rusqlite::ErrorCode::ReadOnly);
+        let refused_write = err.sqlite_error().is_some_and(|f| f.code == rusqlite::ErrorCode::ReadOnly);
         if lane == crate::Lane::Read && refused_write {
             Error::ReadOnlyLane(err)
         } else {

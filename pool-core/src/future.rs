@@ -78,7 +78,8 @@ impl Acquire {
                         self.stage = Stage::Conn(None);
                         continue;
                     }
-                    let gate = self.tenant.as_ref().map_or_else(|| Arc::clone(&self.shared.gate), |t| Arc::clone(&t.gate));
+                    let gate =
+                        self.tenant.as_ref().map_or_else(|| Arc::clone(&self.shared.gate), |t| Arc::clone(&t.gate));
                     match gate.enter(self.deadline, false)? {
                         GateEntry::Entered(permit) => self.stage = Stage::Conn(Some(permit)),
                         GateEntry::Queued(w) => {
@@ -95,13 +96,15 @@ impl Acquire {
                         return Poll::Pending;
                     }
                 },
-                Stage::Conn(permit) => match self.shared.take_or_enqueue(self.deadline, false, self.tenant.as_deref())? {
-                    Taken::Idle(e) => match self.shared.validate(e) {
-                        Some(e) => return self.finish(e, permit, false),
-                        None => self.stage = Stage::Conn(permit),
-                    },
-                    Taken::Queued(w) => self.stage = Stage::WaitConn(permit, w),
-                },
+                Stage::Conn(permit) => {
+                    match self.shared.take_or_enqueue(self.deadline, false, self.tenant.as_deref())? {
+                        Taken::Idle(e) => match self.shared.validate(e) {
+                            Some(e) => return self.finish(e, permit, false),
+                            None => self.stage = Stage::Conn(permit),
+                        },
+                        Taken::Queued(w) => self.stage = Stage::WaitConn(permit, w),
+                    }
+                }
                 Stage::WaitConn(permit, w) => match w.poll_grant(cx.waker()) {
                     Some(Ok(e)) => return self.finish(e, permit, true),
                     Some(Err(e)) => return Poll::Ready(Err(e)),
@@ -164,7 +167,10 @@ impl<F: FnOnce(Result<PooledConnection>) + Send + 'static> CallbackTask<F> {
                     drop(slot);
                     if let Some(callback) = self.callback.lock().take() {
                         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| callback(result))) {
-                            log::error!("litepool: an acquire callback panicked: {}", crate::sqlite::panic_message(&*panic));
+                            log::error!(
+                                "litepool: an acquire callback panicked: {}",
+                                crate::sqlite::panic_message(&*panic)
+                            );
                         }
                     }
                     return;

@@ -72,12 +72,14 @@ pub(crate) fn render(pool: &str, state: &State, stats: &Statistics, metrics: &Me
     counter(&mut out, "litepool_connection_timeout_total", "Acquires that timed out.", l, stats.timeouts);
     counter(&mut out, "litepool_connection_acquired_total", "Leases handed out.", l, stats.acquired);
     counter(&mut out, "litepool_connection_created_total", "Connections opened.", l, stats.created);
-    counter(&mut out, "litepool_connection_create_failures_total", "Failed connection attempts.", l, stats.create_failures);
-    let closed = [
-        ("idle", stats.closed_idle),
-        ("lifetime", stats.closed_lifetime),
-        ("broken", stats.closed_broken),
-    ];
+    counter(
+        &mut out,
+        "litepool_connection_create_failures_total",
+        "Failed connection attempts.",
+        l,
+        stats.create_failures,
+    );
+    let closed = [("idle", stats.closed_idle), ("lifetime", stats.closed_lifetime), ("broken", stats.closed_broken)];
     let _ = writeln!(
         out,
         "# HELP litepool_connection_closed_total Connections retired, by reason.\n# TYPE litepool_connection_closed_total counter"
@@ -85,7 +87,13 @@ pub(crate) fn render(pool: &str, state: &State, stats: &Statistics, metrics: &Me
     for (reason, n) in closed {
         let _ = writeln!(out, "litepool_connection_closed_total{{{l},reason=\"{reason}\"}} {n}");
     }
-    counter(&mut out, "litepool_connection_rollback_on_return_total", "Leases returned inside a transaction.", l, stats.rolled_back_on_return);
+    counter(
+        &mut out,
+        "litepool_connection_rollback_on_return_total",
+        "Leases returned inside a transaction.",
+        l,
+        stats.rolled_back_on_return,
+    );
     counter(&mut out, "litepool_connection_leak_total", "Leases held past leak_threshold.", l, stats.leaks);
     metrics.acquire.render(&mut out, "litepool_connection_acquire_seconds", "Time to acquire a connection.", l);
     metrics.usage.render(&mut out, "litepool_connection_usage_seconds", "Time a connection was leased.", l);

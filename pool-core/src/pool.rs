@@ -157,11 +157,8 @@ impl PoolBuilder {
             Error::Sqlite(source) => Error::Open { path: self.connector.describe(), source },
             other => other,
         })?;
-        let anchor = if self.connector.is_memory() {
-            Some(sqlite::open(&*self.connector, &self.config)?)
-        } else {
-            None
-        };
+        let anchor =
+            if self.connector.is_memory() { Some(sqlite::open(&*self.connector, &self.config)?) } else { None };
         let entry = PoolEntry::new(first, 1, self.config.max_lifetime, 0);
         let shared = Arc::new(Shared {
             leases: LeaseRegistry::new(self.config.leak_threshold),
@@ -210,11 +207,7 @@ impl Pool {
     /// A builder for `path`.
     pub fn builder(path: impl AsRef<Path>) -> PoolBuilder {
         let path = path.as_ref().to_string_lossy().into_owned();
-        PoolBuilder {
-            config: PoolConfig::default(),
-            connector: Arc::new(FileConnector::new(path)),
-            events: None,
-        }
+        PoolBuilder { config: PoolConfig::default(), connector: Arc::new(FileConnector::new(path)), events: None }
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
@@ -387,7 +380,11 @@ impl Shared {
         }
     }
 
-    pub(crate) fn acquire_blocking(self: &Arc<Self>, opts: AcquireOptions, site: AcquireSite) -> Result<PooledConnection> {
+    pub(crate) fn acquire_blocking(
+        self: &Arc<Self>,
+        opts: AcquireOptions,
+        site: AcquireSite,
+    ) -> Result<PooledConnection> {
         let start = Instant::now();
         self.check_fork();
         let deadline = start + opts.timeout.unwrap_or(self.config.acquire_timeout);
@@ -774,6 +771,8 @@ impl Shared {
 }
 
 /// How a connection was obtained by [`Shared::take_or_enqueue`].
+// Short-lived return value: boxing the entry would cost an allocation per acquire.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Taken {
     Idle(PoolEntry),
     Queued(Arc<Waiter<PoolEntry>>),

@@ -103,4 +103,19 @@ impl Pool {
         }
         self.acquire(opts(Lane::Write))
     }
+
+    /// The lane [`Pool::routed`] picks for `sql`, if the pool has already
+    /// learned it: [`Lane::Any`] for read-only statements, [`Lane::Write`]
+    /// otherwise. For callers that acquire asynchronously and route themselves
+    /// (the Node and Python bindings).
+    pub fn known_lane(&self, sql: &str) -> Option<Lane> {
+        self.shared().cached_read_only(sql).map(|ro| if ro { Lane::Any } else { Lane::Write })
+    }
+
+    /// Prepares `sql` on `conn` to learn the lane it needs (as
+    /// [`Pool::known_lane`]), and remembers the answer.
+    pub fn learn_lane(&self, conn: &Connection, sql: &str) -> Result<Lane> {
+        let ro = self.shared().probe_read_only(conn, sql).map_err(Error::Sqlite)?;
+        Ok(if ro { Lane::Any } else { Lane::Write })
+    }
 }

@@ -106,12 +106,7 @@ pub(crate) fn setup(conn: &Connection, config: &PoolConfig, memory: bool) -> Res
 
 /// `journal_mode` and `synchronous` for one schema (`main` or an attached
 /// tenant); in-memory databases keep their own journal.
-pub(crate) fn apply_database_pragmas(
-    conn: &Connection,
-    config: &PoolConfig,
-    schema: &str,
-    memory: bool,
-) -> Result<()> {
+pub(crate) fn apply_database_pragmas(conn: &Connection, config: &PoolConfig, schema: &str, memory: bool) -> Result<()> {
     if let (Some(mode), false) = (&config.journal_mode, memory) {
         // journal_mode returns a row; read it so the pragma runs.
         let _: String = conn.query_row(&format!("PRAGMA \"{schema}\".journal_mode = {mode}"), [], |r| r.get(0))?;

@@ -173,11 +173,10 @@ impl TenantRegistry {
                 Ok(c)
             })
             .map_err(|source| Error::Open { path: path_text.clone(), source })?;
-        apply_database_pragmas(&probe, config, "main", false)
-            .map_err(|e| match e {
-                Error::Sqlite(source) => Error::Open { path: path_text.clone(), source },
-                other => other,
-            })?;
+        apply_database_pragmas(&probe, config, "main", false).map_err(|e| match e {
+            Error::Sqlite(source) => Error::Open { path: path_text.clone(), source },
+            other => other,
+        })?;
         drop(probe);
         let tenant = Tenant {
             code: code.to_owned(),
@@ -261,13 +260,18 @@ impl TenantRegistry {
         for (name, help, value) in [
             ("litepool_tenant_attach_total", "Tenant databases attached.", sum(|s| s.attaches)),
             ("litepool_tenant_detach_total", "Tenant databases detached.", sum(|s| s.detaches)),
-            ("litepool_tenant_affinity_hits_total", "Tenant leases served with the tenant already attached.", sum(|s| s.affinity_hits)),
+            (
+                "litepool_tenant_affinity_hits_total",
+                "Tenant leases served with the tenant already attached.",
+                sum(|s| s.affinity_hits),
+            ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{pool=\"{pool}\"}} {value}");
         }
         let _ = writeln!(out, "# HELP litepool_tenant_leases_active Leases out per tenant (only tenants with leases out).\n# TYPE litepool_tenant_leases_active gauge");
         for s in stats.iter().filter(|s| s.active > 0) {
-            let _ = writeln!(out, "litepool_tenant_leases_active{{pool=\"{pool}\",tenant=\"{}\"}} {}", s.code, s.active);
+            let _ =
+                writeln!(out, "litepool_tenant_leases_active{{pool=\"{pool}\",tenant=\"{}\"}} {}", s.code, s.active);
         }
         out
     }

@@ -14,7 +14,8 @@ const THREADS: usize = 8;
 const WRITES: usize = 40;
 
 fn setup(busy_timeout: Duration) -> TestDb {
-    let db = pool_with(quick().max_size(THREADS as u32).busy_timeout(busy_timeout).acquire_timeout(Duration::from_secs(60)));
+    let db =
+        pool_with(quick().max_size(THREADS as u32).busy_timeout(busy_timeout).acquire_timeout(Duration::from_secs(60)));
     db.pool.execute_batch("CREATE TABLE c (id INTEGER PRIMARY KEY, n INTEGER); INSERT INTO c VALUES (1, 0);").unwrap();
     db
 }

@@ -33,7 +33,8 @@ fn every_variable_is_read() {
 
 #[test]
 fn unset_variables_keep_the_defaults_and_zero_turns_optional_ones_off() {
-    let cfg = PoolConfig::from_lookup(lookup(&[("DB_POOL_IDLE_TIMEOUT", "0"), ("DB_POOL_LEAK_THRESHOLD", "0")])).unwrap();
+    let cfg =
+        PoolConfig::from_lookup(lookup(&[("DB_POOL_IDLE_TIMEOUT", "0"), ("DB_POOL_LEAK_THRESHOLD", "0")])).unwrap();
     assert_eq!(cfg.max_size, 10);
     assert_eq!(cfg.idle_timeout, None);
     assert_eq!(cfg.leak_threshold, None);

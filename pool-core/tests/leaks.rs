@@ -45,7 +45,8 @@ fn a_held_lease_is_reported_once_with_its_rust_call_site() {
 #[test]
 fn a_binding_can_pass_its_own_stack() {
     let (_dir, pool, leaks) = leaky_pool(Some(Duration::from_millis(30)));
-    let opts = AcquireOptions { site: Some(AcquireSite::Text("at handler (app.js:12:5)".into())), ..Default::default() };
+    let opts =
+        AcquireOptions { site: Some(AcquireSite::Text("at handler (app.js:12:5)".into())), ..Default::default() };
     let _conn = pool.acquire(opts).unwrap();
     eventually("leak reported", || !leaks.0.lock().unwrap().is_empty());
     assert_eq!(leaks.0.lock().unwrap()[0].site, "at handler (app.js:12:5)");
