@@ -1,0 +1,174 @@
+//! `litepool_config`: the pool's settings as a plain C struct.
+
+use std::ffi::{c_char, CStr};
+use std::time::Duration;
+
+use litepool::PoolConfig;
+
+use crate::result::{litepool_result, Failure};
+
+/// How a pool is sized, timed and how its connections are set up.
+///
+/// Always start from `litepool_config_default()` and change the fields you
+/// need: a zeroed struct is not a valid configuration. All times are in
+/// milliseconds. The strings are only read during `litepool_open` (copied),
+/// so they may be freed afterwards.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct litepool_config {
+    /// The most connections the pool opens. Default 10; must be at least 1.
+    pub max_size: u32,
+    /// Idle connections kept open and ready. Default 2; at most `max_size`.
+    pub min_idle: u32,
+    /// How long an acquire waits when called with `LITEPOOL_POOL_TIMEOUT`.
+    /// Default 5000; must be greater than 0.
+    pub acquire_timeout_ms: u32,
+    /// Idle connections above `min_idle` are closed after this long unused.
+    /// Default 30000; 0 keeps them forever.
+    pub idle_timeout_ms: u32,
+    /// Connections are retired once this old (minus up to 2.5 % jitter).
+    /// Default 1800000 (30 minutes); 0 means no limit.
+    pub max_lifetime_ms: u32,
+    /// A connection idle longer than this is checked before it is handed
+    /// out. Default 500; 0 checks every time.
+    pub validation_window_ms: u32,
+    /// A lease held longer than this is logged once as a leak (with the
+    /// label given to `litepool_acquire_labeled`) and counted in
+    /// `litepool_stats.leaks`. Default 0: leak detection off.
+    pub leak_threshold_ms: u32,
+    /// SQLite's `busy_timeout` on every connection. Default 5000; at most
+    /// 2147483647.
+    pub busy_timeout_ms: u32,
+    /// How often the background thread retires idle and old connections and
+    /// refills `min_idle`. Default 1000; must be greater than 0.
+    pub housekeeping_period_ms: u32,
+    /// `PRAGMA foreign_keys` on every connection. Default true.
+    pub foreign_keys: bool,
+    /// The `pool` label in `litepool_metrics`. Default "litepool"; NULL means
+    /// the default. Must not contain a quote, backslash or newline.
+    pub name: *const c_char,
+    /// `PRAGMA journal_mode` for file databases: DELETE, TRUNCATE, PERSIST,
+    /// MEMORY, WAL or OFF. Default "WAL"; NULL leaves SQLite's default.
+    pub journal_mode: *const c_char,
+    /// `PRAGMA synchronous`: OFF, NORMAL, FULL or EXTRA. Default "NORMAL";
+    /// NULL leaves SQLite's default.
+    pub synchronous: *const c_char,
+    /// SQL run on every new connection after the pragmas. Default NULL (none).
+    pub init_sql: *const c_char,
+}
+
+/// Fills `*cfg` with the defaults documented on each field of
+/// `litepool_config`. Does nothing if `cfg` is NULL.
+///
+/// # Safety
+/// `cfg` must be NULL or point to writable memory for one `litepool_config`.
+#[no_mangle]
+pub unsafe extern "C" fn litepool_config_default(cfg: *mut litepool_config) {
+    let _ = crate::panic::boundary("litepool_config_default", || {
+        if cfg.is_null() {
+            return Err(Failure::null("cfg"));
+        }
+        let value = defaults();
+        // SAFETY: non-NULL, and the caller guarantees it points to writable
+        // memory for one litepool_config; `write` does not read the old value.
+        unsafe { cfg.write(value) };
+        Ok(())
+    });
+}
+
+fn defaults() -> litepool_config {
+    let d = PoolConfig::default();
+    let ms = |t: Option<Duration>| t.map_or(0, |t| u32::try_from(t.as_millis()).unwrap_or(u32::MAX));
+    litepool_config {
+        max_size: d.max_size,
+        min_idle: d.min_idle,
+        acquire_timeout_ms: ms(Some(d.acquire_timeout)),
+        idle_timeout_ms: ms(d.idle_timeout),
+        max_lifetime_ms: ms(d.max_lifetime),
+        validation_window_ms: ms(Some(d.validation_window)),
+        leak_threshold_ms: ms(d.leak_threshold),
+        busy_timeout_ms: ms(Some(d.busy_timeout)),
+        housekeeping_period_ms: ms(Some(d.housekeeping_period)),
+        foreign_keys: d.foreign_keys,
+        // The defaults are static strings owned by the library.
+        name: c"litepool".as_ptr(),
+        journal_mode: c"WAL".as_ptr(),
+        synchronous: c"NORMAL".as_ptr(),
+        init_sql: std::ptr::null(),
+    }
+}
+
+/// Reads a NUL-terminated UTF-8 string; `what` names it in errors.
+///
+/// # Safety
+/// `ptr` must be NULL or point to a NUL-terminated string that stays alive
+/// and unchanged for `'a`.
+pub(crate) unsafe fn c_str<'a>(ptr: *const c_char, what: &str) -> Result<&'a str, Failure> {
+    if ptr.is_null() {
+        return Err(Failure::null(what));
+    }
+    // SAFETY: non-NULL, and the caller guarantees NUL termination and lifetime.
+    let bytes = unsafe { CStr::from_ptr(ptr) };
+    bytes.to_str().map_err(|e| {
+        Failure::new(
+            litepool_result::LITEPOOL_INVALID_ARGUMENT,
+            format!("`{what}` is not valid UTF-8 (invalid byte at offset {})", e.valid_up_to()),
+        )
+    })
+}
+
+/// [`c_str`] where NULL means "not set".
+///
+/// # Safety
+/// As for [`c_str`].
+unsafe fn optional_str(ptr: *const c_char, what: &str) -> Result<Option<String>, Failure> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { c_str(ptr, what) }.map(|s| Some(s.to_owned()))
+}
+
+/// Translates a C config into the core's. Ranges are checked by the core
+/// when the pool is built.
+///
+/// # Safety
+/// Every non-NULL string field must be NUL-terminated and alive for the call.
+pub(crate) unsafe fn to_pool_config(cfg: &litepool_config) -> Result<PoolConfig, Failure> {
+    let ms = |v: u32| Duration::from_millis(u64::from(v));
+    let off_if_zero = |v: u32| (v > 0).then(|| ms(v));
+    let mut out = PoolConfig::default()
+        .max_size(cfg.max_size)
+        .min_idle(cfg.min_idle)
+        .acquire_timeout(ms(cfg.acquire_timeout_ms))
+        .idle_timeout(off_if_zero(cfg.idle_timeout_ms))
+        .max_lifetime(off_if_zero(cfg.max_lifetime_ms))
+        .validation_window(ms(cfg.validation_window_ms))
+        .leak_threshold(off_if_zero(cfg.leak_threshold_ms))
+        .busy_timeout(ms(cfg.busy_timeout_ms))
+        .housekeeping_period(ms(cfg.housekeeping_period_ms))
+        .foreign_keys(cfg.foreign_keys);
+    // SAFETY (all four): the caller guarantees the string fields.
+    if let Some(name) = unsafe { optional_str(cfg.name, "cfg->name") }? {
+        out = out.name(name);
+    }
+    out = out.journal_mode(unsafe { optional_str(cfg.journal_mode, "cfg->journal_mode") }?);
+    out = out.synchronous(unsafe { optional_str(cfg.synchronous, "cfg->synchronous") }?);
+    out = out.init_sql(unsafe { optional_str(cfg.init_sql, "cfg->init_sql") }?);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_to_the_core_defaults() {
+        let c = defaults();
+        // SAFETY: the default strings are static and NUL-terminated.
+        let p = unsafe { to_pool_config(&c) }.unwrap();
+        let d = PoolConfig::default();
+        assert_eq!(format!("{p:?}"), format!("{d:?}"));
+    }
+}

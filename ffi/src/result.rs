@@ -1,0 +1,189 @@
+//! `litepool_result`: the code every fallible function returns, and the
+//! mapping from the core's [`litepool::Error`].
+
+use std::ffi::c_char;
+
+/// What a litepool call did. `LITEPOOL_OK` is 0; every other value is a
+/// failure, and `litepool_last_error()` then describes it.
+///
+/// The numbers are part of the ABI: a value is never renumbered or reused,
+/// new codes are only appended.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum litepool_result {
+    /// Success.
+    LITEPOOL_OK = 0,
+    /// No connection (or write-gate turn) came free within the timeout. The
+    /// message states the pool's counts and the last connection error.
+    LITEPOOL_TIMEOUT = 1,
+    /// The pool is closed (`litepool_close` or `litepool_free` was called):
+    /// no new leases are handed out.
+    LITEPOOL_CLOSED = 2,
+    /// An argument is out of range or malformed: a string that is not UTF-8,
+    /// an unknown lane, a buffer pointer that is NULL with a non-zero length.
+    LITEPOOL_INVALID_ARGUMENT = 3,
+    /// A pointer argument that must not be NULL was NULL.
+    LITEPOOL_NULL_ARGUMENT = 4,
+    /// The connection handle was already given back with `litepool_release`.
+    LITEPOOL_ALREADY_RELEASED = 5,
+    /// SQLite reported an error; `litepool_last_sqlite_code()` gives its
+    /// extended result code (e.g. 2067, `SQLITE_CONSTRAINT_UNIQUE`).
+    LITEPOOL_SQLITE_ERROR = 6,
+    /// A bug: Rust code inside litepool panicked. The panic was caught at the
+    /// library boundary; the message says where.
+    LITEPOOL_PANIC = 7,
+    /// `litepool_try_acquire` found no idle connection and no room to open one.
+    LITEPOOL_EXHAUSTED = 8,
+    /// A `litepool_config` field (or a `DB_POOL_*` variable) is invalid; the
+    /// message names it.
+    LITEPOOL_INVALID_CONFIG = 9,
+    /// The pool handle was already freed with `litepool_free`.
+    LITEPOOL_POOL_FREED = 10,
+    /// The handle was never issued by this library (or is of the wrong kind,
+    /// e.g. a connection passed where a pool is expected).
+    LITEPOOL_INVALID_HANDLE = 11,
+    /// A write was attempted through a lease taken with `litepool_acquire_read`
+    /// (`PRAGMA query_only` is on for it).
+    LITEPOOL_READ_ONLY_LANE = 12,
+    /// The database could not be opened or set up (`litepool_open`); the
+    /// message names the path and SQLite's reason.
+    LITEPOOL_OPEN_FAILED = 13,
+    /// `litepool_close` gave up waiting for leases to come back; they are
+    /// closed when released.
+    LITEPOOL_CLOSE_TIMEOUT = 14,
+    /// The output buffer is too small; the size needed was written to `*needed`.
+    LITEPOOL_BUFFER_TOO_SMALL = 15,
+    /// Another error from the pool; the message describes it.
+    LITEPOOL_ERROR = 16,
+}
+
+use litepool_result::*;
+
+impl litepool_result {
+    /// The constant's name, e.g. `"LITEPOOL_TIMEOUT"`.
+    pub fn name(self) -> &'static str {
+        self.name_nul().trim_end_matches('\0')
+    }
+
+    fn name_nul(self) -> &'static str {
+        match self {
+            LITEPOOL_OK => "LITEPOOL_OK\0",
+            LITEPOOL_TIMEOUT => "LITEPOOL_TIMEOUT\0",
+            LITEPOOL_CLOSED => "LITEPOOL_CLOSED\0",
+            LITEPOOL_INVALID_ARGUMENT => "LITEPOOL_INVALID_ARGUMENT\0",
+            LITEPOOL_NULL_ARGUMENT => "LITEPOOL_NULL_ARGUMENT\0",
+            LITEPOOL_ALREADY_RELEASED => "LITEPOOL_ALREADY_RELEASED\0",
+            LITEPOOL_SQLITE_ERROR => "LITEPOOL_SQLITE_ERROR\0",
+            LITEPOOL_PANIC => "LITEPOOL_PANIC\0",
+            LITEPOOL_EXHAUSTED => "LITEPOOL_EXHAUSTED\0",
+            LITEPOOL_INVALID_CONFIG => "LITEPOOL_INVALID_CONFIG\0",
+            LITEPOOL_POOL_FREED => "LITEPOOL_POOL_FREED\0",
+            LITEPOOL_INVALID_HANDLE => "LITEPOOL_INVALID_HANDLE\0",
+            LITEPOOL_READ_ONLY_LANE => "LITEPOOL_READ_ONLY_LANE\0",
+            LITEPOOL_OPEN_FAILED => "LITEPOOL_OPEN_FAILED\0",
+            LITEPOOL_CLOSE_TIMEOUT => "LITEPOOL_CLOSE_TIMEOUT\0",
+            LITEPOOL_BUFFER_TOO_SMALL => "LITEPOOL_BUFFER_TOO_SMALL\0",
+            LITEPOOL_ERROR => "LITEPOOL_ERROR\0",
+        }
+    }
+}
+
+/// Every code, in numeric order (for the name lookup and tests).
+const ALL: [litepool_result; 17] = [
+    LITEPOOL_OK,
+    LITEPOOL_TIMEOUT,
+    LITEPOOL_CLOSED,
+    LITEPOOL_INVALID_ARGUMENT,
+    LITEPOOL_NULL_ARGUMENT,
+    LITEPOOL_ALREADY_RELEASED,
+    LITEPOOL_SQLITE_ERROR,
+    LITEPOOL_PANIC,
+    LITEPOOL_EXHAUSTED,
+    LITEPOOL_INVALID_CONFIG,
+    LITEPOOL_POOL_FREED,
+    LITEPOOL_INVALID_HANDLE,
+    LITEPOOL_READ_ONLY_LANE,
+    LITEPOOL_OPEN_FAILED,
+    LITEPOOL_CLOSE_TIMEOUT,
+    LITEPOOL_BUFFER_TOO_SMALL,
+    LITEPOOL_ERROR,
+];
+
+/// A failed call: the code to return and the message (and SQLite code) for
+/// `litepool_last_error()`.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub code: litepool_result,
+    pub message: String,
+    pub sqlite_code: i32,
+}
+
+impl Failure {
+    pub fn new(code: litepool_result, message: impl Into<String>) -> Failure {
+        Failure { code, message: message.into(), sqlite_code: 0 }
+    }
+
+    /// A NULL pointer where one is required; `what` names the parameter.
+    pub fn null(what: &str) -> Failure {
+        Failure::new(LITEPOOL_NULL_ARGUMENT, format!("`{what}` is NULL"))
+    }
+}
+
+impl From<litepool::Error> for Failure {
+    fn from(err: litepool::Error) -> Failure {
+        use litepool::Error as E;
+        let code = match &err {
+            E::Timeout { .. } => LITEPOOL_TIMEOUT,
+            E::Closed => LITEPOOL_CLOSED,
+            E::Exhausted { .. } => LITEPOOL_EXHAUSTED,
+            E::InvalidConfig { .. } | E::InvalidEnv { .. } => LITEPOOL_INVALID_CONFIG,
+            E::Open { .. } => LITEPOOL_OPEN_FAILED,
+            E::ReadOnlyLane(_) => LITEPOOL_READ_ONLY_LANE,
+            E::Sqlite(_) if err.sqlite_code().is_some() => LITEPOOL_SQLITE_ERROR,
+            // rusqlite refused the input before SQLite saw it.
+            E::Sqlite(_) => LITEPOOL_INVALID_ARGUMENT,
+            E::CallbackPanicked(_) => LITEPOOL_PANIC,
+            E::CloseTimedOut { .. } => LITEPOOL_CLOSE_TIMEOUT,
+            _ => LITEPOOL_ERROR,
+        };
+        let message = match err.sqlite_code() {
+            Some(c) => format!("{err} [{}]", litepool::sqlite_code_name(c)),
+            None => err.to_string(),
+        };
+        Failure { code, message, sqlite_code: err.sqlite_code().unwrap_or(0) }
+    }
+}
+
+/// The name of a result code, e.g. `"LITEPOOL_TIMEOUT"` for 1, as a static
+/// NUL-terminated string (never free it). An unknown value gives
+/// `"LITEPOOL_UNKNOWN"`; this function never fails.
+#[no_mangle]
+pub extern "C" fn litepool_result_name(code: u32) -> *const c_char {
+    crate::panic::boundary_quiet("litepool_result_name", c"LITEPOOL_UNKNOWN".as_ptr(), || {
+        let name = ALL.get(code as usize).map_or("LITEPOOL_UNKNOWN\0", |r| r.name_nul());
+        Ok(name.as_ptr().cast())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_is_in_numeric_order_so_names_index_by_value() {
+        for (i, code) in ALL.iter().enumerate() {
+            assert_eq!(*code as usize, i, "{code:?}");
+            assert!(code.name_nul().ends_with('\0'));
+        }
+    }
+
+    #[test]
+    fn core_errors_map_to_their_codes() {
+        let f = Failure::from(litepool::Error::Closed);
+        assert_eq!(f.code, LITEPOOL_CLOSED);
+        let f = Failure::from(litepool::Error::CloseTimedOut { active: 2 });
+        assert_eq!(f.code, LITEPOOL_CLOSE_TIMEOUT);
+        assert!(f.message.contains("2 connection"), "{}", f.message);
+    }
+}
