@@ -1,1 +1,32 @@
-//! Python bindings for litepool (work in progress).
+//! `litepool._native`: the compiled half of the `litepool` Python package.
+//!
+//! It only translates: the pool (sizes, waiting, timeouts, reaping, health,
+//! leaks, metrics, tenants, fork safety) is `pool-core`. The Python package
+//! (`python/litepool/`) adds the DB-API module globals, the exception classes
+//! and the asyncio face.
+
+mod connection;
+mod errors;
+mod exec;
+mod pool;
+mod values;
+mod wait;
+
+use pyo3::prelude::*;
+
+/// The version of the SQLite library in use (the system one).
+#[pyfunction]
+fn sqlite_version() -> &'static str {
+    rusqlite::version()
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<pool::Pool>()?;
+    m.add_class::<pool::Executed>()?;
+    m.add_class::<connection::Connection>()?;
+    m.add_class::<connection::Cursor>()?;
+    m.add_function(wrap_pyfunction!(sqlite_version, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,490 @@
+//! `Pool`: the core's pool, seen from Python. Options are seconds (floats);
+//! every wait for a connection releases the GIL and answers Ctrl-C.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use litepool::{AcquireOptions, AcquireSite, Lane, PoolConfig};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyModule, PyString};
+
+use crate::connection::Connection;
+use crate::errors::{map, to_py_err, Failure, Outcome};
+use crate::exec::{self, Produced, Txn};
+use crate::values::{to_params, Params};
+use crate::wait::acquire_detached;
+
+/// Seconds from Python as a `Duration`; `field` names the option at fault.
+fn seconds(field: &'static str, value: f64) -> Outcome<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        Failure::Pool(litepool::Error::InvalidConfig {
+            field,
+            reason: format!("must be a finite, non-negative number of seconds (got {value})"),
+        })
+    })
+}
+
+fn optional_seconds(field: &'static str, value: Option<f64>) -> Outcome<Option<Duration>> {
+    value.map(|v| seconds(field, v)).transpose()
+}
+
+fn lane_from(name: &str) -> Outcome<Lane> {
+    match name {
+        "any" => Ok(Lane::Any),
+        "read" => Ok(Lane::Read),
+        "write" => Ok(Lane::Write),
+        other => {
+            Err(crate::errors::programming(format!("unknown lane {other:?}: expected \"any\", \"read\" or \"write\"")))
+        }
+    }
+}
+
+/// The caller's Python stack, for leak reports.
+fn python_stack(py: Python<'_>) -> PyResult<String> {
+    static FORMAT_STACK: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let format_stack = FORMAT_STACK.import(py, "traceback", "format_stack")?;
+    let lines: Vec<String> = format_stack.call0()?.extract()?;
+    Ok(lines.concat())
+}
+
+/// `litepool._aio`, where the asyncio face lives.
+fn aio(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    MODULE.get_or_try_init(py, || py.import("litepool._aio").map(Bound::unbind)).map(|m| m.bind(py))
+}
+
+/// A pool of SQLite connections to one database file.
+#[pyclass(frozen, module = "litepool._native", name = "Pool")]
+pub struct Pool {
+    inner: litepool::Pool,
+    path: String,
+}
+
+impl Pool {
+    fn options(
+        &self,
+        py: Python<'_>,
+        lane: Lane,
+        tenant: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<AcquireOptions> {
+        let timeout = map(py, optional_seconds("timeout", timeout))?;
+        let site = if self.inner.config().leak_threshold.is_some() {
+            Some(AcquireSite::Text(python_stack(py)?))
+        } else {
+            None
+        };
+        Ok(AcquireOptions { lane, timeout, site, tenant })
+    }
+
+    fn lease(&self, py: Python<'_>, lane: Lane, tenant: Option<String>, timeout: Option<f64>) -> PyResult<Connection> {
+        let opts = self.options(py, lane, tenant, timeout)?;
+        let lease = py.detach(|| acquire_detached(&self.inner, opts));
+        Ok(Connection::new(map(py, lease)?))
+    }
+
+    /// Leases the lane `sql` needs (read-only statements: an ordinary lease;
+    /// others: the write lane) and runs it in autocommit mode.
+    fn routed(
+        &self,
+        py: Python<'_>,
+        sql: &str,
+        params: Params,
+        tenant: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<Produced> {
+        let opts = self.options(py, Lane::Any, tenant, timeout)?;
+        let result = py.detach(|| -> Outcome<Produced> {
+            let mut lease = acquire_detached(&self.inner, opts.clone())?;
+            let read_only = lease.prepare_cached(sql).map_err(litepool::Error::Sqlite)?.readonly();
+            if !read_only {
+                drop(lease);
+                lease = acquire_detached(&self.inner, AcquireOptions { lane: Lane::Write, ..opts })?;
+            }
+            exec::execute(&lease, sql, std::slice::from_ref(&params), Txn::Autocommit, false)
+        });
+        map(py, result)
+    }
+}
+
+#[pymethods]
+impl Pool {
+    /// Opens a pool over the database at `path` (`":memory:"`: one
+    /// in-memory database shared by the pool's connections). Times are in
+    /// seconds. Defaults: `max_size=10`, `min_idle=2`, `idle_timeout=30.0`
+    /// (`None`: keep idle connections), `acquire_timeout=5.0`,
+    /// `max_lifetime=1800.0` (`None`: no limit), `leak_threshold=None`
+    /// (off), `busy_timeout=5.0`, `init_sql=None`, `name="litepool"`,
+    /// `journal_mode="WAL"`, `synchronous="NORMAL"`, `foreign_keys=True`,
+    /// `validation_window=0.5`.
+    #[new]
+    #[pyo3(signature = (
+        path, *, max_size = 10, min_idle = 2, idle_timeout = Some(30.0), acquire_timeout = 5.0,
+        max_lifetime = Some(1800.0), leak_threshold = None, busy_timeout = 5.0, init_sql = None,
+        name = None, journal_mode = Some("WAL".to_owned()), synchronous = Some("NORMAL".to_owned()),
+        foreign_keys = true, validation_window = 0.5
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        path: PathBuf,
+        max_size: u32,
+        min_idle: u32,
+        idle_timeout: Option<f64>,
+        acquire_timeout: f64,
+        max_lifetime: Option<f64>,
+        leak_threshold: Option<f64>,
+        busy_timeout: f64,
+        init_sql: Option<String>,
+        name: Option<String>,
+        journal_mode: Option<String>,
+        synchronous: Option<String>,
+        foreign_keys: bool,
+        validation_window: f64,
+    ) -> PyResult<Pool> {
+        let config = (|| -> Outcome<PoolConfig> {
+            let mut config = PoolConfig::default()
+                .max_size(max_size)
+                .min_idle(min_idle)
+                .idle_timeout(optional_seconds("idle_timeout", idle_timeout)?)
+                .acquire_timeout(seconds("acquire_timeout", acquire_timeout)?)
+                .max_lifetime(optional_seconds("max_lifetime", max_lifetime)?)
+                .leak_threshold(optional_seconds("leak_threshold", leak_threshold)?)
+                .busy_timeout(seconds("busy_timeout", busy_timeout)?)
+                .init_sql(init_sql)
+                .journal_mode(journal_mode)
+                .synchronous(synchronous)
+                .foreign_keys(foreign_keys)
+                .validation_window(seconds("validation_window", validation_window)?);
+            if let Some(name) = name {
+                config = config.name(name);
+            }
+            Ok(config)
+        })();
+        let config = map(py, config)?;
+        Self::open(py, path, config)
+    }
+
+    /// A pool over `path` configured from the `DB_POOL_*` environment
+    /// variables (milliseconds; see the core's `PoolConfig::from_env`).
+    #[staticmethod]
+    fn from_env(py: Python<'_>, path: PathBuf) -> PyResult<Pool> {
+        let config = map(py, litepool::PoolConfig::from_env().map_err(Failure::Pool))?;
+        Self::open(py, path, config)
+    }
+
+    /// `async with pool.aconnection(lane="any") as conn:` — waits for a
+    /// lease without blocking the event loop; SQL on `conn` runs in the
+    /// loop's default executor. `lane`: `"any"`, `"read"` or `"write"`.
+    #[pyo3(signature = (lane = "any", *, tenant = None, timeout = None))]
+    fn aconnection<'py>(
+        slf: &Bound<'py, Self>,
+        lane: &str,
+        tenant: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        map(slf.py(), lane_from(lane))?;
+        aio(slf.py())?.call_method1("aconnection", (slf, lane, tenant, timeout))
+    }
+
+    /// `await pool.aquery(sql, parameters)`: `query` for asyncio code.
+    #[pyo3(signature = (sql, parameters = None, /, *, tenant = None, timeout = None))]
+    fn aquery<'py>(
+        slf: &Bound<'py, Self>,
+        sql: &str,
+        parameters: Option<Bound<'py, PyAny>>,
+        tenant: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        aio(slf.py())?.call_method1("aquery", (slf, sql, parameters, tenant, timeout))
+    }
+
+    /// `await pool.aexecute(sql, parameters)`: `execute` for asyncio code.
+    #[pyo3(signature = (sql, parameters = None, /, *, tenant = None, timeout = None))]
+    fn aexecute<'py>(
+        slf: &Bound<'py, Self>,
+        sql: &str,
+        parameters: Option<Bound<'py, PyAny>>,
+        tenant: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        aio(slf.py())?.call_method1("aexecute", (slf, sql, parameters, tenant, timeout))
+    }
+
+    /// An ordinary read-write lease (waits up to `timeout` seconds, default:
+    /// the pool's `acquire_timeout`). `tenant`: attach that tenant's database.
+    #[pyo3(signature = (*, tenant = None, timeout = None))]
+    fn connection(&self, py: Python<'_>, tenant: Option<String>, timeout: Option<f64>) -> PyResult<Connection> {
+        self.lease(py, Lane::Any, tenant, timeout)
+    }
+
+    /// A lease with `PRAGMA query_only=ON`: writes through it fail with `ReadOnlyLane`.
+    #[pyo3(signature = (*, tenant = None, timeout = None))]
+    fn read(&self, py: Python<'_>, tenant: Option<String>, timeout: Option<f64>) -> PyResult<Connection> {
+        self.lease(py, Lane::Read, tenant, timeout)
+    }
+
+    /// A lease holding the pool's write gate (one writer at a time, first
+    /// come first served); its transactions are `BEGIN IMMEDIATE`.
+    #[pyo3(signature = (*, tenant = None, timeout = None))]
+    fn write(&self, py: Python<'_>, tenant: Option<String>, timeout: Option<f64>) -> PyResult<Connection> {
+        self.lease(py, Lane::Write, tenant, timeout)
+    }
+
+    /// Runs `sql` on a pooled connection routed by statement (read-only
+    /// statements skip the write gate) and returns every row as a list of
+    /// tuples. Each call commits by itself.
+    #[pyo3(signature = (sql, parameters = None, /, *, tenant = None, timeout = None))]
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        sql: &str,
+        parameters: Option<&Bound<'py, PyAny>>,
+        tenant: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let params = map(py, to_params(parameters))?;
+        let produced = self.routed(py, sql, params, tenant, timeout)?;
+        exec::rows_list(py, produced.rows)
+    }
+
+    /// Runs a data-changing `sql` (routed like `query`) and returns an
+    /// `Executed` with `rowcount` and `lastrowid`.
+    #[pyo3(signature = (sql, parameters = None, /, *, tenant = None, timeout = None))]
+    fn execute(
+        &self,
+        py: Python<'_>,
+        sql: &str,
+        parameters: Option<&Bound<'_, PyAny>>,
+        tenant: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<Executed> {
+        let params = map(py, to_params(parameters))?;
+        let produced = self.routed(py, sql, params, tenant, timeout)?;
+        Ok(Executed { rowcount: produced.rowcount, lastrowid: produced.lastrowid })
+    }
+
+    /// Runs a multi-statement script on the write lane.
+    #[pyo3(signature = (sql_script, /, *, tenant = None, timeout = None))]
+    fn executescript(
+        &self,
+        py: Python<'_>,
+        sql_script: &str,
+        tenant: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let opts = self.options(py, Lane::Write, tenant, timeout)?;
+        let result = py.detach(|| -> Outcome<()> {
+            let lease = acquire_detached(&self.inner, opts)?;
+            lease.execute_batch(sql_script)?;
+            Ok(())
+        });
+        map(py, result)
+    }
+
+    /// A snapshot and the cumulative counters, as one dict: `active`,
+    /// `idle`, `total`, `max`, `min`, `waiting`, then `acquired`,
+    /// `acquired_direct`, `acquired_waited`, `timeouts`, `created`,
+    /// `create_failures`, `closed_idle`, `closed_lifetime`, `closed_broken`,
+    /// `rolled_back_on_return`, `leaks` and `wait_time` (seconds).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.state();
+        let c = self.inner.statistics();
+        let d = PyDict::new(py);
+        for (k, v) in [
+            ("active", s.active),
+            ("idle", s.idle),
+            ("total", s.total),
+            ("max", s.max),
+            ("min", s.min),
+            ("waiting", s.waiting),
+        ] {
+            d.set_item(k, v)?;
+        }
+        for (k, v) in [
+            ("acquired", c.acquired),
+            ("acquired_direct", c.acquired_direct),
+            ("acquired_waited", c.acquired_waited),
+            ("timeouts", c.timeouts),
+            ("created", c.created),
+            ("create_failures", c.create_failures),
+            ("closed_idle", c.closed_idle),
+            ("closed_lifetime", c.closed_lifetime),
+            ("closed_broken", c.closed_broken),
+            ("rolled_back_on_return", c.rolled_back_on_return),
+            ("leaks", c.leaks),
+        ] {
+            d.set_item(k, v)?;
+        }
+        d.set_item("wait_time", c.wait_time.as_secs_f64())?;
+        Ok(d)
+    }
+
+    /// `"healthy"`, `"warning"` or `"degraded"` (by active / max: below 0.8,
+    /// below 0.9, else; a closed pool is degraded).
+    fn health(&self) -> &'static str {
+        self.inner.health().as_str()
+    }
+
+    /// The pool's metrics in the Prometheus text format.
+    fn metrics(&self) -> String {
+        self.inner.metrics_text()
+    }
+
+    /// Closes the pool: new acquires and waiters fail with `PoolClosed`,
+    /// idle connections close, and it waits up to `timeout` seconds
+    /// (default 5.0) for leases to come back, else raises `PoolCloseTimeout`
+    /// (leases still out close when returned).
+    #[pyo3(signature = (timeout = 5.0))]
+    fn close(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
+        let timeout = map(py, seconds("timeout", timeout))?;
+        map(py, py.detach(|| self.inner.close(timeout)).map_err(Failure::Pool))
+    }
+
+    /// Whether the pool is closed.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// The path (or `":memory:"`) the pool opens.
+    #[getter]
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Registers tenant `code` (`[a-z0-9_]{1,64}`): its database at `path`
+    /// is attached as schema `tenant_<code>` on leases asked with `tenant=code`.
+    fn register_tenant(&self, py: Python<'_>, code: &str, path: PathBuf) -> PyResult<()> {
+        map(py, py.detach(|| self.inner.register_tenant(code, &path)).map_err(Failure::Pool))
+    }
+
+    /// Removes tenant `code`: new leases for it fail at once; waits up to
+    /// `timeout` seconds (default 5.0) for its leases to come back, else
+    /// raises `TenantBusy` and keeps it registered.
+    #[pyo3(signature = (code, *, timeout = 5.0))]
+    fn remove_tenant(&self, py: Python<'_>, code: &str, timeout: f64) -> PyResult<()> {
+        let timeout = map(py, seconds("timeout", timeout))?;
+        map(py, py.detach(|| self.inner.remove_tenant(code, timeout)).map_err(Failure::Pool))
+    }
+
+    /// Per-tenant counters: `{code: {"attaches", "detaches", "affinity_hits",
+    /// "acquired", "active"}}`.
+    fn tenant_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let out = PyDict::new(py);
+        for t in self.inner.tenant_statistics() {
+            let d = PyDict::new(py);
+            d.set_item("attaches", t.attaches)?;
+            d.set_item("detaches", t.detaches)?;
+            d.set_item("affinity_hits", t.affinity_hits)?;
+            d.set_item("acquired", t.acquired)?;
+            d.set_item("active", t.active)?;
+            out.set_item(PyString::new(py, &t.code), d)?;
+        }
+        Ok(out)
+    }
+
+    /// Acquires without blocking and calls `callback(connection_or_exception)`
+    /// from whichever thread completes the acquire (for asyncio).
+    #[pyo3(signature = (callback, lane = "any", *, tenant = None, timeout = None))]
+    fn _acquire_with(
+        &self,
+        py: Python<'_>,
+        callback: Py<PyAny>,
+        lane: &str,
+        tenant: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let lane = map(py, lane_from(lane))?;
+        let opts = self.options(py, lane, tenant, timeout)?;
+        py.detach(|| {
+            self.inner.acquire_with(opts, move |outcome| {
+                // Not attachable (interpreter shutting down): the lease drops
+                // here and goes back to the pool.
+                let _ = Python::try_attach(|py| {
+                    let arg = match outcome {
+                        Ok(lease) => Py::new(py, Connection::new(lease)).map(Py::into_any),
+                        Err(e) => Ok(to_py_err(py, Failure::Pool(e)).into_value(py).into_any()),
+                    };
+                    if let Err(e) = arg.and_then(|a| callback.call1(py, (a,))) {
+                        e.write_unraisable(py, None);
+                    }
+                });
+            });
+        });
+        Ok(())
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Closes the pool (waiting up to 5 seconds for leases).
+    #[pyo3(signature = (_exc_type = None, _exc = None, _tb = None))]
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: Option<&Bound<'_, PyAny>>,
+        _exc: Option<&Bound<'_, PyAny>>,
+        _tb: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        self.close(py, 5.0)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        let s = self.inner.state();
+        format!(
+            "<litepool.Pool {:?} active={} idle={} max={} waiting={}{}>",
+            self.path,
+            s.active,
+            s.idle,
+            s.max,
+            s.waiting,
+            if self.inner.is_closed() { " closed" } else { "" }
+        )
+    }
+}
+
+impl Pool {
+    fn open(py: Python<'_>, path: PathBuf, config: PoolConfig) -> PyResult<Pool> {
+        let display = path.to_string_lossy().into_owned();
+        let inner = py.detach(|| litepool::Pool::new(&path, config));
+        Ok(Pool { inner: map(py, inner.map_err(Failure::Pool))?, path: display })
+    }
+}
+
+/// What `Pool.execute` did.
+#[pyclass(frozen, module = "litepool._native", name = "Executed")]
+pub struct Executed {
+    /// Rows inserted, updated or deleted (-1 for other statements).
+    #[pyo3(get)]
+    rowcount: i64,
+    /// The rowid of the row an `INSERT`/`REPLACE` added, else `None`.
+    #[pyo3(get)]
+    lastrowid: Option<i64>,
+}
+
+#[pymethods]
+impl Executed {
+    #[new]
+    #[pyo3(signature = (rowcount, lastrowid = None))]
+    fn new(rowcount: i64, lastrowid: Option<i64>) -> Executed {
+        Executed { rowcount, lastrowid }
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<Executed>().is_ok_and(|o| {
+            let o = o.get();
+            o.rowcount == self.rowcount && o.lastrowid == self.lastrowid
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        match self.lastrowid {
+            Some(id) => format!("Executed(rowcount={}, lastrowid={id})", self.rowcount),
+            None => format!("Executed(rowcount={}, lastrowid=None)", self.rowcount),
+        }
+    }
+}
