@@ -52,6 +52,13 @@ pub fn leading_keyword(sql: &str) -> String {
     rest.chars().take_while(char::is_ascii_alphabetic).take(16).collect::<String>().to_ascii_uppercase()
 }
 
+/// Statements that must not be wrapped in an implicit transaction: the
+/// transaction statements themselves (`BEGIN IMMEDIATE` is not "read-only"
+/// to SQLite) and those SQLite refuses inside one.
+fn controls_transactions(keyword: &str) -> bool {
+    matches!(keyword, "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "VACUUM" | "PRAGMA")
+}
+
 /// Runs `sql` once per parameter set on `lease` and collects every row.
 /// With `many`, statements that return rows are refused (as `executemany`).
 pub fn execute(lease: &PooledConnection, sql: &str, sets: &[Params], txn: Txn, many: bool) -> Outcome<Produced> {
@@ -65,7 +72,7 @@ pub fn execute(lease: &PooledConnection, sql: &str, sets: &[Params], txn: Txn, m
     if many && width > 0 {
         return Err(programming("executemany() can only execute DML statements (this one returns rows)."));
     }
-    if txn == Txn::Implicit && !read_only && lease.is_autocommit() && !matches!(keyword.as_str(), "VACUUM" | "PRAGMA") {
+    if txn == Txn::Implicit && !read_only && lease.is_autocommit() && !controls_transactions(&keyword) {
         let begin = if lane == Lane::Write { "BEGIN IMMEDIATE" } else { "BEGIN" };
         std::ops::Deref::deref(lease).execute_batch(begin).map_err(fail)?;
     }
