@@ -1,0 +1,90 @@
+//! The one place where errors become JS values.
+//!
+//! Core errors become `Error`s whose `code` is [`litepool::Error::code`]
+//! (`LITEPOOL_TIMEOUT`, `SQLITE_CONSTRAINT_UNIQUE`, …) and, when SQLite
+//! raised them, whose `errno` is SQLite's extended result code. Bad
+//! arguments become `TypeError`s (`ERR_INVALID_ARG_TYPE`) or `RangeError`s
+//! (`ERR_OUT_OF_RANGE`) naming what was wrong.
+
+use napi::bindgen_prelude::*;
+use napi::{Env, JsError, JsRangeError, JsTypeError};
+
+/// What can fail off the JS thread: the core, or a lease used after
+/// `release()`.
+#[derive(Debug)]
+pub enum Failure {
+    /// Anything the pool or SQLite reported.
+    Core(litepool::Error),
+    /// `conn.release()` was already called.
+    Released,
+    /// A `*Sync` call on a connection whose async call is still running.
+    Busy,
+}
+
+impl From<litepool::Error> for Failure {
+    fn from(e: litepool::Error) -> Self {
+        Failure::Core(e)
+    }
+}
+
+impl From<litepool::rusqlite::Error> for Failure {
+    fn from(e: litepool::rusqlite::Error) -> Self {
+        Failure::Core(litepool::Error::Sqlite(e))
+    }
+}
+
+impl Failure {
+    fn code(&self) -> &'static str {
+        match self {
+            Failure::Core(e) => e.code(),
+            Failure::Released => "LITEPOOL_RELEASED",
+            Failure::Busy => "LITEPOOL_CONNECTION_BUSY",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Failure::Core(e) => e.to_string(),
+            Failure::Released => "this connection was released back to the pool; acquire another".to_owned(),
+            Failure::Busy => "this connection is running an async call; await it before a *Sync call".to_owned(),
+        }
+    }
+
+    fn errno(&self) -> Option<i32> {
+        match self {
+            Failure::Core(e) => e.sqlite_code(),
+            Failure::Released | Failure::Busy => None,
+        }
+    }
+}
+
+/// The JS `Error` object for a failure: `code` from [`litepool::Error::code`],
+/// `errno` from [`litepool::Error::sqlite_code`].
+pub fn js_error_value<'env>(env: &'env Env, err: &Failure) -> Unknown<'env> {
+    let value = JsError::from(napi::Error::new(err.code(), err.message())).into_unknown(*env);
+    if let Some(errno) = err.errno() {
+        // SAFETY: `value` was just created as an Error object by napi_create_error.
+        if let Ok(mut obj) = unsafe { value.cast::<Object>() } {
+            let _ = obj.set_named_property("errno", errno);
+        }
+    }
+    value
+}
+
+/// A core error as a napi error that throws (or rejects with) the JS object
+/// built by [`js_error_value`].
+pub fn to_js_error(env: &Env, err: &Failure) -> napi::Error {
+    napi::Error::from(js_error_value(env, err))
+}
+
+/// A `TypeError` for an argument of the wrong type.
+pub fn type_error(env: &Env, msg: impl Into<String>) -> napi::Error {
+    let value = JsTypeError::from(napi::Error::new("ERR_INVALID_ARG_TYPE", msg.into())).into_unknown(*env);
+    napi::Error::from(value)
+}
+
+/// A `RangeError` for an argument of the right type but out of range.
+pub fn range_error(env: &Env, msg: impl Into<String>) -> napi::Error {
+    let value = JsRangeError::from(napi::Error::new("ERR_OUT_OF_RANGE", msg.into())).into_unknown(*env);
+    napi::Error::from(value)
+}

@@ -1,0 +1,513 @@
+//! `Pool`: the pool as JS sees it.
+
+use std::time::Duration;
+
+use litepool::{AcquireOptions as CoreAcquire, AcquireSite, Lane, PoolConfig, PooledConnection};
+use napi::bindgen_prelude::*;
+use napi::Env;
+use napi::ScopedTask;
+use napi_derive::napi;
+
+use crate::acquire::{acquire_then, spawn, OnLease};
+use crate::connection::NewConnection;
+use crate::error::{to_js_error, type_error, Failure};
+use crate::options::{parse_acquire_options, parse_pool_options, parse_query_options, path_arg, sql_arg, Parsed};
+use crate::sql::{outcome_to_js, run_job, Job, Op, Outcome};
+use crate::values::params_from_js;
+
+/// A pool of SQLite connections to one database file.
+///
+/// Reads run concurrently on several connections; writes queue (first come,
+/// first served) for the pool's write gate instead of colliding in SQLite's
+/// busy handler. Waiting for a connection never blocks the event loop and
+/// never occupies a libuv thread; only running SQL does.
+#[napi]
+pub struct Pool {
+    inner: litepool::Pool,
+    safe_integers: bool,
+}
+
+/// `{ active, idle, total, max, min, waiting }` now, plus cumulative counters.
+#[napi(object)]
+pub struct PoolStats {
+    /// Connections leased out right now.
+    pub active: u32,
+    /// Open connections waiting in the pool.
+    pub idle: u32,
+    /// `active + idle`.
+    pub total: u32,
+    /// The `max` option.
+    pub max: u32,
+    /// The `min` option.
+    pub min: u32,
+    /// Callers queued for a connection or for the write gate.
+    pub waiting: u32,
+    /// Leases handed out, in all.
+    pub acquired: i64,
+    /// Leases served at once from an idle connection.
+    pub acquired_direct: i64,
+    /// Leases that had to queue first.
+    pub acquired_waited: i64,
+    /// Acquires that gave up at their timeout.
+    pub timeouts: i64,
+    /// Connections opened.
+    pub created: i64,
+    /// Connection attempts that failed.
+    pub create_failures: i64,
+    /// Connections closed for sitting idle.
+    pub closed_idle: i64,
+    /// Connections retired for age.
+    pub closed_lifetime: i64,
+    /// Connections discarded as broken.
+    pub closed_broken: i64,
+    /// Leases returned inside an open transaction, and rolled back.
+    pub rolled_back_on_return: i64,
+    /// Leases held past `leakDetectionMillis`.
+    pub leaks: i64,
+    /// Total time callers spent waiting for a connection, in milliseconds.
+    pub wait_time_millis: f64,
+}
+
+/// What `run()` resolves with.
+#[napi(object)]
+pub struct RunResult {
+    /// Rows inserted, updated or deleted.
+    pub changes: i64,
+    /// The last inserted rowid on the connection used (a BigInt with `safeIntegers`).
+    #[napi(ts_type = "number | bigint")]
+    pub last_insert_rowid: i64,
+}
+
+/// Counters for one tenant.
+#[napi(object)]
+pub struct TenantStats {
+    /// The tenant's code.
+    pub code: String,
+    /// Times its database was attached to a connection.
+    pub attaches: i64,
+    /// Times it was detached (to make room, or on removal).
+    pub detaches: i64,
+    /// Leases served by a connection that already had it attached.
+    pub affinity_hits: i64,
+    /// Leases handed out for it.
+    pub acquired: i64,
+    /// Its leases out right now.
+    pub active: u32,
+}
+
+#[napi]
+impl Pool {
+    /// Opens a pool over the database at `path` (`':memory:'` for one
+    /// in-memory database shared by the pool's connections). The first
+    /// connection is opened now, so a bad path throws here, naming it.
+    #[napi(constructor, ts_args_type = "path: string, options?: PoolOptions")]
+    pub fn new(env: Env, path: Unknown, options: Option<Unknown>) -> Result<Self> {
+        let path = path_arg(&env, path)?;
+        let parsed = parse_pool_options(&env, options, PoolConfig::default())?;
+        Self::open(&env, &path, parsed)
+    }
+
+    /// A pool configured from the `DB_POOL_*` environment variables
+    /// (`DB_POOL_MAX`, `DB_POOL_MIN`, `DB_POOL_IDLE_TIMEOUT`,
+    /// `DB_POOL_ACQUIRE_TIMEOUT`, `DB_POOL_MAX_LIFETIME`,
+    /// `DB_POOL_LEAK_THRESHOLD`, `DB_POOL_BUSY_TIMEOUT`; milliseconds), with
+    /// `options` applied over them.
+    #[napi(factory, ts_args_type = "path: string, options?: PoolOptions")]
+    pub fn from_env(env: Env, path: Unknown, options: Option<Unknown>) -> Result<Self> {
+        let path = path_arg(&env, path)?;
+        let config = litepool::PoolConfig::from_env().map_err(|e| to_js_error(&env, &Failure::Core(e)))?;
+        let parsed = parse_pool_options(&env, options, config)?;
+        Self::open(&env, &path, parsed)
+    }
+
+    /// Runs `sql` and resolves with every row, as objects keyed by column
+    /// name. Read-only statements run on any connection; others take the
+    /// write lane.
+    #[napi(
+        ts_args_type = "sql: string, params?: unknown[] | Record<string, unknown>, options?: QueryOptions",
+        ts_return_type = "Promise<Record<string, unknown>[]>"
+    )]
+    pub fn query<'env>(
+        &self,
+        env: &'env Env,
+        sql: Unknown,
+        params: Option<Unknown>,
+        options: Option<Unknown>,
+    ) -> Result<Unknown<'env>> {
+        self.call(env, Op::All, sql, params, options)
+    }
+
+    /// Runs `sql` and resolves with its first row, or `undefined`.
+    #[napi(
+        ts_args_type = "sql: string, params?: unknown[] | Record<string, unknown>, options?: QueryOptions",
+        ts_return_type = "Promise<Record<string, unknown> | undefined>"
+    )]
+    pub fn get<'env>(
+        &self,
+        env: &'env Env,
+        sql: Unknown,
+        params: Option<Unknown>,
+        options: Option<Unknown>,
+    ) -> Result<Unknown<'env>> {
+        self.call(env, Op::Get, sql, params, options)
+    }
+
+    /// Runs `sql` for its effect; resolves with `{ changes, lastInsertRowid }`.
+    #[napi(
+        ts_args_type = "sql: string, params?: unknown[] | Record<string, unknown>, options?: QueryOptions",
+        ts_return_type = "Promise<RunResult>"
+    )]
+    pub fn run<'env>(
+        &self,
+        env: &'env Env,
+        sql: Unknown,
+        params: Option<Unknown>,
+        options: Option<Unknown>,
+    ) -> Result<Unknown<'env>> {
+        self.call(env, Op::Run, sql, params, options)
+    }
+
+    /// Runs a script of one or more statements on the write lane.
+    #[napi(ts_args_type = "sql: string, options?: QueryOptions", ts_return_type = "Promise<void>")]
+    pub fn exec<'env>(&self, env: &'env Env, sql: Unknown, options: Option<Unknown>) -> Result<Unknown<'env>> {
+        self.call(env, Op::Exec, sql, None, options)
+    }
+
+    /// Leases a connection; resolves with a `Connection` to `release()` when done.
+    #[napi(ts_args_type = "options?: AcquireOptions", ts_return_type = "Promise<Connection>")]
+    pub fn acquire<'env>(&self, env: &'env Env, options: Option<Unknown>) -> Result<Unknown<'env>> {
+        let opts = parse_acquire_options(env, options)?;
+        let site = self.capture_site(env);
+        let core = CoreAcquire {
+            lane: opts.lane,
+            timeout: opts.timeout,
+            site: site.clone().map(AcquireSite::Text),
+            tenant: opts.tenant,
+        };
+        acquire_then(env, &self.inner, core, NewConnection { safe_integers: self.safe_integers, site })
+    }
+
+    /// `query()` on the calling thread (blocks it while waiting for a
+    /// connection and while the SQL runs): for scripts and startup code.
+    #[napi(
+        ts_args_type = "sql: string, params?: unknown[] | Record<string, unknown>, options?: QueryOptions",
+        ts_return_type = "Record<string, unknown>[]"
+    )]
+    pub fn query_sync<'env>(
+        &self,
+        env: &'env Env,
+        sql: Unknown,
+        params: Option<Unknown>,
+        options: Option<Unknown>,
+    ) -> Result<Unknown<'env>> {
+        self.call_sync(env, Op::All, sql, params, options)
+    }
+
+    /// `get()` on the calling thread.
+    #[napi(
+        ts_args_type = "sql: string, params?: unknown[] | Record<string, unknown>, options?: QueryOptions",
+        ts_return_type = "Record<string, unknown> | undefined"
+    )]
+    pub fn get_sync<'env>(
+        &self,
+        env: &'env Env,
+        sql: Unknown,
+        params: Option<Unknown>,
+        options: Option<Unknown>,
+    ) -> Result<Unknown<'env>> {
+        self.call_sync(env, Op::Get, sql, params, options)
+    }
+
+    /// `run()` on the calling thread.
+    #[napi(
+        ts_args_type = "sql: string, params?: unknown[] | Record<string, unknown>, options?: QueryOptions",
+        ts_return_type = "RunResult"
+    )]
+    pub fn run_sync<'env>(
+        &self,
+        env: &'env Env,
+        sql: Unknown,
+        params: Option<Unknown>,
+        options: Option<Unknown>,
+    ) -> Result<Unknown<'env>> {
+        self.call_sync(env, Op::Run, sql, params, options)
+    }
+
+    /// `exec()` on the calling thread.
+    #[napi(ts_args_type = "sql: string, options?: QueryOptions", ts_return_type = "void")]
+    pub fn exec_sync<'env>(&self, env: &'env Env, sql: Unknown, options: Option<Unknown>) -> Result<Unknown<'env>> {
+        self.call_sync(env, Op::Exec, sql, None, options)
+    }
+
+    /// A snapshot of the pool's counts and its cumulative counters.
+    #[napi]
+    pub fn get_stats(&self) -> PoolStats {
+        let s = self.inner.state();
+        let c = self.inner.statistics();
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        PoolStats {
+            active: s.active,
+            idle: s.idle,
+            total: s.total,
+            max: s.max,
+            min: s.min,
+            waiting: s.waiting,
+            acquired: n(c.acquired),
+            acquired_direct: n(c.acquired_direct),
+            acquired_waited: n(c.acquired_waited),
+            timeouts: n(c.timeouts),
+            created: n(c.created),
+            create_failures: n(c.create_failures),
+            closed_idle: n(c.closed_idle),
+            closed_lifetime: n(c.closed_lifetime),
+            closed_broken: n(c.closed_broken),
+            rolled_back_on_return: n(c.rolled_back_on_return),
+            leaks: n(c.leaks),
+            wait_time_millis: c.wait_time.as_secs_f64() * 1000.0,
+        }
+    }
+
+    /// `'healthy'` (active below 80 % of max), `'warning'` (below 90 %) or
+    /// `'degraded'` (90 % and up, or closed).
+    #[napi(ts_return_type = "'healthy' | 'warning' | 'degraded'")]
+    pub fn health(&self) -> &'static str {
+        self.inner.health().as_str()
+    }
+
+    /// The pool's metrics in the Prometheus text format.
+    #[napi]
+    pub fn metrics(&self) -> String {
+        self.inner.metrics_text()
+    }
+
+    /// Whether `close()` was called.
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Closes the pool: new calls and every waiter fail with
+    /// `LITEPOOL_CLOSED`, idle connections close, and leased ones close when
+    /// released. Resolves once all are closed; rejects with
+    /// `LITEPOOL_CLOSE_TIMEOUT` if leases are still out after `timeoutMillis`
+    /// (default: 5000).
+    #[napi(ts_args_type = "timeoutMillis?: number", ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env, timeout_millis: Option<Unknown>) -> Result<Unknown<'env>> {
+        let timeout = millis_arg(env, timeout_millis, "timeoutMillis", 5000)?;
+        spawn(env, Blocking { pool: self.inner.clone(), what: BlockingOp::Close(timeout) })
+    }
+
+    /// Registers tenant `code` (`[a-z0-9_]{1,64}`): its database at `path` is
+    /// attached as schema `tenant_<code>` to the connections of calls made
+    /// with `{ tenant: code }`.
+    #[napi]
+    pub fn register_tenant(&self, env: Env, code: String, path: String) -> Result<()> {
+        self.inner.register_tenant(&code, path).map_err(|e| to_js_error(&env, &Failure::Core(e)))
+    }
+
+    /// Removes a tenant: new calls for it fail at once; resolves when its
+    /// leases are back, or rejects with `LITEPOOL_TENANT_BUSY` after
+    /// `timeoutMillis` (default: 5000).
+    #[napi(ts_args_type = "code: string, timeoutMillis?: number", ts_return_type = "Promise<void>")]
+    pub fn remove_tenant<'env>(
+        &self,
+        env: &'env Env,
+        code: String,
+        timeout_millis: Option<Unknown>,
+    ) -> Result<Unknown<'env>> {
+        let timeout = millis_arg(env, timeout_millis, "timeoutMillis", 5000)?;
+        spawn(env, Blocking { pool: self.inner.clone(), what: BlockingOp::RemoveTenant(code, timeout) })
+    }
+
+    /// Per-tenant counters, by code.
+    #[napi]
+    pub fn tenant_stats(&self) -> Vec<TenantStats> {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.inner
+            .tenant_statistics()
+            .into_iter()
+            .map(|t| TenantStats {
+                code: t.code,
+                attaches: n(t.attaches),
+                detaches: n(t.detaches),
+                affinity_hits: n(t.affinity_hits),
+                acquired: n(t.acquired),
+                active: t.active,
+            })
+            .collect()
+    }
+}
+
+impl Pool {
+    fn open(env: &Env, path: &str, parsed: Parsed) -> Result<Self> {
+        let inner = litepool::Pool::new(path, parsed.config).map_err(|e| to_js_error(env, &Failure::Core(e)))?;
+        Ok(Pool { inner, safe_integers: parsed.safe_integers })
+    }
+
+    /// `new Error().stack` when leak detection is on, else `None`.
+    fn capture_site(&self, env: &Env) -> Option<String> {
+        self.inner.config().leak_threshold?;
+        let err = env.create_error(napi::Error::from_reason("acquired here")).ok()?;
+        let stack: String = err.get_named_property("stack").ok()?;
+        Some(stack)
+    }
+
+    fn job(&self, env: &Env, op: Op, sql: Unknown, params: Option<Unknown>) -> Result<Job> {
+        let sql = sql_arg(env, sql)?;
+        let params = params_from_js(env, params)?;
+        Ok(Job { op, sql, params, strict: true, safe_integers: self.safe_integers })
+    }
+
+    fn call<'env>(
+        &self,
+        env: &'env Env,
+        op: Op,
+        sql: Unknown,
+        params: Option<Unknown>,
+        options: Option<Unknown>,
+    ) -> Result<Unknown<'env>> {
+        let job = self.job(env, op, sql, params)?;
+        let tenant = parse_query_options(env, options)?;
+        let (lane, probe) = match op {
+            Op::Exec => (Lane::Write, false),
+            _ => match self.inner.known_lane(&job.sql) {
+                Some(lane) => (lane, false),
+                None => (Lane::Any, true),
+            },
+        };
+        let opts = CoreAcquire { lane, tenant: tenant.clone(), ..CoreAcquire::default() };
+        acquire_then(env, &self.inner, opts, PoolCall { pool: self.inner.clone(), job, probe, tenant })
+    }
+
+    fn call_sync<'env>(
+        &self,
+        env: &'env Env,
+        op: Op,
+        sql: Unknown,
+        params: Option<Unknown>,
+        options: Option<Unknown>,
+    ) -> Result<Unknown<'env>> {
+        let job = self.job(env, op, sql, params)?;
+        let tenant = parse_query_options(env, options)?;
+        let lease = match op {
+            Op::Exec => self.inner.acquire(CoreAcquire { lane: Lane::Write, tenant, ..CoreAcquire::default() }),
+            _ => self.inner.routed(tenant.as_deref(), &job.sql),
+        };
+        let result = lease.map_err(Failure::Core).and_then(|mut lease| run_job(&mut lease, &job));
+        match result {
+            Ok(outcome) => outcome_to_js(env, outcome, job.safe_integers),
+            Err(f) => Err(to_js_error(env, &f)),
+        }
+    }
+}
+
+fn millis_arg(env: &Env, value: Option<Unknown>, name: &str, default: u64) -> Result<Duration> {
+    let Some(value) = value else { return Ok(Duration::from_millis(default)) };
+    match value.get_type()? {
+        napi::ValueType::Undefined => Ok(Duration::from_millis(default)),
+        napi::ValueType::Number => {
+            // SAFETY: get_type() said number.
+            let n = unsafe { value.cast::<f64>()? };
+            if n.fract() != 0.0 || !n.is_finite() || n < 0.0 {
+                return Err(crate::error::range_error(
+                    env,
+                    format!("Expected \"{name}\" to be a non-negative integer"),
+                ));
+            }
+            Ok(Duration::from_millis(n as u64))
+        }
+        _ => Err(type_error(env, format!("Expected \"{name}\" to be a non-negative integer"))),
+    }
+}
+
+/// A one-call `query/get/run/exec` once its lease is granted.
+struct PoolCall {
+    pool: litepool::Pool,
+    job: Job,
+    /// The statement's lane is not known yet: it was leased as an ordinary
+    /// connection and is checked there before it runs.
+    probe: bool,
+    tenant: Option<String>,
+}
+
+impl OnLease for PoolCall {
+    fn start<'env>(self, env: &'env Env, lease: PooledConnection) -> Result<Unknown<'env>> {
+        spawn(env, PoolTask { call: Some(self), lease: Some(lease) })
+    }
+}
+
+enum Step {
+    Done(Outcome),
+    /// The statement writes: lease again on the write lane.
+    NeedsWrite,
+}
+
+/// Runs a one-call statement on the libuv threadpool; the lease goes back
+/// to the pool there, as soon as the SQL is done.
+struct PoolTask {
+    call: Option<PoolCall>,
+    lease: Option<PooledConnection>,
+}
+
+impl<'env> ScopedTask<'env> for PoolTask {
+    type Output = std::result::Result<Step, Failure>;
+    type JsValue = Unknown<'env>;
+
+    fn compute(&mut self) -> napi::Result<<Self as ScopedTask<'env>>::Output> {
+        let (Some(call), Some(mut lease)) = (self.call.as_ref(), self.lease.take()) else {
+            return Ok(Err(Failure::Released));
+        };
+        if call.probe {
+            match call.pool.learn_lane(&lease, &call.job.sql) {
+                Ok(Lane::Write) => return Ok(Ok(Step::NeedsWrite)),
+                Ok(_) => {}
+                Err(e) => return Ok(Err(Failure::Core(e))),
+            }
+        }
+        let out = run_job(&mut lease, &call.job);
+        drop(lease);
+        Ok(out.map(Step::Done))
+    }
+
+    fn resolve(&mut self, env: &'env Env, output: <Self as ScopedTask<'env>>::Output) -> Result<Unknown<'env>> {
+        let Some(call) = self.call.take() else { return Err(to_js_error(env, &Failure::Released)) };
+        match output {
+            Ok(Step::Done(outcome)) => outcome_to_js(env, outcome, call.job.safe_integers),
+            Ok(Step::NeedsWrite) => {
+                let opts = CoreAcquire { lane: Lane::Write, tenant: call.tenant.clone(), ..CoreAcquire::default() };
+                let pool = call.pool.clone();
+                acquire_then(env, &pool, opts, PoolCall { probe: false, ..call })
+            }
+            Err(f) => Err(to_js_error(env, &f)),
+        }
+    }
+}
+
+enum BlockingOp {
+    Close(Duration),
+    RemoveTenant(String, Duration),
+}
+
+/// `close()` and `removeTenant()` wait for leases to come back; they run on
+/// the threadpool so the event loop keeps turning (and the leases can be
+/// released) meanwhile.
+struct Blocking {
+    pool: litepool::Pool,
+    what: BlockingOp,
+}
+
+impl<'env> ScopedTask<'env> for Blocking {
+    type Output = std::result::Result<(), litepool::Error>;
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<<Self as ScopedTask<'env>>::Output> {
+        Ok(match &self.what {
+            BlockingOp::Close(timeout) => self.pool.close(*timeout),
+            BlockingOp::RemoveTenant(code, timeout) => self.pool.remove_tenant(code, *timeout),
+        })
+    }
+
+    fn resolve(&mut self, env: &'env Env, output: <Self as ScopedTask<'env>>::Output) -> Result<()> {
+        output.map_err(|e| to_js_error(env, &Failure::Core(e)))
+    }
+}

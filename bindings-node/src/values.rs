@@ -1,0 +1,249 @@
+//! JS values to SQLite values and back.
+//!
+//! In: number (an integer-valued number binds as INTEGER, others as REAL),
+//! string, `Buffer`/typed array (BLOB), `null`/`undefined` (NULL), boolean
+//! (0/1), BigInt (INTEGER, must fit in 64 bits), `Date` (REAL, milliseconds,
+//! as node-sqlite3 binds it). Out: INTEGER as a number, or as a BigInt when
+//! `safeIntegers` is on; REAL as a number; TEXT as a string; BLOB as a
+//! `Buffer`; NULL as `null`.
+
+use napi::bindgen_prelude::*;
+use napi::{sys, Env, ValueType};
+
+use litepool::rusqlite::types::Value;
+
+use crate::error::{range_error, type_error};
+
+/// Parameters as they arrived from JS, before the statement is known.
+#[derive(Debug, Clone, Default)]
+pub enum Params {
+    /// No parameters given.
+    #[default]
+    None,
+    /// An array (or a single value): bound by position.
+    Positional(Vec<Value>),
+    /// A plain object: bound by name. Keys may carry the prefix (`$a`,
+    /// `:a`, `@a`) or not (`a`); numeric keys bind by position (node-sqlite3).
+    Named(Vec<(String, Value)>),
+}
+
+/// Converts the `params` argument of `query`/`get`/`run`.
+pub fn params_from_js(env: &Env, params: Option<Unknown>) -> Result<Params> {
+    let Some(params) = params else { return Ok(Params::None) };
+    match params.get_type()? {
+        ValueType::Undefined | ValueType::Null => Ok(Params::None),
+        ValueType::Object => {
+            // SAFETY: get_type() said this is an object.
+            let obj: Object = unsafe { params.cast()? };
+            if obj.is_array()? {
+                let len = obj.get_array_length()?;
+                let mut out = Vec::with_capacity(len as usize);
+                for i in 0..len {
+                    let item: Unknown = obj.get_element(i)?;
+                    out.push(value_from_js(env, item, || format!("parameter {}", i + 1))?);
+                }
+                Ok(Params::Positional(out))
+            } else if is_plain_object(&obj)? {
+                let names = obj.get_property_names()?;
+                let len = names.get_array_length()?;
+                let mut out = Vec::with_capacity(len as usize);
+                for i in 0..len {
+                    let key: String = names.get_element(i)?;
+                    let item: Unknown = obj.get_named_property(&key)?;
+                    let value = value_from_js(env, item, || format!("parameter {key:?}"))?;
+                    out.push((key, value));
+                }
+                Ok(Params::Named(out))
+            } else {
+                Ok(Params::Positional(vec![value_from_js(env, params, || "parameter 1".to_owned())?]))
+            }
+        }
+        _ => Ok(Params::Positional(vec![value_from_js(env, params, || "parameter 1".to_owned())?])),
+    }
+}
+
+/// Whether `obj` should be read as named parameters (not a Buffer, typed
+/// array or Date, which are single values).
+fn is_plain_object(obj: &Object) -> Result<bool> {
+    Ok(!(obj.is_buffer()? || obj.is_typedarray()? || obj.is_date()?))
+}
+
+/// Converts one JS value; `what` names it in the error.
+pub fn value_from_js(env: &Env, value: Unknown, what: impl Fn() -> String) -> Result<Value> {
+    Ok(match value.get_type()? {
+        ValueType::Undefined | ValueType::Null => Value::Null,
+        ValueType::Boolean => {
+            // SAFETY: get_type() said boolean.
+            Value::Integer(i64::from(unsafe { value.cast::<bool>()? }))
+        }
+        ValueType::Number => {
+            // SAFETY: get_type() said number.
+            number_value(unsafe { value.cast::<f64>()? })
+        }
+        ValueType::String => {
+            // SAFETY: get_type() said string.
+            Value::Text(unsafe { value.cast::<String>()? })
+        }
+        ValueType::BigInt => {
+            // SAFETY: get_type() said bigint.
+            let big = unsafe { value.cast::<BigInt>()? };
+            let (v, lossless) = big.get_i64();
+            if !lossless {
+                return Err(range_error(
+                    env,
+                    format!("{} is a BigInt that does not fit in a 64-bit signed integer", what()),
+                ));
+            }
+            Value::Integer(v)
+        }
+        ValueType::Object => {
+            // SAFETY: get_type() said object.
+            let obj: Object = unsafe { value.cast()? };
+            if obj.is_buffer()? {
+                // SAFETY: is_buffer() said so.
+                let buf = unsafe { value.cast::<BufferSlice>()? };
+                Value::Blob(buf.to_vec())
+            } else if obj.is_typedarray()? {
+                // SAFETY: is_typedarray() said so.
+                let arr = unsafe { value.cast::<Uint8ArraySlice>() };
+                match arr {
+                    Ok(bytes) => Value::Blob(bytes.to_vec()),
+                    Err(_) => {
+                        return Err(type_error(
+                            env,
+                            format!("{} must be a Uint8Array or Buffer to bind as a BLOB", what()),
+                        ))
+                    }
+                }
+            } else if obj.is_date()? {
+                let ms: f64 = obj.call_method0_number("valueOf")?;
+                number_value(ms)
+            } else {
+                return Err(type_error(
+                    env,
+                    format!(
+                        "{} must be a number, string, bigint, boolean, Buffer, Date or null; got an object",
+                        what()
+                    ),
+                ));
+            }
+        }
+        other => {
+            return Err(type_error(
+                env,
+                format!(
+                    "{} must be a number, string, bigint, boolean, Buffer, Date or null; got a {}",
+                    what(),
+                    type_name(other)
+                ),
+            ))
+        }
+    })
+}
+
+fn number_value(n: f64) -> Value {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    if n.fract() == 0.0 && n.is_finite() && (-LIMIT..LIMIT).contains(&n) {
+        Value::Integer(n as i64)
+    } else {
+        Value::Real(n)
+    }
+}
+
+fn type_name(t: ValueType) -> &'static str {
+    match t {
+        ValueType::Function => "function",
+        ValueType::Symbol => "symbol",
+        ValueType::External => "external",
+        _ => "value of an unsupported type",
+    }
+}
+
+trait CallValueOf {
+    fn call_method0_number(&self, name: &str) -> Result<f64>;
+}
+
+impl CallValueOf for Object<'_> {
+    fn call_method0_number(&self, name: &str) -> Result<f64> {
+        let f: Function<(), f64> = self.get_named_property(name)?;
+        f.apply(self, ())
+    }
+}
+
+/// A SQLite value as a raw JS value.
+pub fn value_to_js(env: sys::napi_env, value: Value, safe_integers: bool) -> Result<sys::napi_value> {
+    // SAFETY: `env` is the live env of the JS thread we are called on.
+    unsafe {
+        match value {
+            Value::Null => Null::to_napi_value(env, Null),
+            Value::Integer(i) if safe_integers => BigInt::to_napi_value(env, BigInt::from(i)),
+            Value::Integer(i) => f64::to_napi_value(env, i as f64),
+            Value::Real(f) => f64::to_napi_value(env, f),
+            Value::Text(s) => String::to_napi_value(env, s),
+            Value::Blob(b) => Buffer::to_napi_value(env, Buffer::from(b)),
+        }
+    }
+}
+
+/// Rows as an array of objects keyed by column name (a later duplicate
+/// column name wins).
+pub fn rows_to_js(
+    env: &Env,
+    columns: &[String],
+    rows: Vec<Vec<Value>>,
+    safe_integers: bool,
+) -> Result<sys::napi_value> {
+    let raw = env.raw();
+    let keys = column_keys(raw, columns)?;
+    let mut array = std::ptr::null_mut();
+    // SAFETY: plain napi calls on the JS thread with values created here.
+    unsafe {
+        check(sys::napi_create_array_with_length(raw, rows.len(), &mut array))?;
+        for (i, row) in rows.into_iter().enumerate() {
+            let obj = row_object(raw, &keys, row, safe_integers)?;
+            check(sys::napi_set_element(raw, array, i as u32, obj))?;
+        }
+    }
+    Ok(array)
+}
+
+/// One row as an object.
+pub fn row_to_js(env: &Env, columns: &[String], row: Vec<Value>, safe_integers: bool) -> Result<sys::napi_value> {
+    let keys = column_keys(env.raw(), columns)?;
+    row_object(env.raw(), &keys, row, safe_integers)
+}
+
+fn column_keys(env: sys::napi_env, columns: &[String]) -> Result<Vec<sys::napi_value>> {
+    columns
+        .iter()
+        // SAFETY: creating strings on the JS thread.
+        .map(|c| unsafe { String::to_napi_value(env, c.clone()) })
+        .collect()
+}
+
+fn row_object(
+    env: sys::napi_env,
+    keys: &[sys::napi_value],
+    row: Vec<Value>,
+    safe_integers: bool,
+) -> Result<sys::napi_value> {
+    let mut obj = std::ptr::null_mut();
+    // SAFETY: plain napi calls on the JS thread; `keys` were created in this
+    // scope.
+    unsafe {
+        check(sys::napi_create_object(env, &mut obj))?;
+        for (key, value) in keys.iter().zip(row) {
+            let v = value_to_js(env, value, safe_integers)?;
+            check(sys::napi_set_property(env, obj, *key, v))?;
+        }
+    }
+    Ok(obj)
+}
+
+fn check(status: sys::napi_status) -> Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(napi::Error::new(Status::from(status), "a napi call failed while building a row".to_owned()))
+    }
+}
