@@ -1,0 +1,140 @@
+"""The asyncio face: waiting never blocks the loop; SQL runs off the loop."""
+
+import asyncio
+import time
+
+import pytest
+
+import litepool
+
+
+def test_aconnection_and_aquery(pool):
+    async def main():
+        async with pool.aconnection("write") as conn:
+            await conn.execute("INSERT INTO kv VALUES (?, ?)", ("a", 1))
+            await conn.executemany("INSERT INTO kv VALUES (?, ?)", [("b", 2), ("c", 3)])
+        res = await pool.aexecute("UPDATE kv SET v = v * 10 WHERE k != ?", ("a",))
+        assert res == litepool.Executed(2, None)
+        rows = await pool.aquery("SELECT k, v FROM kv ORDER BY k")
+        ret = await pool.aquery("INSERT INTO kv VALUES ('d', 4) RETURNING k")
+        async with pool.aconnection("read") as conn:
+            cur = await conn.execute("SELECT count(*) FROM kv")
+            count = cur.fetchone()
+        return rows, ret, count
+
+    rows, ret, count = asyncio.run(main())
+    assert rows == [("a", 1), ("b", 20), ("c", 30)]
+    assert ret == [("d",)]
+    assert count == (4,)
+    assert pool.stats()["active"] == 0
+
+
+def test_aconnection_rolls_back_on_exception(pool):
+    async def main():
+        with pytest.raises(ValueError):
+            async with pool.aconnection() as conn:
+                await conn.execute("INSERT INTO kv VALUES ('x', 1)")
+                raise ValueError
+        return await pool.aquery("SELECT count(*) FROM kv")
+
+    assert asyncio.run(main()) == [(0,)]
+    assert pool.stats()["active"] == 0
+
+
+def test_waiting_does_not_block_the_loop(db_path):
+    with litepool.Pool(db_path, max_size=1, min_idle=0) as pool:
+        held = pool.connection()
+
+        async def main():
+            ticks = 0
+            waiter = asyncio.ensure_future(pool.aquery("SELECT 42"))
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.3, held.close)
+            while not waiter.done():
+                ticks += 1
+                await asyncio.sleep(0.01)
+            return await waiter, ticks
+
+        rows, ticks = asyncio.run(main())
+        assert rows == [(42,)]
+        assert ticks >= 10  # the loop kept running while the query waited
+        assert pool.stats()["acquired_waited"] >= 1
+
+
+def test_cancelled_waiter_gives_the_lease_back(db_path):
+    with litepool.Pool(db_path, max_size=1, min_idle=0, acquire_timeout=10.0) as pool:
+        held = pool.connection()
+
+        async def main():
+            task = asyncio.ensure_future(pool.aconnection().__aenter__())
+            await asyncio.sleep(0.1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            held.close()  # granted to the cancelled waiter, which hands it back
+            for _ in range(100):
+                if pool.stats()["idle"] == 1:
+                    break
+                await asyncio.sleep(0.01)
+            async with pool.aconnection() as conn:
+                return await conn.query("SELECT 1")
+
+        assert asyncio.run(main()) == [(1,)]
+        stats = pool.stats()
+        assert stats["active"] == 0 and stats["idle"] == 1
+
+
+def test_async_timeout_and_closed_pool(db_path):
+    pool = litepool.Pool(db_path, max_size=1, min_idle=0)
+    held = pool.connection()
+
+    async def main():
+        with pytest.raises(litepool.PoolTimeout) as info:
+            await pool.aquery("SELECT 1", timeout=0.1)
+        assert info.value.code == "LITEPOOL_TIMEOUT"
+        with pytest.raises(litepool.ProgrammingError, match="lane"):
+            pool.aconnection("sideways")
+
+    asyncio.run(main())
+    held.close()
+    pool.close()
+
+    async def closed():
+        with pytest.raises(litepool.PoolClosed):
+            await pool.aquery("SELECT 1")
+
+    asyncio.run(closed())
+
+
+def test_many_concurrent_tasks(db_path):
+    with litepool.Pool(db_path, max_size=2, min_idle=0) as pool:
+        pool.execute("CREATE TABLE t (n INTEGER)")
+
+        async def one(n):
+            await pool.aexecute("INSERT INTO t VALUES (?)", (n,))
+            return (await pool.aquery("SELECT count(*) FROM t WHERE n = ?", (n,)))[0][0]
+
+        async def main():
+            return await asyncio.gather(*(one(n) for n in range(100)))
+
+        assert asyncio.run(main()) == [1] * 100
+        assert pool.query("SELECT count(*) FROM t") == [(100,)]
+        assert pool.stats()["active"] == 0
+
+
+def test_lease_granted_after_the_loop_closed_goes_back(db_path):
+    with litepool.Pool(db_path, max_size=1, min_idle=0, acquire_timeout=10.0) as pool:
+        held = pool.connection()
+
+        async def main():
+            asyncio.ensure_future(pool.aquery("SELECT 1"))
+            await asyncio.sleep(0.05)
+
+        asyncio.run(main())  # cancels the waiting task and closes the loop
+        assert pool.stats()["waiting"] == 1
+        held.close()  # granted to the abandoned waiter: nobody can take it
+        deadline = time.monotonic() + 2
+        while pool.stats()["idle"] != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stats = pool.stats()
+        assert stats["active"] == 0 and stats["idle"] == 1 and stats["waiting"] == 0

@@ -1,0 +1,104 @@
+"""Pool-level API: stats, health, metrics, from_env, connect(), close."""
+
+import os
+
+import pytest
+
+import litepool
+
+STATE = {"active", "idle", "total", "max", "min", "waiting"}
+COUNTERS = {
+    "acquired", "acquired_direct", "acquired_waited", "timeouts", "created", "create_failures",
+    "closed_idle", "closed_lifetime", "closed_broken", "rolled_back_on_return", "leaks", "wait_time",
+}
+
+
+def test_stats(pool):
+    conn = pool.connection()
+    stats = pool.stats()
+    assert set(stats) == STATE | COUNTERS
+    assert stats["active"] == 1 and stats["max"] == 4 and stats["min"] == 0
+    assert stats["total"] == stats["active"] + stats["idle"]
+    conn.close()
+    after = pool.stats()
+    assert after["active"] == 0 and after["acquired"] == stats["acquired"]
+    assert isinstance(after["wait_time"], float)
+
+
+def test_health_follows_active_over_max(db_path):
+    with litepool.Pool(db_path, max_size=10, min_idle=0) as pool:
+        held = [pool.connection() for _ in range(7)]
+        assert pool.health() == "healthy"
+        held.append(pool.connection())
+        assert pool.health() == "warning"
+        held.append(pool.connection())
+        assert pool.health() == "degraded"
+        for c in held:
+            c.close()
+
+
+def test_metrics_are_prometheus_text(db_path):
+    with litepool.Pool(db_path, name="quota") as pool:
+        pool.query("SELECT 1")
+        text = pool.metrics()
+    assert '# TYPE litepool_connections_active gauge' in text
+    assert 'pool="quota"' in text
+
+
+def test_from_env(db_path, monkeypatch):
+    monkeypatch.setenv("DB_POOL_MAX", "3")
+    monkeypatch.setenv("DB_POOL_MIN", "0")
+    with litepool.Pool.from_env(db_path) as pool:
+        assert pool.stats()["max"] == 3
+    monkeypatch.setenv("DB_POOL_MAX", "lots")
+    with pytest.raises(litepool.InvalidConfig, match="DB_POOL_MAX"):
+        litepool.Pool.from_env(db_path)
+
+
+def test_pool_context_manager_closes(db_path):
+    with litepool.Pool(db_path) as pool:
+        assert not pool.closed
+        assert db_path in repr(pool)
+    assert pool.closed
+
+
+def test_init_sql_runs_on_every_connection(db_path):
+    with litepool.Pool(db_path, init_sql="PRAGMA user_version = 7", min_idle=0) as pool:
+        a, b = pool.connection(), pool.connection()
+        assert a.execute("PRAGMA user_version").fetchone() == (7,)
+        assert b.execute("PRAGMA user_version").fetchone() == (7,)
+        a.close()
+        b.close()
+
+
+def test_connect_leases_from_a_process_wide_pool(tmp_path):
+    path = str(tmp_path / "c.db")
+    a = litepool.connect(path, max_size=2)
+    b = litepool.connect(os.path.relpath(path))  # the same file, the same pool
+    pool = litepool.pool_for(path)
+    assert pool.stats()["active"] == 2
+    with pytest.raises(litepool.ProgrammingError, match="different|already exists"):
+        litepool.connect(path, max_size=5)
+    with pytest.raises(litepool.PoolTimeout):
+        litepool.connect(path, timeout=0.05)
+    a.close()
+    b.close()
+    assert pool.stats()["active"] == 0
+    pool.close()
+    # A closed pool is replaced on the next connect().
+    c = litepool.connect(path)
+    assert litepool.pool_for(path) is not pool
+    c.close()
+    litepool.pool_for(path).close()
+
+
+def test_memory_database_is_shared_by_the_pool():
+    with litepool.Pool(":memory:", min_idle=0) as pool:
+        pool.execute("CREATE TABLE t (x)")
+        a = pool.connection()
+        b = pool.connection()
+        a.autocommit = True
+        a.execute("INSERT INTO t VALUES (1)")
+        assert b.execute("SELECT x FROM t").fetchall() == [(1,)]
+        a.close()
+        b.close()
