@@ -163,7 +163,10 @@ export interface AcquireOptions {
 export interface PoolOptions {
   /** The most connections the pool opens (default: 10). */
   max?: number
-  /** Idle connections the pool keeps open and warm (default: 2). */
+  /**
+   * Idle connections the pool keeps open and warm (default: 2, or `max`
+   * if that is smaller).
+   */
   min?: number
   /**
    * Idle connections above `min` are closed after this long unused; 0

@@ -323,10 +323,10 @@ impl ObjectFinalize for Connection {
 fn emit_warning(env: &Env, message: &str) -> Result<()> {
     let global = env.get_global()?;
     let process: Object = global.get_named_property("process")?;
-    let emit: Function<(String, Object), Unknown> = process.get_named_property("emitWarning")?;
+    let emit: Function<FnArgs<(String, Object)>, Unknown> = process.get_named_property("emitWarning")?;
     let mut opts = Object::new(env)?;
     opts.set_named_property("type", "LitepoolLeakWarning")?;
     opts.set_named_property("code", "LITEPOOL_LEAK")?;
-    emit.apply(process, (message.to_owned(), opts))?;
+    emit.apply(process, FnArgs::from((message.to_owned(), opts)))?;
     Ok(())
 }

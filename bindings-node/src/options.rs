@@ -18,7 +18,8 @@ use crate::sql::lane_of;
 pub struct PoolOptions {
     /// The most connections the pool opens (default: 10).
     pub max: Option<u32>,
-    /// Idle connections the pool keeps open and warm (default: 2).
+    /// Idle connections the pool keeps open and warm (default: 2, or `max`
+    /// if that is smaller).
     pub min: Option<u32>,
     /// Idle connections above `min` are closed after this long unused; 0
     /// keeps them (default: 30000).
@@ -118,6 +119,7 @@ pub fn parse_pool_options(env: &Env, options: Option<Unknown>, mut config: PoolC
         return Ok(Parsed { config, safe_integers });
     };
     check_known_keys(env, &obj, &POOL_OPTIONS.map(|(k, _)| k))?;
+    let min_given = read_option(env, &obj, "min", Kind::NonNegative)?.is_some();
     for (key, kind) in POOL_OPTIONS {
         let Some(given) = read_option(env, &obj, key, kind)? else { continue };
         let ms = |v: u32| Duration::from_millis(u64::from(v));
@@ -138,6 +140,11 @@ pub fn parse_pool_options(env: &Env, options: Option<Unknown>, mut config: PoolC
             ("name", Given::Text(v)) => config.name = v,
             _ => {}
         }
+    }
+    if !min_given {
+        // `{ max: 1 }` alone means a pool of one, not a conflict with the
+        // default `min` of 2.
+        config.min_idle = config.min_idle.min(config.max_size);
     }
     Ok(Parsed { config, safe_integers })
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the Node addon (debug: quicker to build, the same code paths) and
+# runs its suite with node's test runner. Run from anywhere; `make test-node`
+# calls it from the repo root. Installs what it needs: @napi-rs/cli into
+# bindings-node/node_modules, and the real `sqlite3` package (built from
+# source with node-gyp) into bindings-node/.peers for the drop-in comparison.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if [ -f package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  npm install --no-audit --no-fund --loglevel=error
+fi
+
+npx napi build --platform
+
+# The peer the node-sqlite3 drop-in is compared against. node-gyp finds the
+# headers in /usr/include/node (it must not try to download them).
+if [ ! -d .peers/node_modules/sqlite3 ] || ! node -e "require('./.peers/node_modules/sqlite3')" 2>/dev/null; then
+  echo "run-tests.sh: installing sqlite3@6 from source for the comparison test (about 80 s)"
+  mkdir -p .peers
+  if ! npm_config_nodedir=/usr npm install --prefix .peers --no-save --no-audit --no-fund --loglevel=error sqlite3@6 \
+      > .peers/install.log 2>&1; then
+    echo "run-tests.sh: installing sqlite3 failed (see bindings-node/.peers/install.log); the comparison test will say so"
+  fi
+fi
+
+node --test test/*.test.js
