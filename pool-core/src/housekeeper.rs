@@ -141,6 +141,10 @@ fn housekeep(shared: &Shared, now: Instant) {
         let room = cfg.max_size.saturating_sub(int.total + int.pending);
         let deficit = cfg.min_idle.saturating_sub(int.idle.len() as u32 + int.pending);
         int.pending += deficit.min(room);
+        if deficit.min(room) > 0 {
+            // Open them this round, not one housekeeping period later.
+            shared.worker.kick();
+        }
     }
     for (entry, reason) in retired {
         let counter = match reason {

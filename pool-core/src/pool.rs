@@ -439,21 +439,21 @@ impl Shared {
                     }
                 }
                 if int.total + int.pending < self.config.max_size {
-                    int.pending += 1;
+                    // Reserve the slot in `total`, not `pending`: `pending`
+                    // counts the housekeeper's orders, and it would open a
+                    // second connection for this one (over max_size, then
+                    // underflowing `pending`).
+                    int.total += 1;
                     drop(int);
-                    let opened = self.open_entry();
-                    let entry = {
-                        let mut int = self.internals.lock();
-                        int.pending -= 1;
-                        match opened {
-                            Ok(e) => {
-                                int.total += 1;
-                                e
-                            }
-                            Err(e) => {
-                                int.last_error = Some(e.to_string());
-                                return Err(e);
-                            }
+                    let entry = match self.open_entry() {
+                        Ok(e) => e,
+                        Err(e) => {
+                            let mut int = self.internals.lock();
+                            int.total -= 1;
+                            int.last_error = Some(e.to_string());
+                            drop(int);
+                            self.closed_cv.notify_all();
+                            return Err(e);
                         }
                     };
                     Counters::bump(&self.counters.created);
