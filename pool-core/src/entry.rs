@@ -1,11 +1,18 @@
 //! [`PoolEntry`]: one open connection plus what the pool knows about it.
 
-use std::time::{Duration, Instant};
+use std::ops::{Deref, DerefMut};
+use std::time::Duration;
+
+use crate::clock::{self, Instant};
 
 use rusqlite::Connection;
 
-/// An open connection and its bookkeeping (HikariCP's `PoolEntry`).
-pub(crate) struct PoolEntry {
+/// An open connection and its bookkeeping (HikariCP's `PoolEntry`), boxed so
+/// that handing it between the idle stack, waiters and leases moves a
+/// pointer rather than a few hundred bytes.
+pub(crate) struct PoolEntry(Box<EntryState>);
+
+pub(crate) struct EntryState {
     pub conn: Connection,
     /// Unique within the pool; shown in events and leak reports.
     pub id: u64,
@@ -23,13 +30,21 @@ pub(crate) struct PoolEntry {
 
 impl PoolEntry {
     pub fn new(conn: Connection, id: u64, max_lifetime: Option<Duration>, generation: u64) -> Self {
-        let now = Instant::now();
+        let now = clock::now();
         // Up to 2.5 % jitter so connections opened together do not all retire together.
         let expires_at = max_lifetime.map(|life| {
             let jitter = life.mul_f64(fastrand::f64() * 0.025);
             now + (life - jitter)
         });
-        PoolEntry { conn, id, last_used: now, expires_at, generation, query_only: false, attached: Vec::new() }
+        PoolEntry(Box::new(EntryState {
+            conn,
+            id,
+            last_used: now,
+            expires_at,
+            generation,
+            query_only: false,
+            attached: Vec::new(),
+        }))
     }
 
     pub fn is_expired(&self, now: Instant) -> bool {
@@ -39,10 +54,25 @@ impl PoolEntry {
     /// Closes the connection, or, for one inherited across `fork()`, lets it
     /// go without closing: closing would release the parent's file locks.
     pub fn dispose(self, current_generation: u64) {
-        if self.generation == current_generation {
-            drop(self.conn);
+        let state = *self.0;
+        if state.generation == current_generation {
+            drop(state.conn);
         } else {
-            std::mem::forget(self.conn);
+            std::mem::forget(state.conn);
         }
+    }
+}
+
+impl Deref for PoolEntry {
+    type Target = EntryState;
+
+    fn deref(&self) -> &EntryState {
+        &self.0
+    }
+}
+
+impl DerefMut for PoolEntry {
+    fn deref_mut(&mut self) -> &mut EntryState {
+        &mut self.0
     }
 }

@@ -7,13 +7,13 @@
 //! [`Acquire`] leaves the queue; a connection granted to it in the meantime
 //! goes straight back to the pool.
 
+use crate::clock::{self, Deadline, Instant};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Instant;
 
 use parking_lot::Mutex;
 
@@ -43,14 +43,14 @@ pub struct Acquire {
     tenant: Option<Arc<Tenant>>,
     site: Option<AcquireSite>,
     start: Instant,
-    deadline: Instant,
+    deadline: Deadline,
     stage: Stage,
 }
 
 impl Acquire {
     fn new(shared: Arc<Shared>, opts: AcquireOptions, site: AcquireSite) -> Acquire {
-        let start = Instant::now();
-        let deadline = start + opts.timeout.unwrap_or(shared.config.acquire_timeout);
+        let start = clock::now();
+        let deadline = Deadline::after(opts.timeout.unwrap_or(shared.config.acquire_timeout));
         Acquire {
             shared,
             lane: opts.lane,
@@ -80,7 +80,7 @@ impl Acquire {
                     }
                     let gate =
                         self.tenant.as_ref().map_or_else(|| Arc::clone(&self.shared.gate), |t| Arc::clone(&t.gate));
-                    match gate.enter(self.deadline, false)? {
+                    match gate.enter(&mut self.deadline, false)? {
                         GateEntry::Entered(permit) => self.stage = Stage::Conn(Some(permit)),
                         GateEntry::Queued(w) => {
                             self.shared.worker.kick();
@@ -97,8 +97,8 @@ impl Acquire {
                     }
                 },
                 Stage::Conn(permit) => {
-                    match self.shared.take_or_enqueue(self.deadline, false, self.tenant.as_deref())? {
-                        Taken::Idle(e) => match self.shared.validate(e) {
+                    match self.shared.take_or_enqueue(&mut self.deadline, false, self.tenant.as_deref())? {
+                        Taken::Idle(e) => match self.shared.validate(e, self.start) {
                             Some(e) => return self.finish(e, permit, false),
                             None => self.stage = Stage::Conn(permit),
                         },
@@ -135,7 +135,7 @@ impl Drop for Acquire {
                 let removed = self.shared.internals.lock().waiters.remove(&w);
                 if !removed {
                     if let Some(Ok(entry)) = w.abandon() {
-                        self.shared.release(entry);
+                        self.shared.release(entry, clock::now());
                     }
                 }
                 drop(permit);

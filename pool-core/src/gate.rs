@@ -8,6 +8,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::clock::Deadline;
+
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
@@ -45,7 +47,7 @@ impl Drop for GatePermit {
 
 impl WriteGate {
     /// Enters at once when free and nobody queues; otherwise queues.
-    pub fn enter(self: &Arc<Self>, deadline: Instant, blocking: bool) -> Result<GateEntry> {
+    pub fn enter(self: &Arc<Self>, deadline: &mut Deadline, blocking: bool) -> Result<GateEntry> {
         let mut st = self.state.lock();
         if st.closed {
             return Err(Error::Closed);

@@ -2,9 +2,9 @@
 //! goes back to the pool when dropped (rolled back first if a transaction
 //! was left open).
 
+use crate::clock::{self, Instant};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::time::Instant;
 
 use rusqlite::{Connection, Params, Transaction, TransactionBehavior};
 
@@ -59,19 +59,12 @@ impl PooledConnection {
         permit: Option<GatePermit>,
         tenant: Option<Arc<Tenant>>,
         lease_id: Option<u64>,
+        acquired_at: Instant,
     ) -> Self {
         if let Some(t) = &tenant {
             t.lease_started();
         }
-        PooledConnection {
-            shared,
-            entry: Some(entry),
-            lane,
-            tenant,
-            lease_id,
-            acquired_at: Instant::now(),
-            _permit: permit,
-        }
+        PooledConnection { shared, entry: Some(entry), lane, tenant, lease_id, acquired_at, _permit: permit }
     }
 
     fn entry(&self) -> &PoolEntry {
@@ -150,7 +143,8 @@ impl DerefMut for PooledConnection {
 impl Drop for PooledConnection {
     fn drop(&mut self) {
         let Some(entry) = self.entry.take() else { return };
-        let held = self.acquired_at.elapsed();
+        let now = clock::now();
+        let held = now.saturating_duration_since(self.acquired_at);
         if let Some(id) = self.lease_id {
             self.shared.leases.unregister(id);
         }
@@ -159,7 +153,7 @@ impl Drop for PooledConnection {
         }
         self.shared.metrics.usage.observe(held);
         let id = entry.id;
-        self.shared.release(entry);
+        self.shared.release(entry, now);
         self.shared.emit(|h| h.on_release(id, held));
         // `_permit` drops after this: the next writer enters only once the
         // connection is rolled back and returned.

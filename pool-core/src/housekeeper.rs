@@ -92,7 +92,7 @@ fn run(weak: &Weak<Shared>, signal: &WorkerSignal) {
         let now = Instant::now();
         shared.expire_async_waiters(now);
         if now >= next_housekeeping {
-            housekeep(&shared, now);
+            housekeep(&shared, crate::clock::now());
             next_housekeeping = now + shared.config.housekeeping_period;
         }
         shared.report_leaks(now);
@@ -109,7 +109,7 @@ fn run(weak: &Weak<Shared>, signal: &WorkerSignal) {
 }
 
 /// One housekeeping round: retire expired idle connections, refill `min_idle`.
-fn housekeep(shared: &Shared, now: Instant) {
+fn housekeep(shared: &Shared, now: crate::clock::Instant) {
     let cfg = &shared.config;
     let mut retired: Vec<(PoolEntry, CloseReason)> = Vec::new();
     {

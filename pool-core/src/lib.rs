@@ -38,14 +38,16 @@
 //!
 //! Async callers use [`Pool::get_async`] (any executor) or
 //! [`Pool::acquire_with`] (a callback); neither parks a thread.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod clock;
 mod codes;
 mod config;
 mod entry;
 mod error;
 mod events;
+mod fork;
 mod future;
 mod gate;
 mod guard;

@@ -27,9 +27,11 @@ impl Histogram {
         self.sum_nanos.fetch_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), Relaxed);
     }
 
-    fn render(&self, out: &mut String, name: &str, help: &str, labels: &str) {
+    /// `zeros`: observations of zero duration counted elsewhere (direct
+    /// acquires skip the histogram on the hot path and are added here).
+    fn render(&self, out: &mut String, name: &str, help: &str, labels: &str, zeros: u64) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-        let mut cumulative = 0;
+        let mut cumulative = zeros;
         for (bound, count) in BUCKETS.iter().zip(&self.counts) {
             cumulative += count.load(Relaxed);
             let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
@@ -44,7 +46,8 @@ impl Histogram {
 /// The pool's latency histograms.
 #[derive(Default)]
 pub(crate) struct Metrics {
-    /// Time from asking for a connection to getting it.
+    /// Time from asking for a connection to getting it, for callers that
+    /// queued (direct acquires count as zero at render time).
     pub acquire: Histogram,
     /// Time a lease was held.
     pub usage: Histogram,
@@ -95,8 +98,9 @@ pub(crate) fn render(pool: &str, state: &State, stats: &Statistics, metrics: &Me
         stats.rolled_back_on_return,
     );
     counter(&mut out, "litepool_connection_leak_total", "Leases held past leak_threshold.", l, stats.leaks);
-    metrics.acquire.render(&mut out, "litepool_connection_acquire_seconds", "Time to acquire a connection.", l);
-    metrics.usage.render(&mut out, "litepool_connection_usage_seconds", "Time a connection was leased.", l);
+    let acquire = "litepool_connection_acquire_seconds";
+    metrics.acquire.render(&mut out, acquire, "Time to acquire a connection.", l, stats.acquired_direct);
+    metrics.usage.render(&mut out, "litepool_connection_usage_seconds", "Time a connection was leased.", l, 0);
     out.push_str(extra);
     out
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
 
+use crate::clock::{self, Deadline};
 use crate::config::PoolConfig;
 use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
@@ -84,6 +85,8 @@ pub(crate) struct Shared {
     /// `sqlite3_stmt_readonly` answers per SQL text, for `query`/`execute`.
     routing: Mutex<HashMap<String, bool>>,
     pid: AtomicU32,
+    /// The process fork generation this pool last checked.
+    fork_seen: AtomicU64,
     /// Bumped in a forked child; older entries belong to the parent.
     pub generation: AtomicU64,
 }
@@ -153,6 +156,7 @@ impl PoolBuilder {
     /// fails here, naming it) and starts the housekeeper.
     pub fn build(self) -> Result<Pool> {
         self.config.validate()?;
+        crate::fork::watch();
         let first = sqlite::open(&*self.connector, &self.config).map_err(|e| match e {
             Error::Sqlite(source) => Error::Open { path: self.connector.describe(), source },
             other => other,
@@ -183,6 +187,7 @@ impl PoolBuilder {
             tenants: TenantRegistry::default(),
             routing: Mutex::new(HashMap::new()),
             pid: AtomicU32::new(std::process::id()),
+            fork_seen: AtomicU64::new(crate::fork::generation()),
             generation: AtomicU64::new(0),
         });
         Counters::bump(&shared.counters.created);
@@ -340,9 +345,20 @@ impl Shared {
 
     /// In a child after `fork()`: forget (never close) the parent's
     /// connections, reset the queues and restart the housekeeper.
+    #[inline]
     pub(crate) fn check_fork(self: &Arc<Self>) {
+        let seen = crate::fork::generation();
+        if seen == self.fork_seen.load(Relaxed) && !crate::fork::unwatched() {
+            return;
+        }
+        self.after_fork(seen);
+    }
+
+    #[cold]
+    fn after_fork(self: &Arc<Self>, seen: u64) {
         let pid = std::process::id();
         if self.pid.load(Relaxed) == pid {
+            self.fork_seen.store(seen, Relaxed);
             return;
         }
         let mut int = self.internals.lock();
@@ -358,6 +374,7 @@ impl Shared {
         int.pending = 0;
         int.waiters.drain();
         self.pid.store(pid, Relaxed);
+        self.fork_seen.store(seen, Relaxed);
         drop(int);
         for e in inherited {
             debug_assert_eq!(e.generation, old_generation);
@@ -385,17 +402,17 @@ impl Shared {
         opts: AcquireOptions,
         site: AcquireSite,
     ) -> Result<PooledConnection> {
-        let start = Instant::now();
+        let start = clock::now();
         self.check_fork();
-        let deadline = start + opts.timeout.unwrap_or(self.config.acquire_timeout);
+        let mut deadline = Deadline::after(opts.timeout.unwrap_or(self.config.acquire_timeout));
         let tenant = self.tenants.lookup(opts.tenant.as_deref())?;
         let permit = match opts.lane {
-            Lane::Write => Some(self.enter_gate_blocking(tenant.as_deref(), deadline, start)?),
+            Lane::Write => Some(self.enter_gate_blocking(tenant.as_deref(), &mut deadline, start)?),
             _ => None,
         };
         let (entry, waited) = loop {
-            match self.take_or_enqueue(deadline, true, tenant.as_deref())? {
-                Taken::Idle(e) => match self.validate(e) {
+            match self.take_or_enqueue(&mut deadline, true, tenant.as_deref())? {
+                Taken::Idle(e) => match self.validate(e, start) {
                     Some(e) => break (e, false),
                     None => continue,
                 },
@@ -403,7 +420,7 @@ impl Shared {
                     let outcome = match w.wait_until_deadline() {
                         Some(outcome) => outcome,
                         None if self.internals.lock().waiters.remove(&w) => {
-                            return Err(self.timed_out("a connection", start));
+                            return Err(self.timed_out("a connection", start.elapsed()));
                         }
                         None => w.wait_for_grant(),
                     };
@@ -414,16 +431,21 @@ impl Shared {
         self.lease(entry, opts.lane, permit, tenant, site, start, waited)
     }
 
-    fn enter_gate_blocking(&self, tenant: Option<&Tenant>, deadline: Instant, start: Instant) -> Result<GatePermit> {
+    fn enter_gate_blocking(
+        &self,
+        tenant: Option<&Tenant>,
+        deadline: &mut Deadline,
+        start: clock::Instant,
+    ) -> Result<GatePermit> {
         let gate = tenant.map_or(&self.gate, |t| &t.gate);
         match gate.enter(deadline, true)? {
             GateEntry::Entered(permit) => Ok(permit),
-            GateEntry::Queued(w) => gate.wait(&w)?.ok_or_else(|| self.timed_out("the write gate", start)),
+            GateEntry::Queued(w) => gate.wait(&w)?.ok_or_else(|| self.timed_out("the write gate", start.elapsed())),
         }
     }
 
     pub(crate) fn try_acquire(self: &Arc<Self>, site: AcquireSite) -> Result<PooledConnection> {
-        let start = Instant::now();
+        let start = clock::now();
         self.check_fork();
         loop {
             let mut int = self.internals.lock();
@@ -433,7 +455,7 @@ impl Shared {
             if int.waiters.is_empty() {
                 if let Some(e) = int.idle.pop() {
                     drop(int);
-                    match self.validate(e) {
+                    match self.validate(e, start) {
                         Some(e) => return self.lease(e, Lane::Any, None, None, site, start, false),
                         None => continue,
                     }
@@ -468,7 +490,12 @@ impl Shared {
 
     /// Takes an idle connection if nobody queues (preferring one with the
     /// tenant attached), else queues a waiter and asks for a connection.
-    pub(crate) fn take_or_enqueue(&self, deadline: Instant, blocking: bool, tenant: Option<&Tenant>) -> Result<Taken> {
+    pub(crate) fn take_or_enqueue(
+        &self,
+        deadline: &mut Deadline,
+        blocking: bool,
+        tenant: Option<&Tenant>,
+    ) -> Result<Taken> {
         let mut int = self.internals.lock();
         if int.closed {
             return Err(Error::Closed);
@@ -495,8 +522,8 @@ impl Shared {
 
     /// Checks a connection that sat idle past `validation_window`; a broken
     /// one is discarded (`None`) and the caller tries again.
-    pub(crate) fn validate(&self, entry: PoolEntry) -> Option<PoolEntry> {
-        if entry.last_used.elapsed() < self.config.validation_window {
+    pub(crate) fn validate(&self, entry: PoolEntry, now: clock::Instant) -> Option<PoolEntry> {
+        if now.saturating_duration_since(entry.last_used) < self.config.validation_window {
             return Some(entry);
         }
         let valid = self.connector.is_valid(&entry.conn) && self.tenants.attachments_valid(&entry);
@@ -519,40 +546,45 @@ impl Shared {
         permit: Option<GatePermit>,
         tenant: Option<Arc<Tenant>>,
         site: AcquireSite,
-        start: Instant,
+        start: clock::Instant,
         waited: bool,
     ) -> Result<PooledConnection> {
         let read_only = lane == Lane::Read;
         if entry.query_only != read_only {
             if let Err(e) = entry.conn.pragma_update(None, "query_only", read_only) {
-                self.release(entry);
+                self.release(entry, clock::now());
                 return Err(e.into());
             }
             entry.query_only = read_only;
         }
         if let Some(t) = &tenant {
             if let Err(e) = t.attach(&mut entry, &self.config, self.connector.is_memory()) {
-                self.release(entry);
+                self.release(entry, clock::now());
                 return Err(e);
             }
         }
-        let wait = start.elapsed();
+        // Direct leases reuse the acquire's one clock read; only a wait reads again.
+        let (acquired_at, wait) = if waited {
+            let now = clock::now();
+            (now, now.saturating_duration_since(start))
+        } else {
+            (start, Duration::ZERO)
+        };
         if waited {
             Counters::bump(&self.counters.acquired_waited);
             self.counters.wait_nanos.fetch_add(u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+            self.metrics.acquire.observe(wait);
         } else {
             Counters::bump(&self.counters.acquired_direct);
         }
-        self.metrics.acquire.observe(wait);
         let id = entry.id;
         let lease_id = self.leases.register(id, site);
         self.emit(|h| h.on_acquire(id, wait));
-        Ok(PooledConnection::new(Arc::clone(self), entry, lane, permit, tenant, lease_id))
+        Ok(PooledConnection::new(Arc::clone(self), entry, lane, permit, tenant, lease_id, acquired_at))
     }
 
-    fn timed_out(&self, what: &'static str, start: Instant) -> Error {
+    fn timed_out(&self, what: &'static str, waited: Duration) -> Error {
         Counters::bump(&self.counters.timeouts);
-        let waited = start.elapsed();
         let state = self.state();
         self.emit(|h| h.on_timeout(waited, state));
         let last_error = self.internals.lock().last_error.clone();
@@ -561,7 +593,7 @@ impl Shared {
 
     /// Takes back a lease's connection: rolls back an open transaction,
     /// retires it if too old, else hands it on.
-    pub(crate) fn release(self: &Arc<Self>, entry: PoolEntry) {
+    pub(crate) fn release(self: &Arc<Self>, entry: PoolEntry, now: clock::Instant) {
         let generation = self.generation.load(Relaxed);
         if entry.generation != generation {
             entry.dispose(generation);
@@ -575,7 +607,6 @@ impl Shared {
                 return self.discard(entry, CloseReason::Broken);
             }
         }
-        let now = Instant::now();
         if entry.is_expired(now) {
             Counters::bump(&self.counters.closed_lifetime);
             return self.discard(entry, CloseReason::Lifetime);
@@ -676,21 +707,15 @@ impl Shared {
     pub(crate) fn expire_async_waiters(&self, now: Instant) {
         let expired = self.internals.lock().waiters.take_expired(now);
         for w in expired {
-            let err = self.timeout_for_sweep(&w, "a connection", now);
+            let err = self.timed_out("a connection", w.timeout);
             let _ = w.grant(Err(err));
         }
         for gate in std::iter::once(Arc::clone(&self.gate)).chain(self.tenants.gates()) {
             for w in gate.take_expired(now) {
-                let err = self.timeout_for_sweep(&w, "the write gate", now);
+                let err = self.timed_out("the write gate", w.timeout);
                 let _ = w.grant(Err(err));
             }
         }
-    }
-
-    fn timeout_for_sweep<T>(&self, w: &Waiter<T>, what: &'static str, now: Instant) -> Error {
-        let timeout = self.config.acquire_timeout;
-        let started = w.deadline.checked_sub(timeout).unwrap_or(now);
-        self.timed_out(what, started.min(now))
     }
 
     /// The earliest moment the housekeeper must act for an async waiter or a

@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -26,17 +26,20 @@ pub(crate) struct Waiter<T> {
     slot: Mutex<Slot<T>>,
     cv: Condvar,
     pub deadline: Instant,
+    /// The timeout the deadline was computed from (for error messages).
+    pub timeout: Duration,
     /// Whether a thread blocks on this waiter (it times itself out); async
     /// waiters are timed out by the housekeeper's sweep.
     pub blocking: bool,
 }
 
 impl<T> Waiter<T> {
-    pub fn new(deadline: Instant, blocking: bool) -> Arc<Self> {
+    pub fn new(deadline: &mut crate::clock::Deadline, blocking: bool) -> Arc<Self> {
         Arc::new(Waiter {
             slot: Mutex::new(Slot { outcome: None, waker: None, abandoned: false }),
             cv: Condvar::new(),
-            deadline,
+            deadline: deadline.at(),
+            timeout: deadline.timeout,
             blocking,
         })
     }
