@@ -134,6 +134,12 @@ export declare class Pool {
    * `timeoutMillis` (default: 5000).
    */
   removeTenant(code: string, timeoutMillis?: number): Promise<void>
+  /**
+   * Whether `sql` is known to be read-only (`sqlite3_stmt_readonly`):
+   * `undefined` until the pool has prepared it once. The node-sqlite3
+   * drop-in uses it to let reads run concurrently.
+   */
+  isReadOnly(sql: string): boolean | null
   /** Per-tenant counters, by code. */
   tenantStats(): Array<TenantStats>
 }
@@ -203,6 +209,12 @@ export interface PoolOptions {
   foreignKeys?: boolean
   /** The `pool` label in `metrics()` (default: `'litepool'`). */
   name?: string
+  /**
+   * `false` binds missing parameters as NULL and ignores a short
+   * positional list, as node-sqlite3 does; `true` makes both an error
+   * (`LITEPOOL_INVALID_ARGUMENT`) (default: true).
+   */
+  strictParameters?: boolean
 }
 
 /** `{ active, idle, total, max, min, waiting }` now, plus cumulative counters. */

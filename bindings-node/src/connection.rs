@@ -38,7 +38,9 @@ type Shared = Arc<Mutex<ConnState>>;
 #[napi(custom_finalize)]
 pub struct Connection {
     state: Shared,
+    pool: litepool::Pool,
     safe_integers: bool,
+    strict: bool,
     /// `new Error().stack` at acquire, kept when leak detection is on.
     site: Option<String>,
     id: u32,
@@ -47,7 +49,9 @@ pub struct Connection {
 
 /// Turns a granted lease into a JS `Connection` (for `pool.acquire()`).
 pub(crate) struct NewConnection {
+    pub pool: litepool::Pool,
     pub safe_integers: bool,
+    pub strict: bool,
     pub site: Option<String>,
 }
 
@@ -57,7 +61,9 @@ impl OnLease for NewConnection {
             id: u32::try_from(lease.connection_id()).unwrap_or(u32::MAX),
             mode: lease.lane().as_str(),
             state: Arc::new(Mutex::new(ConnState { lease: Some(lease), ..ConnState::default() })),
+            pool: self.pool,
             safe_integers: self.safe_integers,
+            strict: self.strict,
             site: self.site,
         };
         let instance = conn.into_instance(env)?;
@@ -115,7 +121,7 @@ impl Connection {
     pub fn begin<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
         let job =
             Job { op: Op::Begin, sql: String::new(), params: Default::default(), strict: true, safe_integers: false };
-        submit_job(env, &self.state, job)
+        submit_job(env, &self.state, &self.pool, job)
     }
 
     /// `all()`, run on the calling thread.
@@ -198,14 +204,14 @@ impl Connection {
     fn submit<'env>(&self, env: &'env Env, op: Op, sql: Unknown, params: Option<Unknown>) -> Result<Unknown<'env>> {
         let sql = sql_arg(env, sql)?;
         let params = params_from_js(env, params)?;
-        let job = Job { op, sql, params, strict: true, safe_integers: self.safe_integers };
-        submit_job(env, &self.state, job)
+        let job = Job { op, sql, params, strict: self.strict, safe_integers: self.safe_integers };
+        submit_job(env, &self.state, &self.pool, job)
     }
 
     fn sync_call<'env>(&self, env: &'env Env, op: Op, sql: Unknown, params: Option<Unknown>) -> Result<Unknown<'env>> {
         let sql = sql_arg(env, sql)?;
         let params = params_from_js(env, params)?;
-        let job = Job { op, sql, params, strict: true, safe_integers: self.safe_integers };
+        let job = Job { op, sql, params, strict: self.strict, safe_integers: self.safe_integers };
         let mut st = self.state.lock();
         if st.released {
             return Err(to_js_error(env, &Failure::Released));
@@ -222,7 +228,12 @@ impl Connection {
 }
 
 /// Runs `job` on the connection now, or queues it behind the call running.
-pub(crate) fn submit_job<'env>(env: &'env Env, state: &Shared, job: Job) -> Result<Unknown<'env>> {
+pub(crate) fn submit_job<'env>(
+    env: &'env Env,
+    state: &Shared,
+    pool: &litepool::Pool,
+    job: Job,
+) -> Result<Unknown<'env>> {
     let mut st = state.lock();
     if st.released {
         return rejected(env, &Failure::Released);
@@ -236,12 +247,13 @@ pub(crate) fn submit_job<'env>(env: &'env Env, state: &Shared, job: Job) -> Resu
     st.busy = true;
     let lease = st.lease.take();
     drop(st);
-    spawn(env, ConnTask { state: Arc::clone(state), lease, job })
+    spawn(env, ConnTask { state: Arc::clone(state), pool: pool.clone(), lease, job })
 }
 
 /// One call on a leased connection, on the libuv threadpool.
 struct ConnTask {
     state: Shared,
+    pool: litepool::Pool,
     lease: Option<PooledConnection>,
     job: Job,
 }
@@ -252,7 +264,15 @@ impl<'env> ScopedTask<'env> for ConnTask {
 
     fn compute(&mut self) -> napi::Result<<Self as ScopedTask<'env>>::Output> {
         Ok(match self.lease.as_mut() {
-            Some(lease) => run_job(lease, &self.job),
+            Some(lease) => {
+                let out = run_job(lease, &self.job);
+                let single = matches!(self.job.op, Op::All | Op::Get | Op::Run | Op::Prepare);
+                if out.is_ok() && single && self.pool.known_lane(&self.job.sql).is_none() {
+                    // Teach the pool's router (a prepared-statement cache hit).
+                    let _ = self.pool.learn_lane(lease, &self.job.sql);
+                }
+                out
+            }
             None => Err(Failure::Released),
         })
     }
@@ -292,7 +312,8 @@ impl ConnTask {
             let lease = st.lease.take();
             drop(st);
             let state = Arc::clone(&self.state);
-            settle_later(deferred, move |env| spawn(env, ConnTask { state, lease, job }));
+            let pool = self.pool.clone();
+            settle_later(deferred, move |env| spawn(env, ConnTask { state, pool, lease, job }));
         }
     }
 }

@@ -48,6 +48,10 @@ pub struct PoolOptions {
     pub foreign_keys: Option<bool>,
     /// The `pool` label in `metrics()` (default: `'litepool'`).
     pub name: Option<String>,
+    /// `false` binds missing parameters as NULL and ignores a short
+    /// positional list, as node-sqlite3 does; `true` makes both an error
+    /// (`LITEPOOL_INVALID_ARGUMENT`) (default: true).
+    pub strict_parameters: Option<bool>,
 }
 
 /// Options for `pool.acquire(options)`.
@@ -78,6 +82,7 @@ pub struct QueryOptions {
 pub struct Parsed {
     pub config: PoolConfig,
     pub safe_integers: bool,
+    pub strict_parameters: bool,
 }
 
 const MAX_MILLIS: u32 = i32::MAX as u32;
@@ -90,7 +95,7 @@ enum Kind {
     Flag,
 }
 
-const POOL_OPTIONS: [(&str, Kind); 13] = [
+const POOL_OPTIONS: [(&str, Kind); 14] = [
     ("max", Kind::Positive),
     ("min", Kind::NonNegative),
     ("idleTimeoutMillis", Kind::NonNegative),
@@ -104,6 +109,7 @@ const POOL_OPTIONS: [(&str, Kind); 13] = [
     ("synchronous", Kind::Text),
     ("foreignKeys", Kind::Flag),
     ("name", Kind::Text),
+    ("strictParameters", Kind::Flag),
 ];
 
 enum Given {
@@ -115,8 +121,9 @@ enum Given {
 /// Reads `options` over `config`.
 pub fn parse_pool_options(env: &Env, options: Option<Unknown>, mut config: PoolConfig) -> Result<Parsed> {
     let mut safe_integers = false;
+    let mut strict_parameters = true;
     let Some(obj) = options_object(env, options, "options")? else {
-        return Ok(Parsed { config, safe_integers });
+        return Ok(Parsed { config, safe_integers, strict_parameters });
     };
     check_known_keys(env, &obj, &POOL_OPTIONS.map(|(k, _)| k))?;
     let min_given = read_option(env, &obj, "min", Kind::NonNegative)?.is_some();
@@ -138,6 +145,7 @@ pub fn parse_pool_options(env: &Env, options: Option<Unknown>, mut config: PoolC
             ("synchronous", Given::Text(v)) => config.synchronous = Some(v),
             ("foreignKeys", Given::Flag(v)) => config.foreign_keys = v,
             ("name", Given::Text(v)) => config.name = v,
+            ("strictParameters", Given::Flag(v)) => strict_parameters = v,
             _ => {}
         }
     }
@@ -146,7 +154,7 @@ pub fn parse_pool_options(env: &Env, options: Option<Unknown>, mut config: PoolC
         // default `min` of 2.
         config.min_idle = config.min_idle.min(config.max_size);
     }
-    Ok(Parsed { config, safe_integers })
+    Ok(Parsed { config, safe_integers, strict_parameters })
 }
 
 /// A checked `pool.acquire()` options object.

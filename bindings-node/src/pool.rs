@@ -25,6 +25,7 @@ use crate::values::params_from_js;
 pub struct Pool {
     inner: litepool::Pool,
     safe_integers: bool,
+    strict: bool,
 }
 
 /// `{ active, idle, total, max, min, waiting }` now, plus cumulative counters.
@@ -184,7 +185,12 @@ impl Pool {
             site: site.clone().map(AcquireSite::Text),
             tenant: opts.tenant,
         };
-        acquire_then(env, &self.inner, core, NewConnection { safe_integers: self.safe_integers, site })
+        acquire_then(
+            env,
+            &self.inner,
+            core,
+            NewConnection { pool: self.inner.clone(), safe_integers: self.safe_integers, strict: self.strict, site },
+        )
     }
 
     /// `query()` on the calling thread (blocks it while waiting for a
@@ -319,6 +325,14 @@ impl Pool {
         spawn(env, Blocking { pool: self.inner.clone(), what: BlockingOp::RemoveTenant(code, timeout) })
     }
 
+    /// Whether `sql` is known to be read-only (`sqlite3_stmt_readonly`):
+    /// `undefined` until the pool has prepared it once. The node-sqlite3
+    /// drop-in uses it to let reads run concurrently.
+    #[napi]
+    pub fn is_read_only(&self, sql: String) -> Option<bool> {
+        self.inner.known_lane(&sql).map(|lane| lane != Lane::Write)
+    }
+
     /// Per-tenant counters, by code.
     #[napi]
     pub fn tenant_stats(&self) -> Vec<TenantStats> {
@@ -341,7 +355,7 @@ impl Pool {
 impl Pool {
     fn open(env: &Env, path: &str, parsed: Parsed) -> Result<Self> {
         let inner = litepool::Pool::new(path, parsed.config).map_err(|e| to_js_error(env, &Failure::Core(e)))?;
-        Ok(Pool { inner, safe_integers: parsed.safe_integers })
+        Ok(Pool { inner, safe_integers: parsed.safe_integers, strict: parsed.strict_parameters })
     }
 
     /// `new Error().stack` when leak detection is on, else `None`.
@@ -355,7 +369,7 @@ impl Pool {
     fn job(&self, env: &Env, op: Op, sql: Unknown, params: Option<Unknown>) -> Result<Job> {
         let sql = sql_arg(env, sql)?;
         let params = params_from_js(env, params)?;
-        Ok(Job { op, sql, params, strict: true, safe_integers: self.safe_integers })
+        Ok(Job { op, sql, params, strict: self.strict, safe_integers: self.safe_integers })
     }
 
     fn call<'env>(
