@@ -127,7 +127,7 @@ class Scheduler {
     let result;
     let error = null;
     try {
-      result = await this.execute(op, barrier);
+      result = await this.execute(op);
     } catch (err) {
       error = fromPoolError(err);
     }
@@ -141,7 +141,7 @@ class Scheduler {
     this.checkIdle();
   }
 
-  async execute(op, barrier) {
+  async execute(op) {
     if (op.kind === 'close') return op.run(null);
     const pool = this.db._pool;
     if (pool === null) throw sqliteError(21, 'Database is closed');
@@ -156,20 +156,16 @@ class Scheduler {
         }
       }
     }
-    const conn = await pool.acquire({ mode: barrier && op.kind !== 'exec' && !TRANSACTION_CONTROL.test(op.sql) ? 'write' : 'any' });
-    let keep = false;
+    // Writes, scripts and transaction control take the write lane (the
+    // pool's write gate), so a transaction pinned here keeps other writers
+    // queued instead of colliding with them.
+    const read = op.kind !== 'exec' && !TRANSACTION_CONTROL.test(op.sql) && pool.isReadOnly(op.sql) === true;
+    const conn = await pool.acquire({ mode: read ? 'any' : 'write' });
     try {
-      const out = await op.run(conn);
-      keep = conn.inTransaction;
-      return out;
+      return await op.run(conn);
     } finally {
-      if (keep && !conn.released) {
-        this.pinned = conn;
-      } else {
-        keep = conn.inTransaction;
-        if (keep) this.pinned = conn;
-        else conn.release();
-      }
+      if (conn.inTransaction) this.pinned = conn;
+      else conn.release();
     }
   }
 

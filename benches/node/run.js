@@ -1,0 +1,195 @@
+'use strict';
+// Same file, same statements, five clients, concurrency 1 and 64.
+// Prints a markdown report (ops/s and ratios) to stdout.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..', '..');
+const { Pool } = require(path.join(root, 'bindings-node'));
+const dropIn = require(path.join(root, 'bindings-node', 'lib', 'sqlite3'));
+const sqlite3 = require('sqlite3');
+const Better = require('better-sqlite3');
+
+const SECONDS = Number(process.env.BENCH_SECONDS || 1.5);
+const ROWS = 10000;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'litepool-bench-'));
+const file = path.join(dir, 'bench.db');
+process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+
+const POINT = 'SELECT id, name, value FROM items WHERE id = ?';
+const RANGE = 'SELECT id, name, value FROM items WHERE id > ? ORDER BY id LIMIT 100';
+const INSERT = 'INSERT INTO log (item, note) VALUES (?, ?)';
+const rid = () => 1 + Math.floor(Math.random() * (ROWS - 101));
+
+function setup() {
+  const db = new Better(file);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, value INTEGER); CREATE TABLE log (id INTEGER PRIMARY KEY, item INTEGER, note TEXT)');
+  const ins = db.prepare('INSERT INTO items (name, value) VALUES (?, ?)');
+  db.transaction(() => { for (let i = 0; i < ROWS; i++) ins.run(`item-${i}`, i); })();
+  db.close();
+}
+
+/** A one-at-a-time lock for clients whose transactions cannot overlap on one connection. */
+function mutex() {
+  let tail = Promise.resolve();
+  return (fn) => {
+    const run = tail.then(fn);
+    tail = run.catch(() => {});
+    return run;
+  };
+}
+
+const cb = (fn) => new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+
+function sqlite3Client(mod) {
+  const db = new mod.Database(file);
+  db.configure('busyTimeout', 5000);
+  const lock = mutex();
+  return {
+    point: () => cb((done) => db.get(POINT, [rid()], done)),
+    range: () => cb((done) => db.all(RANGE, [rid()], done)),
+    insert: () => cb((done) => db.run(INSERT, [1, 'x'], done)),
+    tx100: () => lock(() => new Promise((resolve, reject) => {
+      db.serialize(() => {
+        db.run('BEGIN');
+        for (let i = 0; i < 100; i++) db.run(INSERT, [i, 'tx']);
+        db.run('COMMIT', (err) => (err ? reject(err) : resolve()));
+      });
+    })),
+    close: () => cb((done) => db.close(done)),
+  };
+}
+
+function litepoolAsync() {
+  const pool = new Pool(file, { max: 8 });
+  return {
+    point: () => pool.get(POINT, [rid()]),
+    range: () => pool.query(RANGE, [rid()]),
+    insert: () => pool.run(INSERT, [1, 'x']),
+    tx100: () => pool.transaction(async (conn) => {
+      for (let i = 0; i < 100; i++) await conn.run(INSERT, [i, 'tx']);
+    }),
+    close: () => pool.close(),
+  };
+}
+
+function litepoolSync() {
+  const pool = new Pool(file, { max: 8 });
+  return {
+    point: () => pool.getSync(POINT, [rid()]),
+    range: () => pool.querySync(RANGE, [rid()]),
+    insert: () => pool.runSync(INSERT, [1, 'x']),
+    tx100: async () => {
+      const conn = await pool.acquire({ mode: 'write' });
+      try {
+        conn.execSync('BEGIN IMMEDIATE');
+        for (let i = 0; i < 100; i++) conn.runSync(INSERT, [i, 'tx']);
+        conn.execSync('COMMIT');
+      } finally {
+        conn.release();
+      }
+    },
+    close: () => pool.close(),
+  };
+}
+
+function betterSqlite3() {
+  const db = new Better(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  const point = db.prepare(POINT);
+  const range = db.prepare(RANGE);
+  const insert = db.prepare(INSERT);
+  const tx = db.transaction(() => { for (let i = 0; i < 100; i++) insert.run(i, 'tx'); });
+  return {
+    point: () => point.get(rid()),
+    range: () => range.all(rid()),
+    insert: () => insert.run(1, 'x'),
+    tx100: () => tx.immediate(),
+    close: () => db.close(),
+  };
+}
+
+const CLIENTS = [
+  ['litepool async', litepoolAsync],
+  ['litepool sync', litepoolSync],
+  ['litepool/sqlite3 drop-in', () => sqlite3Client(dropIn)],
+  ['node-sqlite3', () => sqlite3Client(sqlite3)],
+  ['better-sqlite3@12', betterSqlite3],
+];
+const WORKLOADS = [
+  ['point select', 'point', 1],
+  ['100-row select', 'range', 1],
+  ['single insert', 'insert', 1],
+  ['100 inserts in a transaction', 'tx100', 100],
+];
+
+async function measure(fn, concurrency) {
+  let ops = 0;
+  const run = async (until) => {
+    const worker = async () => {
+      while (performance.now() < until) {
+        await fn();
+        ops++;
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  };
+  await run(performance.now() + 200); // warm-up
+  ops = 0;
+  const start = performance.now();
+  await run(start + SECONDS * 1000);
+  return ops / ((performance.now() - start) / 1000);
+}
+
+(async () => {
+  setup();
+  const results = {}; // workload -> concurrency -> client -> ops/s
+  for (const [cname, make] of CLIENTS) {
+    const client = make();
+    await new Promise((r) => setTimeout(r, 50));
+    for (const [wname, key] of WORKLOADS) {
+      for (const c of [1, 64]) {
+        const rate = await measure(client[key], c);
+        ((results[wname] ||= {})[c] ||= {})[cname] = rate;
+        process.stderr.write(`${cname.padEnd(26)} ${wname.padEnd(30)} c=${String(c).padEnd(3)} ${rate.toFixed(0)} ops/s\n`);
+      }
+    }
+    await client.close();
+  }
+  const out = [];
+  out.push('# Node benchmark');
+  out.push('');
+  out.push(`Command: \`bash benches/node/run.sh\` (addon built with \`napi build --release\`; ${SECONDS} s per cell after 0.2 s warm-up).`);
+  out.push(`Machine: ${os.cpus().length} cores (${os.cpus()[0].model}), Node ${process.version}, SQLite via each library's own build`);
+  out.push('(litepool: the system libsqlite3; sqlite3 and better-sqlite3: their bundled copies).');
+  out.push(`One WAL file with ${ROWS} rows; every client opens the same file. litepool pools have max 8 connections.`);
+  out.push('Concurrency = calls in flight at once from one Node process. Ops/s counts calls (a transaction of 100 inserts is one op).');
+  out.push('For the synchronous clients (litepool sync, better-sqlite3) concurrency 64 only interleaves the loop; their calls still run one at a time.');
+  out.push('node-sqlite3 and the drop-in run one transaction at a time (a JS lock), as application code on one `Database` must.');
+  out.push('');
+  out.push('| workload | conc. | client | ops/s | vs node-sqlite3 | vs better-sqlite3 |');
+  out.push('|---|---:|---|---:|---:|---:|');
+  for (const [wname] of WORKLOADS) {
+    for (const c of [1, 64]) {
+      const row = results[wname][c];
+      for (const [cname] of CLIENTS) {
+        const v = row[cname];
+        out.push(`| ${wname} | ${c} | ${cname} | ${Math.round(v).toLocaleString('en-US')} | ${(v / row['node-sqlite3']).toFixed(2)}x | ${(v / row['better-sqlite3@12']).toFixed(2)}x |`);
+      }
+    }
+  }
+  out.push('');
+  const a = results['point select'][64];
+  const s = results['point select'][1];
+  out.push('Targets from the issue:');
+  out.push(`- litepool async vs node-sqlite3 at concurrency 64 (point select): ${(a['litepool async'] / a['node-sqlite3']).toFixed(2)}x (target ≥ 3x).`);
+  out.push(`- litepool sync vs better-sqlite3 (point select, concurrency 1): ${(s['litepool sync'] / s['better-sqlite3@12']).toFixed(2)}x (target ≥ 0.8x).`);
+  console.log(out.join('\n'));
+})().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
