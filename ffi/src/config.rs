@@ -3,7 +3,7 @@
 use std::ffi::{c_char, CStr};
 use std::time::Duration;
 
-use litepool::PoolConfig;
+use litepool_core::PoolConfig;
 
 use crate::result::{litepool_result, Failure};
 

@@ -4,8 +4,8 @@ use std::ffi::c_char;
 use std::sync::Arc;
 use std::time::Duration;
 
-use litepool::rusqlite::ffi::sqlite3;
-use litepool::{AcquireOptions, AcquireSite, Lane, Pool, PooledConnection};
+use litepool_core::rusqlite::ffi::sqlite3;
+use litepool_core::{AcquireOptions, AcquireSite, Lane, Pool, PooledConnection};
 use parking_lot::Mutex;
 
 use crate::config::c_str;
@@ -80,7 +80,7 @@ fn timeout(timeout_ms: u32) -> Option<Duration> {
 unsafe fn acquire_into(
     pool: *mut litepool_pool,
     out: *mut *mut litepool_conn,
-    take: impl FnOnce(&Pool) -> litepool::Result<PooledConnection>,
+    take: impl FnOnce(&Pool) -> litepool_core::Result<PooledConnection>,
 ) -> Result<(), Failure> {
     if out.is_null() {
         return Err(Failure::null("out"));

@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_int};
 use std::sync::Arc;
 use std::time::Duration;
 
-use litepool::{Health, Pool, PoolConfig};
+use litepool_core::{Health, Pool, PoolConfig};
 
 use crate::config::{c_str, litepool_config, to_pool_config};
 use crate::handles::{HandleTable, Lookup};

@@ -1,5 +1,5 @@
 //! `litepool_result`: the code every fallible function returns, and the
-//! mapping from the core's [`litepool::Error`].
+//! mapping from the core's [`litepool_core::Error`].
 
 use std::ffi::c_char;
 
@@ -130,9 +130,9 @@ impl Failure {
     }
 }
 
-impl From<litepool::Error> for Failure {
-    fn from(err: litepool::Error) -> Failure {
-        use litepool::Error as E;
+impl From<litepool_core::Error> for Failure {
+    fn from(err: litepool_core::Error) -> Failure {
+        use litepool_core::Error as E;
         let code = match &err {
             E::Timeout { .. } => LITEPOOL_TIMEOUT,
             E::Closed => LITEPOOL_CLOSED,
@@ -148,7 +148,7 @@ impl From<litepool::Error> for Failure {
             _ => LITEPOOL_ERROR,
         };
         let message = match err.sqlite_code() {
-            Some(c) => format!("{err} [{}]", litepool::sqlite_code_name(c)),
+            Some(c) => format!("{err} [{}]", litepool_core::sqlite_code_name(c)),
             None => err.to_string(),
         };
         Failure { code, message, sqlite_code: err.sqlite_code().unwrap_or(0) }
@@ -180,9 +180,9 @@ mod tests {
 
     #[test]
     fn core_errors_map_to_their_codes() {
-        let f = Failure::from(litepool::Error::Closed);
+        let f = Failure::from(litepool_core::Error::Closed);
         assert_eq!(f.code, LITEPOOL_CLOSED);
-        let f = Failure::from(litepool::Error::CloseTimedOut { active: 2 });
+        let f = Failure::from(litepool_core::Error::CloseTimedOut { active: 2 });
         assert_eq!(f.code, LITEPOOL_CLOSE_TIMEOUT);
         assert!(f.message.contains("2 connection"), "{}", f.message);
     }
