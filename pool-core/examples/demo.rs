@@ -34,7 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     let stop = Arc::new(AtomicBool::new(false));
-    let (reads, writes, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (reads, writes, errors) =
+        (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let workers: Vec<_> = (0..threads)
         .map(|t| {
             let (pool, stop) = (pool.clone(), Arc::clone(&stop));
@@ -100,7 +101,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (r, w) = (reads.load(Relaxed), writes.load(Relaxed));
     let logged: i64 = pool.read()?.query_row("SELECT count(*) FROM usage_log", [], |r| r.get(0))?;
 
-    println!("\n== throughput: {:.0} reads/s, {:.0} writes/s ({} errors)", r as f64 / elapsed, w as f64 / elapsed, errors.load(Relaxed));
+    println!(
+        "\n== throughput: {:.0} reads/s, {:.0} writes/s ({} errors)",
+        r as f64 / elapsed,
+        w as f64 / elapsed,
+        errors.load(Relaxed)
+    );
     println!("== every write committed: usage_log has {logged} rows, writes counted {w}");
     println!("== state:      {:?}", pool.state());
     println!("== statistics: {:?}", pool.statistics());

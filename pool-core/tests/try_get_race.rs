@@ -16,7 +16,11 @@ fn try_get_never_lets_the_pool_grow_past_max_size() -> litepool::Result<()> {
         let a = pool.try_get()?;
         let b = pool.try_get()?;
         let third = pool.acquire(AcquireOptions { timeout: Some(Duration::from_millis(20)), ..Default::default() });
-        assert!(matches!(third, Err(Error::Timeout { .. })), "round {i}: a third lease with max_size 2: {:?}", pool.state());
+        assert!(
+            matches!(third, Err(Error::Timeout { .. })),
+            "round {i}: a third lease with max_size 2: {:?}",
+            pool.state()
+        );
         assert_eq!(pool.state().total, 2, "round {i}");
         drop((a, b));
     }

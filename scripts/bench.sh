@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every benchmark and rewrites BENCHMARKS.md from benches/results/*.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p benches/results
+echo "== Rust core (criterion)"
+cargo bench -p litepool --bench pool
+python3 benches/rust/report.py
+for lang in c python node; do
+  if [ -f "benches/$lang/run.sh" ]; then
+    echo "== $lang"
+    bash "benches/$lang/run.sh"
+  fi
+done
+[ -f benches/e2e/run.sh ] && bash benches/e2e/run.sh
+python3 scripts/assemble-benchmarks.py
