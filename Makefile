@@ -7,7 +7,7 @@ PREFIX ?= /usr/local
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help deps build lint test test-rust test-c test-python test-node demo bench install header clean
+.PHONY: help deps build lint test test-rust test-c test-python test-node test-examples demo demo-core bench install header clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -22,7 +22,7 @@ lint: deps ## cargo fmt --check and clippy -D warnings
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: deps lint test-rust test-c test-python test-node ## every suite: Rust, C, Python, Node
+test: deps lint test-rust test-c test-python test-node test-examples ## every suite: Rust, C, Python, Node, examples
 	@echo "make test: all suites passed"
 
 test-rust: deps ## Rust unit, integration and doc tests
@@ -37,7 +37,13 @@ test-python: deps ## Python bindings: build into .venv, run pytest
 test-node: deps ## Node bindings: napi build, node --test
 	bash bindings-node/run-tests.sh
 
-demo: deps ## the main job: a mixed workload through the pool, stats and metrics
+test-examples: deps ## the quota-proxy service and its Python/C companions
+	bash examples/run-tests.sh
+
+demo: deps ## the main job: quota-proxy on litepool under load, with its pool visible
+	bash scripts/demo.sh
+
+demo-core: deps ## the Rust-only demo: a mixed workload through the pool, stats and metrics
 	$(CARGO) run --release -p litepool --example demo
 
 bench: deps ## run every benchmark and rewrite BENCHMARKS.md
