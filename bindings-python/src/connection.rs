@@ -17,7 +17,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
 
 use crate::errors::{exception_class, map, programming, Failure, Outcome};
-use crate::exec::{self, Produced, Txn};
+use crate::exec::{self, Column, Produced, Txn};
 use crate::values::{to_params, to_py, to_value, Params};
 
 /// A connection leased from a `Pool`. `close()` (or leaving a `with`
@@ -28,6 +28,8 @@ pub struct Connection {
     closed: AtomicBool,
     autocommit: AtomicBool,
     row_factory: Mutex<Option<Py<PyAny>>>,
+    /// The last `cursor.description` built, reused while the columns match.
+    description: Mutex<Option<(Vec<Column>, Py<PyTuple>)>>,
     lane: Lane,
     connection_id: u64,
     tenant_schema: Option<String>,
@@ -47,6 +49,7 @@ impl Connection {
             closed: AtomicBool::new(false),
             autocommit: AtomicBool::new(false),
             row_factory: Mutex::new(None),
+            description: Mutex::new(None),
         }
     }
 
@@ -75,6 +78,22 @@ impl Connection {
     pub fn run(&self, py: Python<'_>, sql: &str, sets: Vec<Params>, many: bool) -> PyResult<Produced> {
         let txn = self.txn();
         self.with_lease(py, |lease| exec::execute(lease, sql, &sets, txn, many))
+    }
+
+    /// `cursor.description` for `columns`, reusing the last one when equal.
+    fn description(&self, py: Python<'_>, columns: Vec<Column>) -> PyResult<Option<Py<PyTuple>>> {
+        if columns.is_empty() {
+            return Ok(None);
+        }
+        if let Some((known, tuple)) = self.description.lock().as_ref() {
+            if *known == columns {
+                return Ok(Some(tuple.clone_ref(py)));
+            }
+        }
+        let Some(tuple) = exec::description(py, &columns)?.map(Bound::unbind) else { return Ok(None) };
+        let old = self.description.lock().replace((columns, tuple.clone_ref(py)));
+        drop(old);
+        Ok(Some(tuple))
     }
 
     fn end_transaction(&self, py: Python<'_>, sql: &'static str) -> PyResult<()> {
@@ -426,8 +445,8 @@ impl Cursor {
     }
 
     fn store(&mut self, py: Python<'_>, produced: Produced) -> PyResult<()> {
-        self.description = exec::description(py, &produced.columns)?.map(Bound::unbind);
         self.has_result = !produced.columns.is_empty();
+        self.description = self.connection.get().description(py, produced.columns)?;
         self.rows =
             produced.rows.into_iter().map(|r| exec::row_tuple(py, r).map(Bound::unbind)).collect::<PyResult<_>>()?;
         self.rowcount = produced.rowcount;

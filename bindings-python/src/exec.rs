@@ -10,6 +10,7 @@ use crate::errors::{programming, Failure, Outcome};
 use crate::values::{bind, to_py, Params};
 
 /// A result column: its name and declared type (`cursor.description`).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Column {
     pub name: String,
     pub decltype: Option<String>,
@@ -36,8 +37,8 @@ pub enum Txn {
     Autocommit,
 }
 
-/// The first keyword of `sql`, upper-cased, skipping whitespace and comments.
-pub fn leading_keyword(sql: &str) -> String {
+/// The first keyword of `sql` (as written), skipping whitespace and comments.
+pub fn leading_keyword(sql: &str) -> &str {
     let mut rest = sql;
     loop {
         rest = rest.trim_start();
@@ -49,14 +50,20 @@ pub fn leading_keyword(sql: &str) -> String {
             break;
         }
     }
-    rest.chars().take_while(char::is_ascii_alphabetic).take(16).collect::<String>().to_ascii_uppercase()
+    let end = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// Whether `keyword` is one of `options` (upper case), ignoring case.
+fn is_one_of(keyword: &str, options: &[&str]) -> bool {
+    options.iter().any(|o| o.eq_ignore_ascii_case(keyword))
 }
 
 /// Statements that must not be wrapped in an implicit transaction: the
 /// transaction statements themselves (`BEGIN IMMEDIATE` is not "read-only"
 /// to SQLite) and those SQLite refuses inside one.
 fn controls_transactions(keyword: &str) -> bool {
-    matches!(keyword, "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "VACUUM" | "PRAGMA")
+    is_one_of(keyword, &["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM", "PRAGMA"])
 }
 
 /// Runs `sql` once per parameter set on `lease` and collects every row.
@@ -67,12 +74,12 @@ pub fn execute(lease: &PooledConnection, sql: &str, sets: &[Params], txn: Txn, m
     let mut stmt = lease.prepare_cached(sql).map_err(fail)?;
     let keyword = leading_keyword(sql);
     let read_only = stmt.readonly();
-    let dml = !read_only && matches!(keyword.as_str(), "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH");
+    let dml = !read_only && is_one_of(keyword, &["INSERT", "UPDATE", "DELETE", "REPLACE", "WITH"]);
     let width = stmt.column_count();
     if many && width > 0 {
         return Err(programming("executemany() can only execute DML statements (this one returns rows)."));
     }
-    if txn == Txn::Implicit && !read_only && lease.is_autocommit() && !controls_transactions(&keyword) {
+    if txn == Txn::Implicit && !read_only && lease.is_autocommit() && !controls_transactions(keyword) {
         let begin = if lane == Lane::Write { "BEGIN IMMEDIATE" } else { "BEGIN" };
         std::ops::Deref::deref(lease).execute_batch(begin).map_err(fail)?;
     }
@@ -80,7 +87,7 @@ pub fn execute(lease: &PooledConnection, sql: &str, sets: &[Params], txn: Txn, m
         stmt.columns()
             .iter()
             .map(|c| Column { name: c.name().to_owned(), decltype: c.decl_type().map(str::to_owned) })
-            .collect()
+            .collect::<Vec<_>>()
     } else {
         Vec::new()
     };
@@ -108,7 +115,7 @@ pub fn execute(lease: &PooledConnection, sql: &str, sets: &[Params], txn: Txn, m
     } else {
         -1
     };
-    let lastrowid = (dml && matches!(keyword.as_str(), "INSERT" | "REPLACE")).then(|| lease.last_insert_rowid());
+    let lastrowid = (dml && is_one_of(keyword, &["INSERT", "REPLACE"])).then(|| lease.last_insert_rowid());
     Ok(Produced { columns, rows, rowcount, lastrowid })
 }
 
@@ -159,9 +166,10 @@ mod tests {
 
     #[test]
     fn leading_keyword_skips_comments_and_space() {
-        assert_eq!(leading_keyword("  insert into t values (1)"), "INSERT");
+        assert_eq!(leading_keyword("  insert into t values (1)"), "insert");
         assert_eq!(leading_keyword("-- note\n/* x */ UPDATE t SET a=1"), "UPDATE");
-        assert_eq!(leading_keyword("with x as (select 1) delete from t"), "WITH");
+        assert_eq!(leading_keyword("with x as (select 1) delete from t"), "with");
+        assert_eq!(leading_keyword("BEGIN;"), "BEGIN");
         assert_eq!(leading_keyword(""), "");
     }
 }

@@ -10,7 +10,9 @@ use std::collections::HashMap;
 
 use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDate, PyDict, PyFloat, PyInt, PyMemoryView, PyString, PyTime};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDate, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTime, PyTuple,
+};
 use rusqlite::types::Value;
 use rusqlite::Statement;
 
@@ -120,6 +122,13 @@ pub fn to_params(params: Option<&Bound<'_, PyAny>>) -> Outcome<Params> {
         }
         return Ok(Params::Named(named));
     }
+    // The common case first: no attribute probing on tuples and lists.
+    if let Ok(tuple) = params.cast::<PyTuple>() {
+        return positional(tuple.iter());
+    }
+    if let Ok(list) = params.cast::<PyList>() {
+        return positional(list.iter());
+    }
     if params.is_instance_of::<PyString>() || params.is_instance_of::<PyBytes>() {
         return Err(programming("parameters must be a sequence or a mapping, not str or bytes"));
     }
@@ -132,9 +141,14 @@ pub fn to_params(params: Option<&Bound<'_, PyAny>>) -> Outcome<Params> {
         let type_name = params.get_type().name().map(|n| n.to_string()).unwrap_or_default();
         programming(format!("parameters must be a sequence or a mapping, not {type_name}"))
     })?;
-    let mut values = Vec::with_capacity(params.len().unwrap_or(0));
-    for (i, item) in seq.enumerate() {
-        values.push(to_value(&item?, &Position(i + 1))?);
+    let items = seq.collect::<PyResult<Vec<_>>>()?;
+    positional(items.into_iter())
+}
+
+fn positional<'py>(items: impl ExactSizeIterator<Item = Bound<'py, PyAny>>) -> Outcome<Params> {
+    let mut values = Vec::with_capacity(items.len());
+    for (i, item) in items.enumerate() {
+        values.push(to_value(&item, &Position(i + 1))?);
     }
     Ok(Params::Positional(values))
 }
