@@ -6,6 +6,8 @@ mkdir -p benches/results
 echo "== Rust core (criterion)"
 cargo bench -p litepool --bench pool
 python3 benches/rust/report.py
+cargo bench -p litepool --bench tenants
+python3 benches/rust/tenants_report.py
 for lang in c python node; do
   if [ -f "benches/$lang/run.sh" ]; then
     echo "== $lang"

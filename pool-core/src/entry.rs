@@ -26,6 +26,8 @@ pub(crate) struct EntryState {
     pub query_only: bool,
     /// Tenant attachments `(schema, tenant uid)`, least recently used first.
     pub attached: Vec<(String, u64)>,
+    /// `SQLITE_LIMIT_ATTACHED` of this connection, once known (0: not yet).
+    pub attach_limit: usize,
 }
 
 impl PoolEntry {
@@ -44,6 +46,7 @@ impl PoolEntry {
             generation,
             query_only: false,
             attached: Vec::new(),
+            attach_limit: 0,
         }))
     }
 

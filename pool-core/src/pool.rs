@@ -501,7 +501,7 @@ impl Shared {
             return Err(Error::Closed);
         }
         if int.waiters.is_empty() {
-            let preferred = tenant.and_then(|t| int.idle.iter().rposition(|e| t.is_attached_to(e)));
+            let preferred = tenant.and_then(|t| t.pick(&int.idle));
             let taken = match preferred {
                 Some(i) => Some(int.idle.remove(i)),
                 None => int.idle.pop(),

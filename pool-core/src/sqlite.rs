@@ -88,7 +88,7 @@ pub(crate) fn open(connector: &dyn Connector, config: &PoolConfig) -> Result<Con
 /// Applies the per-connection setup; a panicking init hook is an error.
 pub(crate) fn setup(conn: &Connection, config: &PoolConfig, memory: bool) -> Result<()> {
     conn.busy_timeout(config.busy_timeout)?;
-    apply_database_pragmas(conn, config, "main", memory)?;
+    apply_database_pragmas(conn, config, "main", !memory)?;
     if config.foreign_keys {
         conn.pragma_update(None, "foreign_keys", true)?;
     }
@@ -104,10 +104,17 @@ pub(crate) fn setup(conn: &Connection, config: &PoolConfig, memory: bool) -> Res
     Ok(())
 }
 
-/// `journal_mode` and `synchronous` for one schema (`main` or an attached
-/// tenant); in-memory databases keep their own journal.
-pub(crate) fn apply_database_pragmas(conn: &Connection, config: &PoolConfig, schema: &str, memory: bool) -> Result<()> {
-    if let (Some(mode), false) = (&config.journal_mode, memory) {
+/// `synchronous` and, when `journal` is set, `journal_mode` for one schema
+/// (`main` or an attached tenant). In-memory databases keep their own
+/// journal; a tenant's WAL mode is set once at registration (it persists in
+/// the file), so attaching does not pay for it again.
+pub(crate) fn apply_database_pragmas(
+    conn: &Connection,
+    config: &PoolConfig,
+    schema: &str,
+    journal: bool,
+) -> Result<()> {
+    if let (Some(mode), true) = (&config.journal_mode, journal) {
         // journal_mode returns a row; read it so the pragma runs.
         let _: String = conn.query_row(&format!("PRAGMA \"{schema}\".journal_mode = {mode}"), [], |r| r.get(0))?;
     }

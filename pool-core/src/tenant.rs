@@ -77,6 +77,17 @@ impl Tenant {
         entry.attached.iter().any(|(s, uid)| *uid == self.uid && *s == self.schema)
     }
 
+    /// Picks the idle entry to lease for this tenant: one that has it
+    /// attached (affinity), else one with a free attachment slot (no
+    /// eviction), else the most recently used.
+    pub(crate) fn pick(&self, idle: &[PoolEntry]) -> Option<usize> {
+        let has_room = |e: &PoolEntry| e.attach_limit == 0 || e.attached.len() < e.attach_limit;
+        idle.iter()
+            .rposition(|e| self.is_attached_to(e))
+            .or_else(|| idle.iter().rposition(has_room))
+            .or_else(|| idle.len().checked_sub(1))
+    }
+
     pub(crate) fn lease_started(&self) {
         self.active.fetch_add(1, Relaxed);
         self.acquired.fetch_add(1, Relaxed);
@@ -121,6 +132,7 @@ impl Tenant {
             .map_err(|source| Error::Open { path: self.path.clone(), source })?;
         entry.attached.push((self.schema.clone(), self.uid));
         apply_database_pragmas(&entry.conn, config, &self.schema, false)?;
+        entry.attach_limit = limit;
         self.attaches.fetch_add(1, Relaxed);
         Ok(())
     }
@@ -173,7 +185,7 @@ impl TenantRegistry {
                 Ok(c)
             })
             .map_err(|source| Error::Open { path: path_text.clone(), source })?;
-        apply_database_pragmas(&probe, config, "main", false).map_err(|e| match e {
+        apply_database_pragmas(&probe, config, "main", true).map_err(|e| match e {
             Error::Sqlite(source) => Error::Open { path: path_text.clone(), source },
             other => other,
         })?;
