@@ -38,11 +38,14 @@ function sqliteError(errno, message) {
   const err = new Error(`${code}: ${message}`);
   err.errno = errno;
   err.code = code;
+  err[CONVERTED] = true;
   return err;
 }
 
+const CONVERTED = Symbol('litepool.sqlite3.converted');
+
 function fromPoolError(err) {
-  if (err && typeof err.errno === 'number') return sqliteError(err.errno & 0xff, err.message);
+  if (err && !err[CONVERTED] && typeof err.errno === 'number') return sqliteError(err.errno & 0xff, err.message);
   return err;
 }
 
@@ -94,7 +97,6 @@ class Scheduler {
     this.barrierRunning = false;
     this.pinned = null;
     this.serial = false;
-    this.waiters = [];
   }
 
   push(op) {
@@ -105,7 +107,7 @@ class Scheduler {
   }
 
   isBarrier(op) {
-    if (op.serial || op.kind === 'exec' || op.kind === 'close' || this.pinned) return true;
+    if (op.serial || op.kind === 'exec' || op.kind === 'close' || op.kind === 'wait' || this.pinned) return true;
     if (TRANSACTION_CONTROL.test(op.sql)) return true;
     return this.db._pool === null || this.db._pool.isReadOnly(op.sql) !== true;
   }
@@ -127,10 +129,13 @@ class Scheduler {
     let result;
     let error = null;
     try {
+      // Calls on one Statement run one after another (it is one cursor).
+      if (op.after) await op.after;
       result = await this.execute(op);
     } catch (err) {
       error = fromPoolError(err);
     }
+    if (op.finished) op.finished();
     op.done = true;
     op.error = error;
     op.result = result;
@@ -138,11 +143,10 @@ class Scheduler {
     if (barrier) this.barrierRunning = false;
     this.deliver();
     this.pump();
-    this.checkIdle();
   }
 
   async execute(op) {
-    if (op.kind === 'close') return op.run(null);
+    if (op.kind === 'close' || op.kind === 'wait') return op.run(null);
     const pool = this.db._pool;
     if (pool === null) throw sqliteError(21, 'Database is closed');
     if (this.pinned) {
@@ -178,16 +182,6 @@ class Scheduler {
         process.nextTick(() => { throw err; });
       }
     }
-  }
-
-  idle() {
-    return this.pending.length === 0 && this.running === 0 && this.delivery.length === 0;
-  }
-
-  checkIdle() {
-    if (!this.idle()) return;
-    const waiters = this.waiters.splice(0);
-    for (const w of waiters) w();
   }
 }
 
@@ -312,10 +306,12 @@ class Database extends EventEmitter {
   }
 
   wait(callback) {
-    const done = () => { if (typeof callback === 'function') callback.call(this, null); };
-    if (this._scheduler.idle()) process.nextTick(done);
-    else this._scheduler.waiters.push(done);
-    return this;
+    return this._schedule({
+      kind: 'wait',
+      sql: '',
+      run: async () => undefined,
+      callback: () => { if (typeof callback === 'function') callback.call(this, null); },
+    });
   }
 
   interrupt() { return this; }
@@ -340,11 +336,9 @@ class Database extends EventEmitter {
         await pool.close();
       },
       callback: (err) => {
-        if (!err) {
-          this.open = false;
-          this.emit('close');
-        }
+        if (!err) this.open = false;
         this._report(err, callback, this);
+        if (!err) setImmediate(() => this.emit('close'));
       },
     });
   }
@@ -367,10 +361,11 @@ class Statement extends EventEmitter {
     this._rows = null; // get() cursor
     this._finalized = false;
     this._prepareError = null;
+    this._last = undefined;
   }
 
   _prepare(callback) {
-    this._db._schedule({
+    this._push({
       kind: 'prepare',
       sql: this.sql,
       run: (conn) => conn.prepare(this.sql),
@@ -382,26 +377,47 @@ class Statement extends EventEmitter {
     });
   }
 
-  _schedule(kind, callback) {
-    this._db._schedule({ kind, sql: this.sql, run: async () => undefined, callback: (err) => this._report(err || this._prepareError, callback) });
+  /** Queues a call of this statement behind its previous one. */
+  _push(op) {
+    if (op.kind !== 'prepare') {
+      // As node-sqlite3: once preparing failed (and said so), later calls
+      // on the statement are dropped without a callback.
+      const callback = op.callback;
+      op.callback = (err, result) => {
+        if (!this._prepareError) callback(err, result);
+      };
+    }
+    op.after = this._last;
+    this._last = new Promise((resolve) => { op.finished = resolve; });
+    this._db._schedule(op);
+  }
+
+  _schedule(kind, callback, effect) {
+    this._push({
+      kind,
+      sql: this.sql,
+      run: async () => { if (effect) effect(); },
+      callback: (err) => this._report(err || this._prepareError, callback),
+    });
   }
 
   bind(...args) {
     const { params, fns } = splitArgs(args, 1);
-    this._params = normalizeParams(params);
-    this._rows = null;
-    this._schedule('bind', fns[0]);
+    const bound = normalizeParams(params);
+    this._schedule('bind', fns[0], () => {
+      this._params = bound;
+      this._rows = null;
+    });
     return this;
   }
 
   reset(callback) {
-    this._rows = null;
-    this._schedule('reset', callback);
+    this._schedule('reset', callback, () => { this._rows = null; });
     return this;
   }
 
   finalize(callback) {
-    this._db._schedule({
+    this._push({
       kind: 'finalize',
       sql: this.sql,
       run: async () => { this._finalized = true; },
@@ -425,13 +441,17 @@ class Statement extends EventEmitter {
   _call(kind, params, fns, oneShot) {
     const db = this._db;
     const rebind = params !== undefined;
-    if (rebind && !oneShot) {
-      this._params = params;
-      this._rows = null;
-    }
-    const bound = oneShot ? params : this._params;
     const sql = this.sql;
     let run;
+    const bindNow = () => {
+      if (oneShot) return params;
+      if (rebind) {
+        this._params = params;
+        this._rows = null;
+      }
+      return this._params;
+    };
+    let bound;
     if (kind === 'run') run = (conn) => conn.run(sql, bound);
     else if (kind === 'get' && !oneShot) {
       run = async (conn) => {
@@ -441,16 +461,19 @@ class Statement extends EventEmitter {
       };
     } else if (kind === 'get') run = (conn) => conn.get(sql, bound);
     else run = (conn) => conn.all(sql, bound);
-    db._schedule({
+    const op = {
       kind,
       sql,
       run: async (conn) => {
         if (this._prepareError) throw this._prepareError;
         if (this._finalized && !oneShot) throw sqliteError(21, 'Statement is already finalized');
+        bound = bindNow();
         return run(conn);
       },
       callback: (err, result) => this._finish(kind, err, result, fns),
-    });
+    };
+    if (oneShot) db._schedule(op);
+    else this._push(op);
   }
 
   _finish(kind, err, result, fns) {
