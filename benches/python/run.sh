@@ -21,7 +21,7 @@ table="$("$venv/bin/python" benches/python/bench.py "$@")"
 {
     echo "# Python: litepool vs sqlite3 and SQLAlchemy QueuePool"
     echo
-    echo "Command: \`bash benches/python/run.sh $*\` (release build; script: \`benches/python/bench.py\`)."
+    echo "Command: \`bash benches/python/run.sh${*:+ $*}\` (release build; script: \`benches/python/bench.py\`)."
     echo "Measured $(date -u +%Y-%m-%d) on a shared 2-core machine: numbers are noisy, compare ratios."
     echo
     echo "$table"
