@@ -7,11 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if [ -f package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-else
-  npm install --no-audit --no-fund --loglevel=error
-fi
+# `npm install`, not `npm ci`: npm 11 reports @napi-rs/cli's optional
+# per-platform packages as missing from any lock file it wrote itself.
+npm install --no-audit --no-fund --loglevel=error
 
 npx napi build --platform
 

@@ -7,7 +7,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
 # The addon, release build.
-(cd "$root/bindings-node" && npm ci --no-audit --no-fund --loglevel=error && npx napi build --platform --release)
+(cd "$root/bindings-node" && npm install --no-audit --no-fund --loglevel=error && npx napi build --platform --release)
 
 # Peers, built from source (headers from /usr/include/node; nothing downloaded).
 # better-sqlite3 13 needs Node >= 22 and crashes on Node 20: pinned to 12.
