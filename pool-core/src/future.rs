@@ -184,6 +184,44 @@ impl<F: FnOnce(Result<PooledConnection>) + Send + 'static> CallbackTask<F> {
     }
 }
 
+/// Cancels a pending [`Pool::acquire_with`].
+trait Cancel: Send + Sync {
+    fn cancel(&self) -> bool;
+}
+
+impl<F: FnOnce(Result<PooledConnection>) + Send + 'static> Cancel for CallbackTask<F> {
+    fn cancel(&self) -> bool {
+        // Waits out a poll in progress; a finished task has no future left.
+        let Some(future) = self.future.lock().take() else { return false };
+        drop(self.callback.lock().take());
+        // Dropping the future leaves the queue, or returns a granted lease.
+        drop(future);
+        true
+    }
+}
+
+/// A handle on a pending [`Pool::acquire_with`]; dropping it does nothing.
+#[derive(Clone)]
+pub struct AcquireHandle {
+    task: Arc<dyn Cancel>,
+}
+
+impl AcquireHandle {
+    /// Withdraws the acquire if its callback has not run yet: the caller
+    /// leaves the queue (a connection already granted goes back to the
+    /// pool) and the callback is dropped uncalled. Returns `false` when the
+    /// callback already ran or is running.
+    pub fn cancel(&self) -> bool {
+        self.task.cancel()
+    }
+}
+
+impl std::fmt::Debug for AcquireHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AcquireHandle")
+    }
+}
+
 impl<F: FnOnce(Result<PooledConnection>) + Send + 'static> Wake for CallbackTask<F> {
     fn wake(self: Arc<Self>) {
         self.run();
@@ -224,9 +262,10 @@ impl Pool {
     /// outcome — at once when a connection is idle, otherwise on the thread
     /// that frees one (or the housekeeper, on timeout). Keep the callback
     /// short: hand the lease to your own executor. A panicking callback is
-    /// caught and logged; its lease goes back to the pool.
+    /// caught and logged; its lease goes back to the pool. The returned
+    /// handle can withdraw the acquire (e.g. when the caller was cancelled).
     #[track_caller]
-    pub fn acquire_with<F>(&self, opts: AcquireOptions, callback: F)
+    pub fn acquire_with<F>(&self, opts: AcquireOptions, callback: F) -> AcquireHandle
     where
         F: FnOnce(Result<PooledConnection>) + Send + 'static,
     {
@@ -236,5 +275,6 @@ impl Pool {
             notified: AtomicBool::new(false),
         });
         task.run();
+        AcquireHandle { task }
     }
 }

@@ -65,7 +65,7 @@ pub use codes::sqlite_code_name;
 pub use config::{InitHook, PoolConfig};
 pub use error::{Error, Result};
 pub use events::{CloseReason, LeakReport, PoolEvents};
-pub use future::Acquire;
+pub use future::{Acquire, AcquireHandle};
 pub use guard::{Lane, PooledConnection};
 pub use leak::AcquireSite;
 pub use pool::{AcquireOptions, Pool, PoolBuilder};

@@ -136,3 +136,24 @@ fn a_panicking_callback_returns_its_lease() {
     assert_eq!(db.pool.state().active, 0);
     assert!(db.pool.try_get().is_ok());
 }
+
+#[test]
+fn a_cancelled_callback_acquire_leaves_the_queue_and_is_never_called() {
+    let db = pool_with(quick().max_size(1));
+    let held = db.pool.get().unwrap();
+    let called = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = Arc::clone(&called);
+    let handle =
+        db.pool.acquire_with(Default::default(), move |_| flag.store(true, std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(db.pool.state().waiting, 1);
+    assert!(handle.cancel());
+    assert_eq!(db.pool.state().waiting, 0);
+    drop(held);
+    assert!(!called.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(db.pool.state().idle, 1);
+    // Once the callback ran, cancel() reports false.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = db.pool.acquire_with(Default::default(), move |r| tx.send(r.is_ok()).unwrap());
+    assert!(rx.recv().unwrap());
+    assert!(!handle.cancel());
+}
