@@ -147,8 +147,10 @@ impl Drop for Acquire {
 
 /// Runs an [`Acquire`] to completion on whichever thread wakes it, then
 /// hands the outcome to a callback.
+type LeaseFuture = Pin<Box<dyn Future<Output = Result<PooledConnection>> + Send>>;
+
 struct CallbackTask<F> {
-    future: Mutex<Option<Acquire>>,
+    future: Mutex<Option<LeaseFuture>>,
     callback: Mutex<Option<F>>,
     notified: AtomicBool,
 }
@@ -162,7 +164,7 @@ impl<F: FnOnce(Result<PooledConnection>) + Send + 'static> CallbackTask<F> {
             while self.notified.swap(false, SeqCst) {
                 let Some(fut) = slot.as_mut() else { return };
                 let waker = Waker::from(Arc::clone(self));
-                if let Poll::Ready(result) = Pin::new(fut).poll(&mut Context::from_waker(&waker)) {
+                if let Poll::Ready(result) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
                     *slot = None;
                     drop(slot);
                     if let Some(callback) = self.callback.lock().take() {
@@ -269,12 +271,57 @@ impl Pool {
     where
         F: FnOnce(Result<PooledConnection>) + Send + 'static,
     {
-        let task = Arc::new(CallbackTask {
-            future: Mutex::new(Some(self.acquire_async(opts))),
-            callback: Mutex::new(Some(callback)),
-            notified: AtomicBool::new(false),
-        });
-        task.run();
-        AcquireHandle { task }
+        spawn_with(Box::pin(self.acquire_async(opts)), callback)
     }
+
+    /// The lease `sql` needs, awaited: an ordinary lease for a read-only
+    /// statement, the write lane otherwise (see [`Pool::routed`]).
+    #[track_caller]
+    pub fn routed_async(
+        &self,
+        tenant: Option<&str>,
+        sql: &str,
+    ) -> impl Future<Output = Result<PooledConnection>> + Send + 'static {
+        let opts = |lane| AcquireOptions { lane, tenant: tenant.map(str::to_owned), ..AcquireOptions::default() };
+        let (any, write) = (self.acquire_async(opts(Lane::Any)), self.acquire_async(opts(Lane::Write)));
+        let (shared, sql) = (Arc::clone(self.shared()), sql.to_owned());
+        async move {
+            match shared.cached_read_only(&sql) {
+                Some(true) => return any.await,
+                Some(false) => {}
+                None => {
+                    let conn = any.await?;
+                    if shared.probe_read_only(&conn, &sql)? {
+                        return Ok(conn);
+                    }
+                }
+            }
+            write.await
+        }
+    }
+
+    /// [`Pool::routed_async`] delivered to a callback, like
+    /// [`Pool::acquire_with`].
+    #[track_caller]
+    pub fn routed_with<F>(&self, tenant: Option<&str>, sql: &str, callback: F) -> AcquireHandle
+    where
+        F: FnOnce(Result<PooledConnection>) + Send + 'static,
+    {
+        spawn_with(Box::pin(self.routed_async(tenant, sql)), callback)
+    }
+}
+
+/// Drives `future` from whichever thread wakes it and hands its outcome to
+/// `callback`.
+fn spawn_with<F>(future: LeaseFuture, callback: F) -> AcquireHandle
+where
+    F: FnOnce(Result<PooledConnection>) + Send + 'static,
+{
+    let task = Arc::new(CallbackTask {
+        future: Mutex::new(Some(future)),
+        callback: Mutex::new(Some(callback)),
+        notified: AtomicBool::new(false),
+    });
+    task.run();
+    AcquireHandle { task }
 }

@@ -157,3 +157,19 @@ fn a_cancelled_callback_acquire_leaves_the_queue_and_is_never_called() {
     assert!(rx.recv().unwrap());
     assert!(!handle.cancel());
 }
+
+#[test]
+fn routed_async_takes_the_write_lane_only_for_writes() {
+    let db = pool_with(quick().max_size(3));
+    db.pool.execute_batch("CREATE TABLE t (x)").unwrap();
+    let read = block_on(db.pool.routed_async(None, "SELECT count(*) FROM t")).unwrap();
+    assert_eq!(read.lane(), Lane::Any);
+    drop(read);
+    // The write gate is held: a routed write waits for it without a thread.
+    let gate = db.pool.write().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    db.pool.routed_with(None, "INSERT INTO t VALUES (1)", move |r| tx.send(r.map(|c| c.lane())).unwrap());
+    assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
+    drop(gate);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap().unwrap(), Lane::Write);
+}
