@@ -17,12 +17,14 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use parking_lot::Mutex;
 
+use crate::acquire::Taken;
 use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
 use crate::gate::{GateEntry, GatePermit, WriteGate};
 use crate::guard::{Lane, PooledConnection};
 use crate::leak::AcquireSite;
-use crate::pool::{AcquireOptions, Pool, Shared, Taken};
+use crate::pool::{AcquireOptions, Pool};
+use crate::shared::Shared;
 use crate::tenant::Tenant;
 use crate::waiter::Waiter;
 

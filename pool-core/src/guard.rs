@@ -11,8 +11,8 @@ use rusqlite::{Connection, Params, Transaction, TransactionBehavior};
 use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
 use crate::gate::GatePermit;
-use crate::pool::Shared;
 use crate::query::{Executed, Rows};
+use crate::shared::Shared;
 use crate::tenant::Tenant;
 
 /// The three ways to lease a connection.

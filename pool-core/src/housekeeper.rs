@@ -13,7 +13,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::entry::PoolEntry;
 use crate::events::CloseReason;
-use crate::pool::Shared;
+use crate::shared::Shared;
 use crate::stats::Counters;
 
 const BACKOFF_START: Duration = Duration::from_millis(10);

@@ -41,6 +41,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod acquire;
 mod clock;
 mod codes;
 mod config;
@@ -56,6 +57,7 @@ mod leak;
 mod metrics;
 mod pool;
 mod query;
+mod shared;
 mod sqlite;
 mod stats;
 mod tenant;

@@ -1,0 +1,235 @@
+//! The acquire side of the pool: the direct path (an idle connection, no
+//! queue), queueing in FIFO order, the write gate, validation and turning
+//! an entry into a lease.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{self, Deadline};
+use crate::entry::PoolEntry;
+use crate::error::{Error, Result};
+use crate::events::CloseReason;
+use crate::gate::{GateEntry, GatePermit};
+use crate::guard::{Lane, PooledConnection};
+use crate::leak::AcquireSite;
+use crate::pool::AcquireOptions;
+use crate::shared::{Internals, Shared};
+use crate::stats::Counters;
+use crate::tenant::Tenant;
+use crate::waiter::Waiter;
+
+impl Shared {
+    /// Asks the housekeeper for connections while waiters outnumber
+    /// connections being opened and there is room.
+    pub(crate) fn request_creations(&self, int: &mut Internals) {
+        let room = self.config.max_size.saturating_sub(int.total + int.pending);
+        let wanted = (int.waiters.len() as u32).saturating_sub(int.pending).min(room);
+        if wanted > 0 {
+            int.pending += wanted;
+            self.worker.kick();
+        }
+    }
+
+    pub(crate) fn acquire_blocking(
+        self: &Arc<Self>,
+        opts: AcquireOptions,
+        site: AcquireSite,
+    ) -> Result<PooledConnection> {
+        let start = clock::now();
+        self.check_fork();
+        let mut deadline = Deadline::after(opts.timeout.unwrap_or(self.config.acquire_timeout));
+        let tenant = self.tenants.lookup(opts.tenant.as_deref())?;
+        let permit = match opts.lane {
+            Lane::Write => Some(self.enter_gate_blocking(tenant.as_deref(), &mut deadline, start)?),
+            _ => None,
+        };
+        let (entry, waited) = loop {
+            match self.take_or_enqueue(&mut deadline, true, tenant.as_deref())? {
+                Taken::Idle(e) => match self.validate(e, start) {
+                    Some(e) => break (e, false),
+                    None => continue,
+                },
+                Taken::Queued(w) => {
+                    let outcome = match w.wait_until_deadline() {
+                        Some(outcome) => outcome,
+                        None if self.internals.lock().waiters.remove(&w) => {
+                            return Err(self.timed_out("a connection", start.elapsed()));
+                        }
+                        None => w.wait_for_grant(),
+                    };
+                    break (outcome?, true);
+                }
+            }
+        };
+        self.lease(entry, opts.lane, permit, tenant, site, start, waited)
+    }
+
+    pub(crate) fn enter_gate_blocking(
+        &self,
+        tenant: Option<&Tenant>,
+        deadline: &mut Deadline,
+        start: clock::Instant,
+    ) -> Result<GatePermit> {
+        let gate = tenant.map_or(&self.gate, |t| &t.gate);
+        match gate.enter(deadline, true)? {
+            GateEntry::Entered(permit) => Ok(permit),
+            GateEntry::Queued(w) => gate.wait(&w)?.ok_or_else(|| self.timed_out("the write gate", start.elapsed())),
+        }
+    }
+
+    pub(crate) fn try_acquire(self: &Arc<Self>, site: AcquireSite) -> Result<PooledConnection> {
+        let start = clock::now();
+        self.check_fork();
+        loop {
+            let mut int = self.internals.lock();
+            if int.closed {
+                return Err(Error::Closed);
+            }
+            if int.waiters.is_empty() {
+                if let Some(e) = int.idle.pop() {
+                    drop(int);
+                    match self.validate(e, start) {
+                        Some(e) => return self.lease(e, Lane::Any, None, None, site, start, false),
+                        None => continue,
+                    }
+                }
+                if int.total + int.pending < self.config.max_size {
+                    // Reserve the slot in `total`, not `pending`: `pending`
+                    // counts the housekeeper's orders, and it would open a
+                    // second connection for this one (over max_size, then
+                    // underflowing `pending`).
+                    int.total += 1;
+                    drop(int);
+                    let entry = match self.open_entry() {
+                        Ok(e) => e,
+                        Err(e) => {
+                            let mut int = self.internals.lock();
+                            int.total -= 1;
+                            int.last_error = Some(e.to_string());
+                            drop(int);
+                            self.closed_cv.notify_all();
+                            return Err(e);
+                        }
+                    };
+                    Counters::bump(&self.counters.created);
+                    self.emit(|h| h.on_create(entry.id));
+                    return self.lease(entry, Lane::Any, None, None, site, start, false);
+                }
+            }
+            drop(int);
+            return Err(Error::Exhausted { state: self.state() });
+        }
+    }
+
+    /// Takes an idle connection if nobody queues (preferring one with the
+    /// tenant attached), else queues a waiter and asks for a connection.
+    pub(crate) fn take_or_enqueue(
+        &self,
+        deadline: &mut Deadline,
+        blocking: bool,
+        tenant: Option<&Tenant>,
+    ) -> Result<Taken> {
+        let mut int = self.internals.lock();
+        if int.closed {
+            return Err(Error::Closed);
+        }
+        if int.waiters.is_empty() {
+            let preferred = tenant.and_then(|t| t.pick(&int.idle));
+            let taken = match preferred {
+                Some(i) => Some(int.idle.remove(i)),
+                None => int.idle.pop(),
+            };
+            if let Some(e) = taken {
+                return Ok(Taken::Idle(e));
+            }
+        }
+        let waiter = Waiter::new(deadline, blocking);
+        int.waiters.push(Arc::clone(&waiter));
+        self.request_creations(&mut int);
+        drop(int);
+        if !blocking {
+            self.worker.kick();
+        }
+        Ok(Taken::Queued(waiter))
+    }
+
+    /// Checks a connection that sat idle past `validation_window`; a broken
+    /// one is discarded (`None`) and the caller tries again.
+    pub(crate) fn validate(&self, entry: PoolEntry, now: clock::Instant) -> Option<PoolEntry> {
+        if now.saturating_duration_since(entry.last_used) < self.config.validation_window {
+            return Some(entry);
+        }
+        let valid = self.connector.is_valid(&entry.conn) && self.tenants.attachments_valid(&entry);
+        if valid {
+            Some(entry)
+        } else {
+            log::warn!("litepool: connection {} failed validation; discarding it", entry.id);
+            Counters::bump(&self.counters.closed_broken);
+            self.discard(entry, CloseReason::Broken);
+            None
+        }
+    }
+
+    /// Turns an entry into a lease: lane pragma, tenant attachment, counters.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn lease(
+        self: &Arc<Self>,
+        mut entry: PoolEntry,
+        lane: Lane,
+        permit: Option<GatePermit>,
+        tenant: Option<Arc<Tenant>>,
+        site: AcquireSite,
+        start: clock::Instant,
+        waited: bool,
+    ) -> Result<PooledConnection> {
+        let read_only = lane == Lane::Read;
+        if entry.query_only != read_only {
+            if let Err(e) = entry.conn.pragma_update(None, "query_only", read_only) {
+                self.release(entry, clock::now());
+                return Err(e.into());
+            }
+            entry.query_only = read_only;
+        }
+        if let Some(t) = &tenant {
+            if let Err(e) = t.attach(&mut entry, &self.config, self.connector.is_memory()) {
+                self.release(entry, clock::now());
+                return Err(e);
+            }
+        }
+        // Direct leases reuse the acquire's one clock read; only a wait reads again.
+        let (acquired_at, wait) = if waited {
+            let now = clock::now();
+            (now, now.saturating_duration_since(start))
+        } else {
+            (start, Duration::ZERO)
+        };
+        if waited {
+            Counters::bump(&self.counters.acquired_waited);
+            self.counters.wait_nanos.fetch_add(u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+            self.metrics.acquire.observe(wait);
+        } else {
+            Counters::bump(&self.counters.acquired_direct);
+        }
+        let id = entry.id;
+        let lease_id = self.leases.register(id, site);
+        self.emit(|h| h.on_acquire(id, wait));
+        Ok(PooledConnection::new(Arc::clone(self), entry, lane, permit, tenant, lease_id, acquired_at))
+    }
+
+    pub(crate) fn timed_out(&self, what: &'static str, waited: Duration) -> Error {
+        Counters::bump(&self.counters.timeouts);
+        let state = self.state();
+        self.emit(|h| h.on_timeout(waited, state));
+        let last_error = self.internals.lock().last_error.clone();
+        Error::Timeout { what, waited, state, last_error }
+    }
+}
+
+/// How a connection was obtained by [`Shared::take_or_enqueue`].
+// Short-lived return value: boxing the entry would cost an allocation per acquire.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Taken {
+    Idle(PoolEntry),
+    Queued(Arc<Waiter<PoolEntry>>),
+}

@@ -1,0 +1,380 @@
+//! The state a pool, its leases and its housekeeper share, and the
+//! machinery that takes connections back, opens new ones and closes them.
+//!
+//! Lock discipline: one mutex guards [`Internals`]; SQLite work (opening,
+//! validating, rolling back, closing) and waking waiters happen with it
+//! released. A connection that comes free is handed straight to the first
+//! waiter, so waiters are served first come, first served. The acquire side
+//! lives in `acquire.rs`.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use rusqlite::Connection;
+
+use crate::clock;
+use crate::config::PoolConfig;
+use crate::entry::PoolEntry;
+use crate::error::{Error, Result};
+use crate::events::{CloseReason, PoolEvents};
+use crate::gate::WriteGate;
+use crate::housekeeper::{self, WorkerSignal};
+use crate::leak::LeaseRegistry;
+use crate::metrics::Metrics;
+use crate::sqlite::{self, Connector};
+use crate::stats::{Counters, State};
+use crate::tenant::TenantRegistry;
+use crate::waiter::WaitQueue;
+
+/// State under the pool's lock.
+pub(crate) struct Internals {
+    /// Idle connections; the most recently used on top (reused LIFO).
+    pub idle: Vec<PoolEntry>,
+    /// Open connections (idle + leased), not counting ones being opened.
+    pub total: u32,
+    /// Connections the housekeeper has been asked to open.
+    pub pending: u32,
+    pub waiters: WaitQueue<PoolEntry>,
+    pub closed: bool,
+    pub last_error: Option<String>,
+    pub(crate) next_id: u64,
+    /// Keeps a shared in-memory database alive; never leased.
+    anchor: Option<Connection>,
+}
+
+/// Configuration, lock and counters shared by the pool, its leases and its
+/// housekeeper.
+pub(crate) struct Shared {
+    pub config: PoolConfig,
+    pub connector: Arc<dyn Connector>,
+    pub internals: Mutex<Internals>,
+    /// Signalled when `total` drops while closing.
+    pub(crate) closed_cv: Condvar,
+    pub counters: Counters,
+    pub metrics: Metrics,
+    pub gate: Arc<WriteGate>,
+    pub leases: LeaseRegistry,
+    events: Option<Arc<dyn PoolEvents>>,
+    pub worker: Arc<WorkerSignal>,
+    pub tenants: TenantRegistry,
+    /// `sqlite3_stmt_readonly` answers per SQL text, for `query`/`execute`.
+    routing: Mutex<HashMap<String, bool>>,
+    pid: AtomicU32,
+    /// The process fork generation this pool last checked.
+    fork_seen: AtomicU64,
+    /// Bumped in a forked child; older entries belong to the parent.
+    pub generation: AtomicU64,
+}
+
+impl Shared {
+    /// The shared state around the first, already open connection.
+    pub(crate) fn new(
+        config: PoolConfig,
+        connector: Arc<dyn Connector>,
+        events: Option<Arc<dyn PoolEvents>>,
+        first: Connection,
+        anchor: Option<Connection>,
+    ) -> Arc<Shared> {
+        let entry = PoolEntry::new(first, 1, config.max_lifetime, 0);
+        let shared = Arc::new(Shared {
+            leases: LeaseRegistry::new(config.leak_threshold),
+            internals: Mutex::new(Internals {
+                idle: vec![entry],
+                total: 1,
+                pending: 0,
+                waiters: WaitQueue::default(),
+                closed: false,
+                last_error: None,
+                next_id: 1,
+                anchor,
+            }),
+            config,
+            connector,
+            closed_cv: Condvar::new(),
+            counters: Counters::default(),
+            metrics: Metrics::default(),
+            gate: Arc::default(),
+            events,
+            worker: Arc::default(),
+            tenants: TenantRegistry::default(),
+            routing: Mutex::new(HashMap::new()),
+            pid: AtomicU32::new(std::process::id()),
+            fork_seen: AtomicU64::new(crate::fork::generation()),
+            generation: AtomicU64::new(0),
+        });
+        Counters::bump(&shared.counters.created);
+        shared.emit(|h| h.on_create(1));
+        shared
+    }
+
+    pub(crate) fn emit(&self, f: impl FnOnce(&dyn PoolEvents)) {
+        if let Some(h) = &self.events {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| f(&**h))) {
+                log::error!("litepool: an event hook panicked: {}", sqlite::panic_message(&*panic));
+            }
+        }
+    }
+
+    pub(crate) fn state(&self) -> State {
+        let int = self.internals.lock();
+        let idle = int.idle.len() as u32;
+        State {
+            active: int.total - idle,
+            idle,
+            total: int.total,
+            max: self.config.max_size,
+            min: self.config.min_idle,
+            waiting: (int.waiters.len() + self.gate.waiting()) as u32,
+        }
+    }
+
+    /// In a child after `fork()`: forget (never close) the parent's
+    /// connections, reset the queues and restart the housekeeper.
+    #[inline]
+    pub(crate) fn check_fork(self: &Arc<Self>) {
+        let seen = crate::fork::generation();
+        if seen == self.fork_seen.load(Relaxed) && !crate::fork::unwatched() {
+            return;
+        }
+        self.after_fork(seen);
+    }
+
+    #[cold]
+    fn after_fork(self: &Arc<Self>, seen: u64) {
+        let pid = std::process::id();
+        if self.pid.load(Relaxed) == pid {
+            self.fork_seen.store(seen, Relaxed);
+            return;
+        }
+        let mut int = self.internals.lock();
+        if self.pid.load(Relaxed) == pid {
+            return;
+        }
+        let old_generation = self.generation.fetch_add(1, Relaxed);
+        let inherited: Vec<PoolEntry> = std::mem::take(&mut int.idle);
+        if let Some(anchor) = int.anchor.take() {
+            std::mem::forget(anchor);
+        }
+        int.total = 0;
+        int.pending = 0;
+        int.waiters.drain();
+        self.pid.store(pid, Relaxed);
+        self.fork_seen.store(seen, Relaxed);
+        drop(int);
+        for e in inherited {
+            debug_assert_eq!(e.generation, old_generation);
+            e.dispose(old_generation + 1);
+        }
+        self.gate.reset_after_fork();
+        self.tenants.reset_after_fork();
+        self.leases.clear();
+        housekeeper::spawn(self);
+    }
+
+    /// Takes back a lease's connection: rolls back an open transaction,
+    /// retires it if too old, else hands it on.
+    pub(crate) fn release(self: &Arc<Self>, entry: PoolEntry, now: clock::Instant) {
+        let generation = self.generation.load(Relaxed);
+        if entry.generation != generation {
+            entry.dispose(generation);
+            return;
+        }
+        if !entry.conn.is_autocommit() {
+            Counters::bump(&self.counters.rolled_back_on_return);
+            if let Err(e) = entry.conn.execute_batch("ROLLBACK") {
+                log::warn!("litepool: rollback on return failed ({e}); discarding connection {}", entry.id);
+                Counters::bump(&self.counters.closed_broken);
+                return self.discard(entry, CloseReason::Broken);
+            }
+        }
+        if entry.is_expired(now) {
+            Counters::bump(&self.counters.closed_lifetime);
+            return self.discard(entry, CloseReason::Lifetime);
+        }
+        let mut entry = entry;
+        entry.last_used = now;
+        self.put_back(entry);
+    }
+
+    /// Hands a ready connection to the first waiter, or makes it idle.
+    fn put_back(&self, mut entry: PoolEntry) {
+        loop {
+            let mut int = self.internals.lock();
+            if int.closed {
+                int.total -= 1;
+                drop(int);
+                self.closed_cv.notify_all();
+                return self.destroy(entry, CloseReason::PoolClosed);
+            }
+            match int.waiters.pop() {
+                Some(waiter) => {
+                    drop(int);
+                    match waiter.grant(Ok(entry)) {
+                        None => return,
+                        Some(back) => entry = back,
+                    }
+                }
+                None => {
+                    int.idle.push(entry);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Closes a connection that is not in the idle list and frees its slot.
+    pub(crate) fn discard(&self, entry: PoolEntry, reason: CloseReason) {
+        {
+            let mut int = self.internals.lock();
+            int.total -= 1;
+            self.request_creations(&mut int);
+        }
+        self.closed_cv.notify_all();
+        self.destroy(entry, reason);
+    }
+
+    /// Closes a connection already taken out of the books.
+    pub(crate) fn destroy(&self, entry: PoolEntry, reason: CloseReason) {
+        let id = entry.id;
+        entry.dispose(self.generation.load(Relaxed));
+        self.emit(|h| h.on_destroy(id, reason));
+    }
+
+    /// Whether the housekeeper should open a connection now.
+    pub(crate) fn creation_wanted(&self) -> bool {
+        let int = self.internals.lock();
+        int.pending > 0 && !int.closed
+    }
+
+    /// Opens and sets up a new entry (outside the lock).
+    pub(crate) fn open_entry(&self) -> Result<PoolEntry> {
+        let conn = sqlite::open(&*self.connector, &self.config)?;
+        let id = {
+            let mut int = self.internals.lock();
+            int.next_id += 1;
+            int.next_id
+        };
+        Ok(PoolEntry::new(conn, id, self.config.max_lifetime, self.generation.load(Relaxed)))
+    }
+
+    /// Books a connection the housekeeper opened and hands it on.
+    pub(crate) fn add_created(&self, entry: PoolEntry) {
+        {
+            let mut int = self.internals.lock();
+            int.pending = int.pending.saturating_sub(1);
+            int.total += 1;
+        }
+        Counters::bump(&self.counters.created);
+        self.emit(|h| h.on_create(entry.id));
+        self.put_back(entry);
+    }
+
+    /// Records a failed open. Returns whether to retry soon (someone waits).
+    pub(crate) fn creation_failed(&self, err: &Error) -> bool {
+        Counters::bump(&self.counters.create_failures);
+        log::warn!("litepool: cannot open a connection to {}: {err}", self.connector.describe());
+        let mut int = self.internals.lock();
+        int.last_error = Some(err.to_string());
+        if int.waiters.is_empty() || int.closed {
+            int.pending = int.pending.saturating_sub(1);
+            false
+        } else {
+            true
+        }
+    }
+
+    /// Fails asynchronous waiters whose deadline passed.
+    pub(crate) fn expire_async_waiters(&self, now: Instant) {
+        let expired = self.internals.lock().waiters.take_expired(now);
+        for w in expired {
+            let err = self.timed_out("a connection", w.timeout);
+            let _ = w.grant(Err(err));
+        }
+        for gate in std::iter::once(Arc::clone(&self.gate)).chain(self.tenants.gates()) {
+            for w in gate.take_expired(now) {
+                let err = self.timed_out("the write gate", w.timeout);
+                let _ = w.grant(Err(err));
+            }
+        }
+    }
+
+    /// The earliest moment the housekeeper must act for an async waiter or a
+    /// lease nearing the leak threshold.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let waiters = self.internals.lock().waiters.next_async_deadline();
+        let gates = std::iter::once(Arc::clone(&self.gate))
+            .chain(self.tenants.gates())
+            .filter_map(|g| g.next_async_deadline())
+            .min();
+        [waiters, gates, self.leases.next_deadline()].into_iter().flatten().min()
+    }
+
+    pub(crate) fn report_leaks(&self, now: Instant) {
+        for report in self.leases.scan(now) {
+            Counters::bump(&self.counters.leaks);
+            log::warn!(
+                "litepool: apparent connection leak detected: connection {} held for {} ms, acquired at {}",
+                report.connection_id,
+                report.held_for.as_millis(),
+                report.site
+            );
+            self.emit(|h| h.on_leak(&report));
+        }
+    }
+
+    pub(crate) fn close(&self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let (idle, waiters) = {
+            let mut int = self.internals.lock();
+            int.closed = true;
+            let idle = std::mem::take(&mut int.idle);
+            int.total -= idle.len() as u32;
+            (idle, int.waiters.drain())
+        };
+        self.gate.close();
+        self.tenants.close();
+        for w in waiters {
+            let _ = w.grant(Err(Error::Closed));
+        }
+        for e in idle {
+            self.destroy(e, CloseReason::PoolClosed);
+        }
+        let mut int = self.internals.lock();
+        while int.total > 0 {
+            if self.closed_cv.wait_until(&mut int, deadline).timed_out() {
+                break;
+            }
+        }
+        let active = int.total;
+        let anchor = if active == 0 { int.anchor.take() } else { None };
+        drop(int);
+        drop(anchor);
+        self.worker.shutdown();
+        if active == 0 {
+            Ok(())
+        } else {
+            Err(Error::CloseTimedOut { active })
+        }
+    }
+
+    /// The remembered `sqlite3_stmt_readonly` answer for `sql`, if any.
+    pub(crate) fn cached_read_only(&self, sql: &str) -> Option<bool> {
+        self.routing.lock().get(sql).copied()
+    }
+
+    /// Prepares `sql` on `conn` to learn whether it is read-only, and
+    /// remembers the answer.
+    pub(crate) fn probe_read_only(&self, conn: &Connection, sql: &str) -> rusqlite::Result<bool> {
+        let ro = conn.prepare_cached(sql)?.readonly();
+        let mut routing = self.routing.lock();
+        if routing.len() >= 1024 {
+            routing.clear();
+        }
+        routing.insert(sql.to_owned(), ro);
+        Ok(ro)
+    }
+}
