@@ -1,6 +1,64 @@
 #!/usr/bin/env bash
-# Placeholder until the quota-proxy example lands: the core demo must succeed.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-DEMO_SECONDS=1 cargo run -q -p litepool --example demo >/dev/null
-echo "examples: 1 passed, 0 failed"
+# The examples' suites (`make test-examples`), run from anywhere:
+#   1. builds what they need (debug): liblitepool, the Node addon, the Python
+#      extension in .venv, the service's npm packages, the C reader
+#   2. examples/quota-proxy: node --test (every endpoint, auth, bad input,
+#      no over-spend under 200 concurrent requests, graceful SIGTERM, and
+#      the Python report and C reader on the live database)
+#   3. examples/python: pytest for quota_report.py
+#   4. examples/c: test_quota_reader.sh (exact output, valgrind, a writer
+#      in another process)
+# Prints "examples: N passed, M failed" (tests) and exits non-zero on any failure.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=examples/build-lib.sh
+source examples/build-lib.sh
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/litepool-examples.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+step() { printf '\n== %s\n' "$*"; }
+
+step "build (debug): liblitepool, Node addon, Python extension, service packages, C reader"
+set -e
+build_ffi
+build_node_addon
+build_python
+install_service_deps
+READER=$(build_c_reader)
+set +e
+echo "ok"
+
+passed=0
+failed=0
+count() { # count PASSED FAILED SUITE_EXIT_CODE
+  passed=$((passed + $1))
+  failed=$((failed + $2))
+  # A suite that failed without reporting a failed test (a crash) counts as one.
+  if [ "$3" -ne 0 ] && [ "$2" -eq 0 ]; then failed=$((failed + 1)); fi
+}
+
+step "examples/quota-proxy: node --test"
+(cd examples/quota-proxy && QUOTA_REPORT_PYTHON="$VENV_PY" QUOTA_READER="$READER" \
+  node --test --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$WORK/node.tap" test/*.test.js)
+rc=$?
+count "$(sed -n 's/^# pass //p' "$WORK/node.tap" | tail -1)" "$(sed -n 's/^# fail //p' "$WORK/node.tap" | tail -1)" "$rc"
+skipped=$(sed -n 's/^# skipped //p' "$WORK/node.tap" | tail -1)
+if [ "${skipped:-0}" -ne 0 ]; then echo "examples: $skipped node test(s) skipped"; failed=$((failed + skipped)); fi
+
+step "examples/python: pytest"
+"$VENV_PY" -m pytest -q -p no:cacheprovider examples/python 2>&1 | tee "$WORK/pytest.out"
+rc=${PIPESTATUS[0]}
+summary=$(tail -1 "$WORK/pytest.out")
+p=$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)
+f=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$summary" | awk '{ s += $1 } END { print s + 0 }')
+count "${p:-0}" "${f:-0}" "$rc"
+
+step "examples/c: test_quota_reader.sh"
+PYTHON="$VENV_PY" bash examples/c/test_quota_reader.sh "$READER" 2>&1 | tee "$WORK/c.out"
+rc=${PIPESTATUS[0]}
+count "$(grep -c '^ok ' "$WORK/c.out")" "$(grep -c '^not ok' "$WORK/c.out")" "$rc"
+
+echo
+echo "examples: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
