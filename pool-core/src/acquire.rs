@@ -191,10 +191,14 @@ impl Shared {
             }
             entry.query_only = read_only;
         }
-        if let Some(t) = &tenant {
-            if let Err(e) = t.attach(&mut entry, &self.config, self.connector.is_memory()) {
-                self.release(entry, clock::now());
-                return Err(e);
+        match &tenant {
+            // A lease without a tenant: statements it caches are unrestricted.
+            None => entry.last_scope = 0,
+            Some(t) => {
+                if let Err(e) = t.enter(&mut entry, &self.config) {
+                    self.release(entry, clock::now());
+                    return Err(e);
+                }
             }
         }
         // Direct leases reuse the acquire's one clock read; only a wait reads again.

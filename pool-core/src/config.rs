@@ -111,8 +111,6 @@ macro_rules! setter {
 }
 
 impl PoolConfig {
-    setter!(/// Sets [`PoolConfig::max_size`].
-        max_size: u32);
     setter!(/// Sets [`PoolConfig::min_idle`].
         min_idle: u32);
     setter!(/// Sets [`PoolConfig::acquire_timeout`].
@@ -137,6 +135,15 @@ impl PoolConfig {
         init_sql: Option<String>);
     setter!(/// Sets [`PoolConfig::housekeeping_period`].
         housekeeping_period: Duration);
+
+    /// Sets [`PoolConfig::max_size`], lowering `min_idle` to fit if needed
+    /// (so `max_size(1)` works with the default `min_idle` of 2).
+    #[must_use]
+    pub fn max_size(mut self, value: u32) -> Self {
+        self.max_size = value;
+        self.min_idle = self.min_idle.min(value);
+        self
+    }
 
     /// Sets the `pool` label used in metrics.
     #[must_use]
@@ -242,8 +249,10 @@ impl PoolConfig {
         if let Some(v) = number("DB_POOL_MAX")? {
             cfg.max_size = small("DB_POOL_MAX", v)?;
         }
-        if let Some(v) = number("DB_POOL_MIN")? {
-            cfg.min_idle = small("DB_POOL_MIN", v)?;
+        match number("DB_POOL_MIN")? {
+            Some(v) => cfg.min_idle = small("DB_POOL_MIN", v)?,
+            // Only DB_POOL_MAX given: the default min_idle fits under it.
+            None => cfg.min_idle = cfg.min_idle.min(cfg.max_size),
         }
         if let Some(v) = number("DB_POOL_IDLE_TIMEOUT")? {
             cfg.idle_timeout = millis_or_off(v);

@@ -28,6 +28,12 @@ pub(crate) struct EntryState {
     pub attached: Vec<(String, u64)>,
     /// `SQLITE_LIMIT_ATTACHED` of this connection, once known (0: not yet).
     pub attach_limit: usize,
+    /// The tenant schema the current lease may touch, read by the
+    /// connection's authorizer (installed at its first tenant lease).
+    pub scope: Option<crate::tenant::Scope>,
+    /// The tenant uid of the last lease (0: a lease without a tenant); the
+    /// statement cache is flushed when a tenant lease follows another scope.
+    pub last_scope: u64,
 }
 
 impl PoolEntry {
@@ -47,6 +53,8 @@ impl PoolEntry {
             query_only: false,
             attached: Vec::new(),
             attach_limit: 0,
+            scope: None,
+            last_scope: 0,
         }))
     }
 

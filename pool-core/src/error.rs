@@ -98,6 +98,11 @@ pub enum Error {
     #[error("a callback panicked: {0}")]
     CallbackPanicked(String),
 
+    /// The call cannot work as asked, e.g. `BEGIN` through the one-shot
+    /// `query()`/`execute()`, whose lease ends right after the statement.
+    #[error("{0}")]
+    Misuse(String),
+
     /// `close()` gave up waiting for leases to come back.
     #[error("close timed out with {active} connection(s) still leased; they will be closed when returned")]
     CloseTimedOut {
@@ -123,6 +128,7 @@ impl Error {
             Error::UnknownTenant(_) => "LITEPOOL_UNKNOWN_TENANT",
             Error::TenantBusy { .. } => "LITEPOOL_TENANT_BUSY",
             Error::CallbackPanicked(_) => "LITEPOOL_PANIC",
+            Error::Misuse(_) => "LITEPOOL_MISUSE",
             Error::CloseTimedOut { .. } => "LITEPOOL_CLOSE_TIMEOUT",
         }
     }

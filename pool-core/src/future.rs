@@ -284,10 +284,28 @@ impl Pool {
         tenant: Option<&str>,
         sql: &str,
     ) -> impl Future<Output = Result<PooledConnection>> + Send + 'static {
-        let opts = |lane| AcquireOptions { lane, tenant: tenant.map(str::to_owned), ..AcquireOptions::default() };
-        let (any, write) = (self.acquire_async(opts(Lane::Any)), self.acquire_async(opts(Lane::Write)));
+        self.routed_acquire_async(
+            AcquireOptions { tenant: tenant.map(str::to_owned), ..AcquireOptions::default() },
+            sql,
+        )
+    }
+
+    /// [`Pool::routed_async`] with every option of [`Pool::acquire_async`]:
+    /// a per-call timeout (covering both leases, when the statement needs
+    /// a probe first), the acquire site for leak reports, the tenant.
+    /// `opts.lane` is ignored: the statement picks the lane. For bindings
+    /// that pass their caller's stack and timeout.
+    #[track_caller]
+    pub fn routed_acquire_async(
+        &self,
+        opts: AcquireOptions,
+        sql: &str,
+    ) -> impl Future<Output = Result<PooledConnection>> + Send + 'static {
+        let any = self.acquire_async(AcquireOptions { lane: Lane::Any, ..opts.clone() });
+        let write = self.acquire_async(AcquireOptions { lane: Lane::Write, ..opts });
         let (shared, sql) = (Arc::clone(self.shared()), sql.to_owned());
         async move {
+            crate::query::refuse_transaction_control(&sql)?;
             match shared.cached_read_only(&sql) {
                 Some(true) => return any.await,
                 Some(false) => {}
@@ -310,6 +328,16 @@ impl Pool {
         F: FnOnce(Result<PooledConnection>) + Send + 'static,
     {
         spawn_with(Box::pin(self.routed_async(tenant, sql)), callback)
+    }
+
+    /// [`Pool::routed_acquire_async`] delivered to a callback, like
+    /// [`Pool::acquire_with`].
+    #[track_caller]
+    pub fn routed_acquire_with<F>(&self, opts: AcquireOptions, sql: &str, callback: F) -> AcquireHandle
+    where
+        F: FnOnce(Result<PooledConnection>) + Send + 'static,
+    {
+        spawn_with(Box::pin(self.routed_acquire_async(opts, sql)), callback)
     }
 }
 

@@ -27,6 +27,19 @@ pub struct Executed {
     pub last_insert_rowid: i64,
 }
 
+/// Refuses transaction-control statements in one-shot calls.
+pub(crate) fn refuse_transaction_control(sql: &str) -> Result<()> {
+    let word: String =
+        sql.trim_start().chars().take_while(char::is_ascii_alphabetic).map(|c| c.to_ascii_uppercase()).collect();
+    if matches!(word.as_str(), "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE") {
+        return Err(Error::Misuse(format!(
+            "{word} through a one-shot query/execute would end with its lease; hold a lease \
+             (write() and its transaction()) to run a transaction"
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn collect_rows<P: Params>(conn: &Connection, sql: &str, params: P) -> rusqlite::Result<Rows> {
     let mut stmt = conn.prepare_cached(sql)?;
     let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
@@ -88,8 +101,13 @@ impl Pool {
 
     /// Leases the lane `sql` needs: an ordinary lease for read-only
     /// statements, the write lane otherwise.
+    ///
+    /// Transaction control (`BEGIN`, `COMMIT`, `SAVEPOINT`…) is refused with
+    /// [`Error::Misuse`]: the lease ends with the statement, so the
+    /// transaction would be rolled back at once. Hold a lease instead.
     #[track_caller]
     pub fn routed(&self, tenant: Option<&str>, sql: &str) -> Result<crate::PooledConnection> {
+        refuse_transaction_control(sql)?;
         let opts = |lane| AcquireOptions { lane, tenant: tenant.map(str::to_owned), ..AcquireOptions::default() };
         match self.shared().cached_read_only(sql) {
             Some(true) => return self.acquire(opts(Lane::Any)),

@@ -183,6 +183,7 @@ impl Shared {
             entry.dispose(generation);
             return;
         }
+        crate::tenant::leave_scope(&entry);
         if !entry.conn.is_autocommit() {
             Counters::bump(&self.counters.rolled_back_on_return);
             if let Err(e) = entry.conn.execute_batch("ROLLBACK") {

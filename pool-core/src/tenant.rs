@@ -9,6 +9,13 @@
 //! tenant has its own write gate, so writers of different tenants do not
 //! queue behind each other.
 //!
+//! Isolation: a tenant lease may touch `main`, `temp` and its own schema
+//! only. An authorizer (installed once per connection) denies any other
+//! `tenant_*` schema and ATTACH/DETACH while a tenant lease is out; cached
+//! statements are flushed when a tenant lease follows another scope, since
+//! SQLite authorizes at prepare time. Leases without a tenant are not
+//! restricted (cross-tenant reports, migrations).
+//!
 //! Metrics: counters are summed over tenants; the only `tenant`-labelled
 //! series is `litepool_tenant_leases_active`, emitted for tenants with a lease
 //! out, so its cardinality stays bounded by `max_size`.
@@ -20,7 +27,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::limits::Limit;
 use rusqlite::{Connection, OpenFlags};
 
@@ -29,6 +37,34 @@ use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
 use crate::gate::WriteGate;
 use crate::sqlite::apply_database_pragmas;
+
+/// The schema a connection's current lease is confined to (`None`: free).
+pub(crate) type Scope = Arc<Mutex<Option<Arc<str>>>>;
+
+/// Installs the isolation authorizer on `conn` and returns its scope cell.
+fn install_authorizer(conn: &Connection) -> Result<Scope> {
+    let scope: Scope = Arc::default();
+    let allowed = Arc::clone(&scope);
+    conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+        let allowed = allowed.lock();
+        let Some(own) = allowed.as_deref() else { return Authorization::Allow };
+        if matches!(ctx.action, AuthAction::Attach { .. } | AuthAction::Detach { .. }) {
+            return Authorization::Deny;
+        }
+        match ctx.database_name {
+            Some(db) if db.starts_with("tenant_") && db != own => Authorization::Deny,
+            _ => Authorization::Allow,
+        }
+    }))?;
+    Ok(scope)
+}
+
+/// Lifts a lease's tenant confinement when it ends.
+pub(crate) fn leave_scope(entry: &PoolEntry) {
+    if let Some(scope) = &entry.scope {
+        *scope.lock() = None;
+    }
+}
 
 /// Counters for one tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +86,7 @@ pub struct TenantStatistics {
 /// One registered tenant.
 pub struct Tenant {
     code: String,
-    schema: String,
+    schema: Arc<str>,
     path: String,
     uid: u64,
     pub(crate) gate: Arc<WriteGate>,
@@ -74,7 +110,27 @@ impl Tenant {
     }
 
     pub(crate) fn is_attached_to(&self, entry: &PoolEntry) -> bool {
-        entry.attached.iter().any(|(s, uid)| *uid == self.uid && *s == self.schema)
+        entry.attached.iter().any(|(s, uid)| *uid == self.uid && **s == *self.schema)
+    }
+
+    /// Attaches this tenant to `entry` if needed and confines the lease to it.
+    pub(crate) fn enter(&self, entry: &mut PoolEntry, config: &PoolConfig) -> Result<()> {
+        self.attach(entry, config)?;
+        let scope = match &entry.scope {
+            Some(scope) => Arc::clone(scope),
+            None => {
+                let scope = install_authorizer(&entry.conn)?;
+                entry.scope = Some(Arc::clone(&scope));
+                scope
+            }
+        };
+        if entry.last_scope != self.uid {
+            // Statements prepared under another scope were authorized for it.
+            entry.conn.flush_prepared_statement_cache();
+            entry.last_scope = self.uid;
+        }
+        *scope.lock() = Some(Arc::clone(&self.schema));
+        Ok(())
     }
 
     /// Picks the idle entry to lease for this tenant: one that has it
@@ -98,18 +154,18 @@ impl Tenant {
     }
 
     /// Makes sure this tenant is attached to `entry` (most recently used).
-    pub(crate) fn attach(&self, entry: &mut PoolEntry, config: &PoolConfig, _memory: bool) -> Result<()> {
+    fn attach(&self, entry: &mut PoolEntry, config: &PoolConfig) -> Result<()> {
         if self.removed.load(Relaxed) {
             return Err(Error::UnknownTenant(self.code.clone()));
         }
-        if let Some(i) = entry.attached.iter().position(|(s, uid)| *uid == self.uid && *s == self.schema) {
+        if let Some(i) = entry.attached.iter().position(|(s, uid)| *uid == self.uid && **s == *self.schema) {
             let item = entry.attached.remove(i);
             entry.attached.push(item);
             self.affinity_hits.fetch_add(1, Relaxed);
             return Ok(());
         }
         // A stale attachment under our schema name (tenant re-registered).
-        if let Some(i) = entry.attached.iter().position(|(s, _)| *s == self.schema) {
+        if let Some(i) = entry.attached.iter().position(|(s, _)| **s == *self.schema) {
             detach(&entry.conn, &self.schema)?;
             entry.attached.remove(i);
             self.detaches.fetch_add(1, Relaxed);
@@ -130,7 +186,7 @@ impl Tenant {
             .conn
             .execute(&format!("ATTACH DATABASE ?1 AS \"{}\"", self.schema), [&self.path])
             .map_err(|source| Error::Open { path: self.path.clone(), source })?;
-        entry.attached.push((self.schema.clone(), self.uid));
+        entry.attached.push((self.schema.to_string(), self.uid));
         apply_database_pragmas(&entry.conn, config, &self.schema, false)?;
         entry.attach_limit = limit;
         self.attaches.fetch_add(1, Relaxed);
@@ -192,7 +248,7 @@ impl TenantRegistry {
         drop(probe);
         let tenant = Tenant {
             code: code.to_owned(),
-            schema: format!("tenant_{code}"),
+            schema: Arc::from(format!("tenant_{code}")),
             path: path_text,
             uid: self.next_uid.fetch_add(1, Relaxed) + 1,
             gate: Arc::default(),

@@ -119,3 +119,14 @@ fn sqlite_errors_keep_their_extended_code() {
     assert!(matches!(err, Error::Sqlite(_)));
     assert_eq!(err.sqlite_code(), Some(2067));
 }
+
+#[test]
+fn transaction_control_through_one_shot_calls_is_refused() {
+    let db = setup(Duration::from_secs(5));
+    for sql in ["BEGIN", "  begin immediate", "COMMIT", "SAVEPOINT x", "rollback"] {
+        let err = db.pool.execute(sql, []).unwrap_err();
+        assert_eq!(err.code(), "LITEPOOL_MISUSE", "{sql}");
+        assert!(err.to_string().contains("transaction"), "{err}");
+    }
+    assert!(db.pool.query("SELECT 'BEGIN'", []).is_ok());
+}

@@ -67,3 +67,12 @@ fn from_env_reads_the_process_environment() {
     std::env::remove_var("DB_POOL_MAX");
     assert_eq!(cfg.max_size, 7);
 }
+
+#[test]
+fn a_small_max_alone_lowers_the_default_min() {
+    let cfg = PoolConfig::from_lookup(lookup(&[("DB_POOL_MAX", "1")])).unwrap();
+    assert_eq!((cfg.max_size, cfg.min_idle), (1, 1));
+    assert_eq!(PoolConfig::default().max_size(1).min_idle, 1);
+    // An explicit min above max is still an error.
+    assert!(PoolConfig::default().max_size(1).min_idle(2).validate().is_err());
+}

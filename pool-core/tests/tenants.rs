@@ -214,3 +214,38 @@ fn tenant_metrics_are_bounded() {
     assert!(text.contains("litepool_tenant_leases_active{pool=\"litepool\",tenant=\"k001\"} 1"));
     assert!(!text.contains("tenant=\"k000\""), "idle tenants get no series");
 }
+
+#[test]
+fn a_tenant_lease_cannot_touch_another_tenants_schema_on_the_same_connection() {
+    let (_dir, pool) = tenant_pool(1, 2);
+    let sql_b = "SELECT name FROM tenant_k001.users";
+    {
+        // k001 gets attached to the only connection, and a statement cached.
+        let b = pool.get_for_tenant("k001", Lane::Any).unwrap();
+        let name: String = b.prepare_cached(sql_b).unwrap().query_row([], |r| r.get(0)).unwrap();
+        assert_eq!(name, "user of k001");
+    }
+    let a = pool.get_for_tenant("k000", Lane::Write).unwrap();
+    let attached: Vec<String> = a
+        .prepare("SELECT name FROM pragma_database_list")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(attached.contains(&"tenant_k001".to_string()), "both attached: {attached:?}");
+    // Neither a fresh nor a cached statement reaches k001 through k000's lease.
+    let err = a.prepare_cached(sql_b).map(|_| ()).unwrap_err();
+    assert_eq!(err.sqlite_error_code(), Some(litepool::rusqlite::ErrorCode::AuthorizationForStatementDenied), "{err}");
+    assert!(a.execute("DELETE FROM tenant_k001.users", []).is_err());
+    assert!(a.execute_batch("DETACH DATABASE tenant_k001").is_err());
+    assert!(a.execute_batch("ATTACH DATABASE 'elsewhere.db' AS tenant_zzz").is_err());
+    // Its own schema, main and temp stay usable.
+    a.execute("INSERT INTO tenant_k000.users (name) VALUES ('ok')", []).unwrap();
+    a.execute_batch("CREATE TEMP TABLE scratch (x); CREATE TABLE IF NOT EXISTS main.shared (x)").unwrap();
+    drop(a);
+    // A lease without a tenant is not confined.
+    let admin = pool.get().unwrap();
+    let n: i64 = admin.query_row("SELECT count(*) FROM tenant_k001.users", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1);
+}
