@@ -61,6 +61,11 @@
  *   bug) never unwinds into C, it returns LITEPOOL_PANIC (or NULL / -1).
  * - Timeouts are in milliseconds. For acquires, LITEPOOL_POOL_TIMEOUT (0)
  *   means the pool's acquire_timeout_ms.
+ * - Tenants: litepool_register_tenant(pool, code, path) registers a tenant
+ *   database; litepool_acquire_tenant leases a connection on which it is
+ *   ATTACHed as schema tenant_<code>. Codes are 1 to 64 characters of
+ *   [a-z0-9_]. Always qualify tenant tables (tenant_<code>.users): a lease
+ *   may carry other tenants' attachments too.
  */
 
 
@@ -176,6 +181,22 @@ enum litepool_result
    * Another error from the pool; the message describes it.
    */
   LITEPOOL_ERROR = 16,
+  /**
+   * A tenant code is not 1 to 64 characters of `[a-z0-9_]` (lowercase
+   * letters, digits, underscore). Codes are checked so that the schema
+   * name `tenant_<code>` can never inject SQL.
+   */
+  LITEPOOL_INVALID_TENANT = 17,
+  /**
+   * No tenant is registered under that code (never registered, or
+   * removed with `litepool_remove_tenant`).
+   */
+  LITEPOOL_UNKNOWN_TENANT = 18,
+  /**
+   * `litepool_remove_tenant` gave up: the tenant still had leases out
+   * when `timeout_ms` ran out. It stays registered and usable.
+   */
+  LITEPOOL_TENANT_BUSY = 19,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -186,7 +207,8 @@ typedef uint32_t litepool_result;
 #endif // __cplusplus
 
 /**
- * How a lease behaves, for `litepool_acquire_labeled`.
+ * How a lease behaves, for `litepool_acquire_labeled` and
+ * `litepool_acquire_tenant`.
  */
 typedef enum {
   /**
@@ -398,6 +420,36 @@ typedef struct {
    */
   uint64_t wait_time_us;
 } litepool_stats;
+
+/**
+ * The counters of one tenant, from `litepool_get_tenant_stats`: its leases
+ * out now, then counters that only grow from its registration.
+ */
+typedef struct {
+  /**
+   * Leases with this tenant attached that are out right now.
+   */
+  uint32_t active;
+  /**
+   * Leases handed out for this tenant, in all.
+   */
+  uint64_t acquired;
+  /**
+   * Times its database was ATTACHed to a connection.
+   */
+  uint64_t attaches;
+  /**
+   * Times it was DETACHed from a connection: to make room for another
+   * tenant (SQLite allows few attachments per connection; the least
+   * recently used one goes), or to replace a stale attachment.
+   */
+  uint64_t detaches;
+  /**
+   * Leases served by a connection that already had it attached, so no
+   * ATTACH was needed.
+   */
+  uint64_t affinity_hits;
+} litepool_tenant_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -631,6 +683,94 @@ void litepool_free(litepool_pool *pool);
  * `"LITEPOOL_UNKNOWN"`; this function never fails.
  */
 const char *litepool_result_name(uint32_t code);
+
+/**
+ * Registers tenant `code` whose SQLite database is the file at `path`
+ * (created if missing). Leases taken with `litepool_acquire_tenant(pool,
+ * code, ...)` then have it ATTACHed under the schema name `tenant_<code>`,
+ * so SQL on them reaches its tables as `tenant_<code>.<table>`. The file is
+ * opened once here, so a bad path fails now, and it gets the same setup as
+ * the main database (journal mode, busy timeout, foreign keys).
+ *
+ * `code` must be 1 to 64 characters of `[a-z0-9_]`: anything else fails
+ * with `LITEPOOL_INVALID_TENANT`, so a code can never inject SQL.
+ * Registering the same code again with the same path does nothing; with a
+ * different path it fails with `LITEPOOL_INVALID_CONFIG` (remove it
+ * first). A path that cannot be opened fails with `LITEPOOL_OPEN_FAILED`,
+ * the message naming it. Both strings are copied.
+ *
+ * # Safety
+ * `code` and `path` must be NUL-terminated strings.
+ */
+litepool_result litepool_register_tenant(litepool_pool *pool, const char *code, const char *path);
+
+/**
+ * Removes tenant `code`: new acquires for it fail at once with
+ * `LITEPOOL_UNKNOWN_TENANT`, and the call waits up to `timeout_ms`
+ * milliseconds (0: not at all) for its leases to be released. If some are
+ * still out then, it fails with `LITEPOOL_TENANT_BUSY` (the message says
+ * how many) and the tenant stays registered and usable; release the leases
+ * and call again.
+ *
+ * Its database file is not deleted. Idle connections may keep it attached
+ * until they need the slot for another tenant; a later
+ * `litepool_register_tenant` of the same code replaces such stale
+ * attachments. An unregistered code fails with `LITEPOOL_UNKNOWN_TENANT`,
+ * a malformed one with `LITEPOOL_INVALID_TENANT`.
+ *
+ * # Safety
+ * `code` must be a NUL-terminated string.
+ */
+litepool_result litepool_remove_tenant(litepool_pool *pool, const char *code, uint32_t timeout_ms);
+
+/**
+ * Leases a connection on which tenant `code` is attached as schema
+ * `tenant_<code>`, on `lane` (a `litepool_lane` value), waiting up to
+ * `timeout_ms` milliseconds (`LITEPOOL_POOL_TIMEOUT`: the pool's
+ * `acquire_timeout_ms`). On success writes the lease to `*out`; give it
+ * back with `litepool_release`.
+ *
+ * The pool prefers an idle connection that already has the tenant attached
+ * (no ATTACH needed); otherwise it attaches it, first detaching that
+ * connection's least recently used tenant if the connection is at SQLite's
+ * attachment limit (10 in Debian's build). The main database stays
+ * reachable as `main`, so one transaction can span `main` and the tenant.
+ * Do not ATTACH or DETACH `tenant_*` schemas yourself on the `sqlite3 *`:
+ * the pool keeps track of them. Other tenants may also be attached on the
+ * connection: always qualify tenant tables by their schema.
+ *
+ * `LITEPOOL_LANE_WRITE` holds the tenant's own write gate, not the pool's,
+ * so writers of different tenants do not queue behind one another; writes
+ * to `main` through it are not queued behind the pool's other writers
+ * (SQLite's busy timeout still applies).
+ *
+ * Fails with `LITEPOOL_INVALID_TENANT`, `LITEPOOL_UNKNOWN_TENANT`,
+ * `LITEPOOL_INVALID_ARGUMENT` (an unknown lane), `LITEPOOL_TIMEOUT`,
+ * `LITEPOOL_CLOSED`, `LITEPOOL_OPEN_FAILED` (the tenant's file can no
+ * longer be attached), or a handle error.
+ *
+ * # Safety
+ * `code` must be a NUL-terminated string; `out` must point to writable
+ * memory for one pointer.
+ */
+litepool_result litepool_acquire_tenant(litepool_pool *pool,
+                                        const char *code,
+                                        uint32_t lane,
+                                        uint32_t timeout_ms,
+                                        litepool_conn **out);
+
+/**
+ * Writes tenant `code`'s counters to `*out`. Fails with
+ * `LITEPOOL_INVALID_TENANT` or `LITEPOOL_UNKNOWN_TENANT` (a removed
+ * tenant's counters are gone with it).
+ *
+ * # Safety
+ * `code` must be a NUL-terminated string; `out` must point to writable
+ * memory for one `litepool_tenant_stats`.
+ */
+litepool_result litepool_get_tenant_stats(const litepool_pool *pool,
+                                          const char *code,
+                                          litepool_tenant_stats *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -27,7 +27,8 @@ pub struct litepool_conn {
     _private: [u8; 0],
 }
 
-/// How a lease behaves, for `litepool_acquire_labeled`.
+/// How a lease behaves, for `litepool_acquire_labeled` and
+/// `litepool_acquire_tenant`.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,15 +70,29 @@ fn not_a_conn() -> Failure {
     Failure::new(LITEPOOL_INVALID_HANDLE, "`conn` is not a connection handle returned by litepool_acquire")
 }
 
-fn timeout(timeout_ms: u32) -> Option<Duration> {
+pub(crate) fn timeout(timeout_ms: u32) -> Option<Duration> {
     (timeout_ms != LITEPOOL_POOL_TIMEOUT).then(|| Duration::from_millis(u64::from(timeout_ms)))
+}
+
+/// A `litepool_lane` value as the core's [`Lane`]; anything else is
+/// `LITEPOOL_INVALID_ARGUMENT`.
+pub(crate) fn lane_from(lane: u32) -> Result<Lane, Failure> {
+    match lane {
+        0 => Ok(Lane::Any),
+        1 => Ok(Lane::Read),
+        2 => Ok(Lane::Write),
+        other => Err(Failure::new(
+            LITEPOOL_INVALID_ARGUMENT,
+            format!("`lane` is {other}; expected LITEPOOL_LANE_ANY (0), _READ (1) or _WRITE (2)"),
+        )),
+    }
 }
 
 /// Leases with `opts` and publishes the lease to `*out`.
 ///
 /// # Safety
 /// `out` must be NULL (rejected) or writable for one pointer.
-unsafe fn acquire_into(
+pub(crate) unsafe fn acquire_into(
     pool: *mut litepool_pool,
     out: *mut *mut litepool_conn,
     take: impl FnOnce(&Pool) -> litepool_core::Result<PooledConnection>,
@@ -212,17 +227,7 @@ pub unsafe extern "C" fn litepool_acquire_labeled(
     boundary("litepool_acquire_labeled", || {
         // SAFETY: the caller guarantees `label` is NUL-terminated.
         let label = unsafe { c_str(label, "label") }?;
-        let lane = match lane {
-            0 => Lane::Any,
-            1 => Lane::Read,
-            2 => Lane::Write,
-            other => {
-                return Err(Failure::new(
-                    LITEPOOL_INVALID_ARGUMENT,
-                    format!("`lane` is {other}; expected LITEPOOL_LANE_ANY (0), _READ (1) or _WRITE (2)"),
-                ))
-            }
-        };
+        let lane = lane_from(lane)?;
         // SAFETY: forwarded from the caller.
         unsafe {
             acquire_into(pool, out, |p| {

@@ -11,7 +11,7 @@
 //!
 //! Module map: [`result`] (the result enum and error mapping), `panic` (the
 //! panic boundary), `last_error` (the thread-local message), `handles`
-//! (generation-checked handle tables), [`config`], [`pool`], [`conn`].
+//! (generation-checked handle tables), [`config`], [`pool`], [`conn`], [`tenant`].
 
 mod handles;
 mod last_error;
@@ -21,6 +21,7 @@ pub mod config;
 pub mod conn;
 pub mod pool;
 pub mod result;
+pub mod tenant;
 
 use std::ffi::c_char;
 
@@ -35,6 +36,10 @@ pub use pool::{
     litepool_open, litepool_open_from_env, litepool_pool, litepool_stats, LITEPOOL_POOL_TIMEOUT,
 };
 pub use result::{litepool_result, litepool_result_name};
+pub use tenant::{
+    litepool_acquire_tenant, litepool_get_tenant_stats, litepool_register_tenant, litepool_remove_tenant,
+    litepool_tenant_stats,
+};
 
 /// The library's version, e.g. `"0.1.0"`: the crate version it was built
 /// from. Compare it with `LITEPOOL_VERSION` to catch a header that does not

@@ -56,6 +56,16 @@ pub enum litepool_result {
     LITEPOOL_BUFFER_TOO_SMALL = 15,
     /// Another error from the pool; the message describes it.
     LITEPOOL_ERROR = 16,
+    /// A tenant code is not 1 to 64 characters of `[a-z0-9_]` (lowercase
+    /// letters, digits, underscore). Codes are checked so that the schema
+    /// name `tenant_<code>` can never inject SQL.
+    LITEPOOL_INVALID_TENANT = 17,
+    /// No tenant is registered under that code (never registered, or
+    /// removed with `litepool_remove_tenant`).
+    LITEPOOL_UNKNOWN_TENANT = 18,
+    /// `litepool_remove_tenant` gave up: the tenant still had leases out
+    /// when `timeout_ms` ran out. It stays registered and usable.
+    LITEPOOL_TENANT_BUSY = 19,
 }
 
 use litepool_result::*;
@@ -85,12 +95,15 @@ impl litepool_result {
             LITEPOOL_CLOSE_TIMEOUT => "LITEPOOL_CLOSE_TIMEOUT\0",
             LITEPOOL_BUFFER_TOO_SMALL => "LITEPOOL_BUFFER_TOO_SMALL\0",
             LITEPOOL_ERROR => "LITEPOOL_ERROR\0",
+            LITEPOOL_INVALID_TENANT => "LITEPOOL_INVALID_TENANT\0",
+            LITEPOOL_UNKNOWN_TENANT => "LITEPOOL_UNKNOWN_TENANT\0",
+            LITEPOOL_TENANT_BUSY => "LITEPOOL_TENANT_BUSY\0",
         }
     }
 }
 
 /// Every code, in numeric order (for the name lookup and tests).
-const ALL: [litepool_result; 17] = [
+const ALL: [litepool_result; 20] = [
     LITEPOOL_OK,
     LITEPOOL_TIMEOUT,
     LITEPOOL_CLOSED,
@@ -108,6 +121,9 @@ const ALL: [litepool_result; 17] = [
     LITEPOOL_CLOSE_TIMEOUT,
     LITEPOOL_BUFFER_TOO_SMALL,
     LITEPOOL_ERROR,
+    LITEPOOL_INVALID_TENANT,
+    LITEPOOL_UNKNOWN_TENANT,
+    LITEPOOL_TENANT_BUSY,
 ];
 
 /// A failed call: the code to return and the message (and SQLite code) for
@@ -145,6 +161,9 @@ impl From<litepool_core::Error> for Failure {
             E::Sqlite(_) => LITEPOOL_INVALID_ARGUMENT,
             E::CallbackPanicked(_) => LITEPOOL_PANIC,
             E::CloseTimedOut { .. } => LITEPOOL_CLOSE_TIMEOUT,
+            E::InvalidTenant(_) => LITEPOOL_INVALID_TENANT,
+            E::UnknownTenant(_) => LITEPOOL_UNKNOWN_TENANT,
+            E::TenantBusy { .. } => LITEPOOL_TENANT_BUSY,
             _ => LITEPOOL_ERROR,
         };
         let message = match err.sqlite_code() {
@@ -185,5 +204,21 @@ mod tests {
         let f = Failure::from(litepool_core::Error::CloseTimedOut { active: 2 });
         assert_eq!(f.code, LITEPOOL_CLOSE_TIMEOUT);
         assert!(f.message.contains("2 connection"), "{}", f.message);
+    }
+
+    #[test]
+    fn tenant_errors_map_to_the_code_the_core_names() {
+        use litepool_core::Error as E;
+        for (err, expected) in [
+            (E::InvalidTenant("K1".into()), LITEPOOL_INVALID_TENANT),
+            (E::UnknownTenant("k1".into()), LITEPOOL_UNKNOWN_TENANT),
+            (E::TenantBusy { code: "k1".into(), active: 1 }, LITEPOOL_TENANT_BUSY),
+        ] {
+            let core_code = err.code();
+            let f = Failure::from(err);
+            assert_eq!(f.code, expected);
+            assert_eq!(f.code.name(), core_code, "the C name is the core's Error::code()");
+            assert!(f.message.contains("k1") || f.message.contains("K1"), "{}", f.message);
+        }
     }
 }

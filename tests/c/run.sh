@@ -7,7 +7,9 @@
 #   4. runs them again under valgrind (0 errors; definitely, indirectly and
 #      possibly lost all count — see valgrind.supp for the one std exception).
 #      test_threads runs LITEPOOL_VALGRIND_ITERATIONS (default 300) leases per
-#      thread there instead of 10,000: valgrind serialises threads.
+#      thread there instead of 10,000, and test_tenant_threads
+#      LITEPOOL_VALGRIND_TENANT_ITERATIONS (default 100) instead of 1,000:
+#      valgrind serialises threads.
 #   5. rebuilds them with -fsanitize=address,undefined, linked against
 #      liblitepool.a (a static link keeps ASan's runtime first), and runs them
 #   6. installs a release build into a temporary PREFIX with
@@ -32,6 +34,7 @@ STATIC_LIBS=(-lsqlite3 -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc)
 TESTS=()
 for src in tests/c/test_*.c; do TESTS+=("$(basename "$src" .c)"); done
 VALGRIND_ITERATIONS=${LITEPOOL_VALGRIND_ITERATIONS:-300}
+VALGRIND_TENANT_ITERATIONS=${LITEPOOL_VALGRIND_TENANT_ITERATIONS:-100}
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -52,10 +55,13 @@ for t in "${TESTS[@]}"; do
 done
 for t in "${TESTS[@]}"; do "$OUT/$t"; done
 
-step "valgrind (test_threads: $VALGRIND_ITERATIONS leases per thread)"
+step "valgrind (leases per thread: test_threads $VALGRIND_ITERATIONS, test_tenant_threads $VALGRIND_TENANT_ITERATIONS)"
 for t in "${TESTS[@]}"; do
   args=()
-  [ "$t" = test_threads ] && args=("$VALGRIND_ITERATIONS")
+  case "$t" in
+    test_threads) args=("$VALGRIND_ITERATIONS") ;;
+    test_tenant_threads) args=("$VALGRIND_TENANT_ITERATIONS") ;;
+  esac
   valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect,possible \
     --errors-for-leak-kinds=definite,indirect,possible --suppressions="$ROOT/tests/c/valgrind.supp" \
     "$OUT/$t" "${args[@]}"
