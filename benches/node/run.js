@@ -46,6 +46,9 @@ const cb = (fn) => new Promise((resolve, reject) => fn((err, v) => (err ? reject
 function sqlite3Client(mod) {
   const db = new mod.Database(file);
   db.configure('busyTimeout', 5000);
+  // Like for like with litepool and better-sqlite3: WAL with synchronous=NORMAL
+  // (queued first on this connection, so every later call sees it).
+  db.exec('PRAGMA synchronous = NORMAL');
   const lock = mutex();
   return {
     point: () => cb((done) => db.get(POINT, [rid()], done)),
