@@ -73,29 +73,20 @@ fn acquire_release(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("acquire_release_contended_8threads_4conns");
     // Time for every one of 8 threads to do `iters` acquire+release cycles.
-    g.bench_function("litepool", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            thread::scope(|s| {
-                for _ in 0..8 {
-                    s.spawn(|| (0..iters).for_each(|_| drop(lp.get().expect("get"))));
-                }
-            });
-            start.elapsed()
-        })
-    });
-    g.bench_function("r2d2", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            thread::scope(|s| {
-                for _ in 0..8 {
-                    s.spawn(|| (0..iters).for_each(|_| drop(r2.get().expect("get"))));
-                }
-            });
-            start.elapsed()
-        })
-    });
+    g.bench_function("litepool", |b| b.iter_custom(|iters| on_8_threads(iters, || drop(lp.get().expect("get")))));
+    g.bench_function("r2d2", |b| b.iter_custom(|iters| on_8_threads(iters, || drop(r2.get().expect("get")))));
     g.finish();
+}
+
+/// Time for each of 8 threads to run `op` `iters` times.
+fn on_8_threads(iters: u64, op: impl Fn() + Sync) -> Duration {
+    let start = Instant::now();
+    thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| (0..iters).for_each(|_| op()));
+        }
+    });
+    start.elapsed()
 }
 
 fn point_select(c: &mut Criterion) {
