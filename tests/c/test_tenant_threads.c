@@ -85,7 +85,7 @@ static void *run(void *arg) {
     for (i = 0; i < iterations; i++) {
         int k = (int)(next_random(w) % TENANTS);
         int write = (int)(next_random(w) & 1);
-        char code[8];
+        char code[16];
         litepool_conn *conn = NULL;
         snprintf(code, sizeof code, "k%02d", k);
         if (litepool_acquire_tenant(pool, code, write ? LITEPOOL_LANE_WRITE : LITEPOOL_LANE_READ, 30000, &conn) !=
@@ -120,7 +120,7 @@ static long long count_rows(const char *code, const char *where) {
 }
 
 int main(int argc, char **argv) {
-    char path[300], file[16], code[8], sql[200], where[64];
+    char path[300], file[24], code[16], sql[200], where[64];
     litepool_config cfg;
     litepool_conn *conn = NULL;
     litepool_stats st;

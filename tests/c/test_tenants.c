@@ -312,7 +312,7 @@ static void test_lru_past_the_attachment_limit(void) {
     litepool_pool *pool = open_pool("lru.db", 1);
     litepool_conn *conn = NULL;
     litepool_tenant_stats st;
-    char code[8], sql[200];
+    char code[16], sql[200];
     unsigned long long attaches = 0, detaches = 0;
     int i, round;
     for (i = 0; i < 6; i++) {
