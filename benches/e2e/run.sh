@@ -3,7 +3,7 @@
 # GET /admin/usage and POST /gateway throughput on litepool versus the same
 # service opening a node-sqlite3 connection per request. Writes
 # benches/results/e2e.md and e2e.json. Run from anywhere; arguments go to
-# bench.js (--duration SECONDS, --connections 1,4,16,64).
+# bench.js (--duration SECONDS, --rounds N, --connections 1,4,16,64).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"

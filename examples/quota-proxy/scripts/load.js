@@ -125,6 +125,8 @@ async function main() {
     connections: opts.connections,
     duration: result.duration,
     requests: result.requests.total,
+    // Sent but not answered when the run ended (a stalled server shows here).
+    unanswered: Math.max(0, (result.requests.sent || 0) - result.requests.total),
     requestsPerSecond: Math.round(result.requests.total / result.duration),
     latencyMs: {
       p50: result.latency.p50,
