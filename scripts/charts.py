@@ -87,8 +87,9 @@ def parse_tables(markdown: str) -> list[dict]:
         if line.startswith("#"):
             heading, sentence = line.lstrip("#").strip(), ""
         elif line and not line.startswith("|"):
-            # A short line just before a table says what it is ("Ratios (litepool ÷ peer; ...):").
-            sentence = line.rstrip(":").replace("`", "") if len(line) <= 90 else ""
+            # A one-line paragraph just before a table says what it is ("Ratios (litepool ÷ peer; ...):").
+            alone = (i == 0 or not lines[i - 1].strip()) and (i + 1 >= len(lines) or not lines[i + 1].strip())
+            sentence = line.rstrip(":").replace("`", "") if alone and len(line) <= 90 else ""
         i += 1
     return tables
 
@@ -102,12 +103,22 @@ RATE = re.compile(r"ops/s|req/s|per second|throughput", re.I)
 WHO = re.compile(r"client|library|peer|impl", re.I)
 
 
+RATIO_HEADER = re.compile(r"ratio|speed vs|\bvs\b|÷", re.I)
+TIME_HEADER = re.compile(r"\b(ns|µs|us|ms)\b|time|latency", re.I)
+
+
 def column_kinds(headers: list[str], rows: list[list[str]]) -> dict[int, str]:
+    """Numeric columns by kind: 'ratio', 'time' or 'number' (the header decides for bare numbers)."""
     kinds = {}
     for j in range(len(headers)):
         parsed = [parse_number(r[j]) for r in rows]
         if all(p is not None for p in parsed) and len({p[1] for p in parsed}) == 1:
-            kinds[j] = parsed[0][1]
+            kind = parsed[0][1]
+            if kind == "number" and RATIO_HEADER.search(headers[j]):
+                kind = "ratio"
+            elif kind == "number" and TIME_HEADER.search(headers[j]) and not RATE.search(headers[j]):
+                kind = "time"
+            kinds[j] = kind
     return kinds
 
 
@@ -184,8 +195,9 @@ def bar_chart(plt, stem, n, table, kinds):
     """Ratios (with the 1× line) or rates as horizontal bars, a bar group per row."""
     headers, rows = table["headers"], table["rows"]
     ratio_cols = [j for j, k in kinds.items() if k == "ratio" and j > 0]
+    time_cols = [j for j, k in kinds.items() if k == "time" and j > 0]
     rate_cols = [j for j, k in kinds.items() if k == "number" and j > 0 and not CONCURRENCY.search(headers[j])]
-    cols = ratio_cols or rate_cols
+    cols = ratio_cols or time_cols or rate_cols
     if not cols:
         return None
     label_cols = [j for j in range(len(headers)) if j not in cols and (j not in kinds or CONCURRENCY.search(headers[j]))]
@@ -197,7 +209,7 @@ def bar_chart(plt, stem, n, table, kinds):
         ys = [y + (k - (len(cols) - 1) / 2) * bar for y in range(len(rows))]
         ax.barh(ys, vals, height=bar * 0.9, label=headers[j])
         for y, v in zip(ys, vals):
-            ax.annotate(f"{v:.2f}×" if ratio_cols else f"{v:,.0f}", (v, y), xytext=(3, 0),
+            ax.annotate(f"{v:.2f}×" if ratio_cols else f"{v:,.1f}" if time_cols else f"{v:,.0f}", (v, y), xytext=(3, 0),
                         textcoords="offset points", va="center", fontsize=7)
     ax.set_yticks(range(len(rows)), labels, fontsize=8)
     ax.invert_yaxis()
@@ -208,7 +220,7 @@ def bar_chart(plt, stem, n, table, kinds):
         flat = [v for vs in values for v in vs if v > 0]
         if flat and max(flat) / max(min(flat), 1e-9) > 100:
             ax.set_xscale("log")
-        ax.set_xlabel("operations per second (higher is better)")
+        ax.set_xlabel("time (lower is better)" if time_cols else "operations per second (higher is better)")
     if len(cols) > 1:
         ax.legend(fontsize=8, loc="lower right")
     subtitle = table["sentence"]
