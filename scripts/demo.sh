@@ -122,6 +122,8 @@ console.log('      now:      active %d, idle %d, total %d of max %d, waiting %d 
 console.log('      counters: %d leases (%d served at once, %d after queueing), %d connections opened,', s.acquired, s.acquiredDirect, s.acquiredWaited, s.created);
 console.log('                %d acquire timeouts, %d leaks, %d rolled back on return, %s ms spent waiting in all', s.timeouts, s.leaks, s.rolledBackOnReturn, s.waitTimeMillis);
 " "$WORK/pool.json"
+echo "      (waiting counts callers queued for a connection or for the write lane; gateway requests queue for the"
+echo "      write lane without holding a connection, so \"active\" stays low while writes are serialised)"
 echo "    GET /healthz"
 echo "      $(curl -fsS "$URL/healthz")"
 echo "    GET /metrics (Prometheus text; a few of its lines)"
