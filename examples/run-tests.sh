@@ -9,6 +9,7 @@
 #   4. examples/c: test_quota_reader.sh (exact output, valgrind, a writer
 #      in another process)
 # Prints "examples: N passed, M failed" (tests) and exits non-zero on any failure.
+# EXAMPLES_SKIP_BUILD=1 skips step 1 (to rerun the suites on what is built).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -18,14 +19,24 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/litepool-examples.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 step() { printf '\n== %s\n' "$*"; }
 
+build_all() {
+  set -e
+  build_ffi
+  build_node_addon
+  build_python
+  install_service_deps
+  build_c_reader >/dev/null
+}
 step "build (debug): liblitepool, Node addon, Python extension, service packages, C reader"
-set -e
-build_ffi
-build_node_addon
-build_python
-install_service_deps
-READER=$(build_c_reader)
-set +e
+if [ "${EXAMPLES_SKIP_BUILD:-0}" = 1 ]; then
+  echo "skipped (EXAMPLES_SKIP_BUILD=1): using what is built"
+elif ! (build_all); then
+  echo
+  echo "examples: 0 passed, 1 failed (the build failed; see above)"
+  exit 1
+fi
+READER="$TARGET/examples/quota_reader-$PROFILE"
+[ -x "$READER" ] || READER=$(build_c_reader)
 echo "ok"
 
 passed=0
