@@ -249,15 +249,6 @@ impl Connection {
         exec::rows_list(py, produced.rows)
     }
 
-    /// Whether `sql` only reads (`sqlite3_stmt_readonly`); used to route `aquery`.
-    fn _is_readonly(&self, py: Python<'_>, sql: &str) -> PyResult<bool> {
-        let lane = self.lane;
-        self.with_lease(py, |lease| {
-            let stmt = lease.prepare_cached(sql).map_err(|e| litepool::Error::on_lane(e, lane))?;
-            Ok(stmt.readonly())
-        })
-    }
-
     /// Commits the open transaction, if any. A no-op otherwise.
     fn commit(&self, py: Python<'_>) -> PyResult<()> {
         self.end_transaction(py, "COMMIT")

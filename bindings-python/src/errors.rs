@@ -61,7 +61,7 @@ fn class_for_code(code: &str) -> &'static str {
         "LITEPOOL_UNKNOWN_TENANT" => "UnknownTenant",
         "LITEPOOL_TENANT_BUSY" => "TenantBusy",
         "LITEPOOL_PANIC" => "InternalError",
-        "LITEPOOL_INVALID_ARGUMENT" => "ProgrammingError",
+        "LITEPOOL_INVALID_ARGUMENT" | "LITEPOOL_MISUSE" => "ProgrammingError",
         sqlite => class_for_sqlite(sqlite),
     }
 }
@@ -137,5 +137,6 @@ mod tests {
         assert_eq!(class_for_code("SQLITE_RANGE"), "InterfaceError");
         assert_eq!(class_for_code("LITEPOOL_TIMEOUT"), "PoolTimeout");
         assert_eq!(class_for_code("LITEPOOL_INVALID_ARGUMENT"), "ProgrammingError");
+        assert_eq!(class_for_code("LITEPOOL_MISUSE"), "ProgrammingError");
     }
 }

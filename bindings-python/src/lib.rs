@@ -24,6 +24,7 @@ fn sqlite_version() -> &'static str {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pool::Pool>()?;
     m.add_class::<pool::Executed>()?;
+    m.add_class::<pool::AcquireHandle>()?;
     m.add_class::<connection::Connection>()?;
     m.add_class::<connection::Cursor>()?;
     m.add_function(wrap_pyfunction!(sqlite_version, m)?)?;

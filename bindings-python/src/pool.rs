@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use litepool::{AcquireOptions, AcquireSite, Lane, PoolConfig};
+use litepool::{AcquireOptions, AcquireSite, Lane, LeakReport, PoolConfig, PoolEvents, PooledConnection};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyModule, PyString};
@@ -13,7 +13,7 @@ use crate::connection::Connection;
 use crate::errors::{map, to_py_err, Failure, Outcome};
 use crate::exec::{self, Produced, Txn};
 use crate::values::{to_params, Params};
-use crate::wait::acquire_detached;
+use crate::wait::{acquire_detached, routed_detached};
 
 /// Seconds from Python as a `Duration`; `field` names the option at fault.
 fn seconds(field: &'static str, value: f64) -> Outcome<Duration> {
@@ -84,8 +84,8 @@ impl Pool {
         Ok(Connection::new(map(py, lease)?))
     }
 
-    /// Leases the lane `sql` needs (read-only statements: an ordinary lease;
-    /// others: the write lane) and runs it in autocommit mode.
+    /// Runs `sql` in autocommit mode on the lease the core's routing picks
+    /// (read-only statements: an ordinary lease; others: the write lane).
     fn routed(
         &self,
         py: Python<'_>,
@@ -96,12 +96,7 @@ impl Pool {
     ) -> PyResult<Produced> {
         let opts = self.options(py, Lane::Any, tenant, timeout)?;
         let result = py.detach(|| -> Outcome<Produced> {
-            let mut lease = acquire_detached(&self.inner, opts.clone())?;
-            let read_only = lease.prepare_cached(sql).map_err(litepool::Error::Sqlite)?.readonly();
-            if !read_only {
-                drop(lease);
-                lease = acquire_detached(&self.inner, AcquireOptions { lane: Lane::Write, ..opts })?;
-            }
+            let lease = routed_detached(&self.inner, opts, sql)?;
             exec::execute(&lease, sql, std::slice::from_ref(&params), Txn::Autocommit, false)
         });
         map(py, result)
@@ -118,6 +113,11 @@ impl Pool {
     /// (off), `busy_timeout=5.0`, `init_sql=None`, `name="litepool"`,
     /// `journal_mode="WAL"`, `synchronous="NORMAL"`, `foreign_keys=True`,
     /// `validation_window=0.5`.
+    ///
+    /// With `leak_threshold` set, a lease held longer is reported once
+    /// through `logging` (logger `"litepool"`, `WARNING`, naming the Python
+    /// stack that acquired it), and a lease garbage-collected without being
+    /// returned warns with a `ResourceWarning`.
     #[new]
     #[pyo3(signature = (
         path, *, max_size = 10, min_idle = 2, idle_timeout = Some(30.0), acquire_timeout = 5.0,
@@ -234,7 +234,9 @@ impl Pool {
 
     /// Runs `sql` on a pooled connection routed by statement (read-only
     /// statements skip the write gate) and returns every row as a list of
-    /// tuples. Each call commits by itself.
+    /// tuples. Each call commits by itself, so transaction control (`BEGIN`,
+    /// `COMMIT`, `SAVEPOINT`…) is refused with `ProgrammingError` (code
+    /// `LITEPOOL_MISUSE`): hold a lease (`write()`) for a transaction.
     #[pyo3(signature = (sql, parameters = None, /, *, tenant = None, timeout = None))]
     fn query<'py>(
         &self,
@@ -386,7 +388,8 @@ impl Pool {
     }
 
     /// Acquires without blocking and calls `callback(connection_or_exception)`
-    /// from whichever thread completes the acquire (for asyncio).
+    /// from whichever thread completes the acquire (for asyncio). The
+    /// returned handle's `cancel()` withdraws it.
     #[pyo3(signature = (callback, lane = "any", *, tenant = None, timeout = None))]
     fn _acquire_with(
         &self,
@@ -395,25 +398,25 @@ impl Pool {
         lane: &str,
         tenant: Option<String>,
         timeout: Option<f64>,
-    ) -> PyResult<()> {
+    ) -> PyResult<AcquireHandle> {
         let lane = map(py, lane_from(lane))?;
         let opts = self.options(py, lane, tenant, timeout)?;
-        py.detach(|| {
-            self.inner.acquire_with(opts, move |outcome| {
-                // Not attachable (interpreter shutting down): the lease drops
-                // here and goes back to the pool.
-                let _ = Python::try_attach(|py| {
-                    let arg = match outcome {
-                        Ok(lease) => Py::new(py, Connection::new(lease)).map(Py::into_any),
-                        Err(e) => Ok(to_py_err(py, Failure::Pool(e)).into_value(py).into_any()),
-                    };
-                    if let Err(e) = arg.and_then(|a| callback.call1(py, (a,))) {
-                        e.write_unraisable(py, None);
-                    }
-                });
-            });
-        });
-        Ok(())
+        Ok(AcquireHandle(py.detach(|| self.inner.acquire_with(opts, deliver_to(callback)))))
+    }
+
+    /// `_acquire_with` for the lane `sql` needs, as the core routes it (see
+    /// `query`).
+    #[pyo3(signature = (callback, sql, *, tenant = None, timeout = None))]
+    fn _routed_with(
+        &self,
+        py: Python<'_>,
+        callback: Py<PyAny>,
+        sql: &str,
+        tenant: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<AcquireHandle> {
+        let opts = self.options(py, Lane::Any, tenant, timeout)?;
+        Ok(AcquireHandle(py.detach(|| self.inner.routed_acquire_with(opts, sql, deliver_to(callback)))))
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -450,9 +453,86 @@ impl Pool {
 impl Pool {
     fn open(py: Python<'_>, path: PathBuf, config: PoolConfig) -> PyResult<Pool> {
         let display = path.to_string_lossy().into_owned();
-        let inner = py.detach(|| litepool::Pool::new(&path, config));
+        // The hook is only needed (and only costs anything) with leak detection on.
+        let leaks = config.leak_threshold.is_some();
+        let inner = py.detach(|| {
+            let builder = litepool::Pool::builder(&path).config(config);
+            if leaks {
+                builder.events(LeakLogger).build()
+            } else {
+                builder.build()
+            }
+        });
         Ok(Pool { inner: map(py, inner.map_err(Failure::Pool))?, path: display })
     }
+}
+
+/// The callback the core calls with an asynchronous acquire's outcome: it
+/// hands `callback` a `Connection` or the exception, on whichever thread
+/// completed the acquire.
+fn deliver_to(callback: Py<PyAny>) -> impl FnOnce(litepool::Result<PooledConnection>) + Send + 'static {
+    move |outcome| {
+        // Not attachable (interpreter shutting down): the lease drops here
+        // and goes back to the pool.
+        let _ = Python::try_attach(|py| {
+            let arg = match outcome {
+                Ok(lease) => Py::new(py, Connection::new(lease)).map(Py::into_any),
+                Err(e) => Ok(to_py_err(py, Failure::Pool(e)).into_value(py).into_any()),
+            };
+            if let Err(e) = arg.and_then(|a| callback.call1(py, (a,))) {
+                e.write_unraisable(py, None);
+            }
+        });
+    }
+}
+
+/// A pending `_acquire_with` / `_routed_with`.
+#[pyclass(frozen, module = "litepool._native", name = "AcquireHandle")]
+pub struct AcquireHandle(litepool::AcquireHandle);
+
+#[pymethods]
+impl AcquireHandle {
+    /// Withdraws the acquire if its callback has not run yet: the waiter
+    /// leaves the queue at once (a connection granted meanwhile goes back to
+    /// the pool) and the callback is never called. `False` when the callback
+    /// already ran or is running.
+    fn cancel(&self, py: Python<'_>) -> bool {
+        py.detach(|| self.0.cancel())
+    }
+}
+
+/// Reports leases held past `leak_threshold` through Python's `logging`
+/// (logger `litepool`, `WARNING`), besides the core's own count.
+struct LeakLogger;
+
+impl PoolEvents for LeakLogger {
+    fn on_leak(&self, report: &LeakReport) {
+        // This runs on the core's housekeeper thread, which Python does not
+        // know: attach for the call (not at all once the interpreter is
+        // shutting down), and report a failing handler or filter as
+        // unraisable rather than let the exception go anywhere.
+        let _ = Python::try_attach(|py| {
+            if let Err(e) = log_leak(py, report) {
+                e.write_unraisable(py, None);
+            }
+        });
+    }
+}
+
+fn log_leak(py: Python<'_>, report: &LeakReport) -> PyResult<()> {
+    let logger = py.import("logging")?.call_method1("getLogger", ("litepool",))?;
+    let site = report.site.trim_end();
+    let held = report.held_for.as_secs_f64();
+    let extra = PyDict::new(py);
+    extra.set_item("connection_id", report.connection_id)?;
+    extra.set_item("held_for", held)?;
+    extra.set_item("acquire_site", site)?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("extra", extra)?;
+    let message = "apparent connection leak detected: connection %d held for %.3f s (past leak_threshold), \
+                   acquired at:\n%s";
+    logger.call_method("warning", (message, report.connection_id, held, site), Some(&kwargs))?;
+    Ok(())
 }
 
 /// What `Pool.execute` did.

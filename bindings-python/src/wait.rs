@@ -1,14 +1,15 @@
 //! Waiting for a lease without holding the GIL, and staying responsive to
 //! Ctrl-C without losing the waiter's place in the pool's FIFO queue.
 //!
-//! The core's [`litepool::Acquire`] future is polled on the calling thread
-//! with a waker that unparks it. Between slices of [`SLICE`] the thread
+//! The core's acquire futures ([`litepool::Acquire`], and the routed one
+//! behind `pool.query`) are polled on the calling thread with a waker that
+//! unparks it. Between slices of [`SLICE`] the thread
 //! re-attaches briefly to run Python's signal handlers; if one raises
 //! (`KeyboardInterrupt`), the future is dropped, which takes the waiter out
 //! of the queue and hands any connection granted meanwhile back to the pool.
 
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
@@ -38,12 +39,25 @@ impl Wake for Unparker {
 /// holds the GIL while waiting, and attaches every [`SLICE`] to check for
 /// signals.
 pub fn acquire_detached(pool: &Pool, opts: AcquireOptions) -> Outcome<PooledConnection> {
-    let mut future = pool.acquire_async(opts);
+    wait_detached(pool.acquire_async(opts))
+}
+
+/// Leases the lane `sql` needs, through the core's routing (an ordinary
+/// lease for read-only statements, the write lane otherwise; `opts.lane` is
+/// ignored). Call it detached, like [`acquire_detached`].
+pub fn routed_detached(pool: &Pool, opts: AcquireOptions, sql: &str) -> Outcome<PooledConnection> {
+    wait_detached(pool.routed_acquire_async(opts, sql))
+}
+
+/// Polls `lease` on this thread until it resolves, parked between wake-ups,
+/// attaching every [`SLICE`] to run Python's signal handlers.
+fn wait_detached(lease: impl Future<Output = litepool::Result<PooledConnection>>) -> Outcome<PooledConnection> {
+    let mut lease = pin!(lease);
     let waker = Waker::from(Arc::new(Unparker(thread::current())));
     let mut cx = Context::from_waker(&waker);
     let mut slice_end = Instant::now() + SLICE;
     loop {
-        if let Poll::Ready(result) = Pin::new(&mut future).poll(&mut cx) {
+        if let Poll::Ready(result) = lease.as_mut().poll(&mut cx) {
             return result.map_err(Failure::Pool);
         }
         let now = Instant::now();

@@ -80,6 +80,16 @@ def test_pool_timeout_states_the_counts(db_path):
         held.close()
 
 
+@pytest.mark.parametrize("sql", ["BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", "SAVEPOINT s", "RELEASE s"])
+def test_one_shot_transaction_control_is_refused(pool, sql):
+    # Its lease would end with the statement (and roll the transaction back).
+    for call in (pool.query, pool.execute):
+        with pytest.raises(litepool.ProgrammingError, match="hold a lease") as info:
+            call(sql)
+        assert info.value.code == "LITEPOOL_MISUSE" and info.value.sqlite_errorname is None
+    assert pool.stats()["rolled_back_on_return"] == 0
+
+
 def test_pool_closed(db_path):
     pool = litepool.Pool(db_path)
     pool.close()

@@ -91,6 +91,30 @@ def test_timeout_argument_overrides_the_pool_default(db_path):
         held.close()
 
 
+def test_query_timeout_argument_overrides_the_pool_default(db_path):
+    with litepool.Pool(db_path, max_size=1, min_idle=0, acquire_timeout=30.0) as pool:
+        pool.execute("CREATE TABLE t (x)")
+        held = pool.connection()
+        start = time.monotonic()
+        with pytest.raises(litepool.PoolTimeout):
+            pool.query("SELECT count(*) FROM t", timeout=0.1)
+        with pytest.raises(litepool.PoolTimeout):
+            pool.execute("INSERT INTO t VALUES (1)", timeout=0.1)
+        assert time.monotonic() - start < 5
+        held.close()
+
+
+def test_query_routes_reads_past_a_held_write_gate(db_path):
+    with litepool.Pool(db_path, max_size=2, min_idle=0, acquire_timeout=30.0) as pool:
+        pool.execute("CREATE TABLE t (x)")
+        with pool.write():
+            assert pool.query("SELECT count(*) FROM t") == [(0,)]
+            with pytest.raises(litepool.PoolTimeout):
+                pool.execute("INSERT INTO t VALUES (1)", timeout=0.1)
+            assert pool.stats()["waiting"] == 0
+        assert pool.execute("INSERT INTO t VALUES (1)").rowcount == 1
+
+
 def test_waiters_are_served_first_come_first_served(db_path):
     with litepool.Pool(db_path, max_size=1, min_idle=0, acquire_timeout=10.0) as pool:
         held = pool.connection()

@@ -1,6 +1,9 @@
 """A lease garbage-collected without being returned goes back with a warning."""
 
 import gc
+import logging
+import sys
+import time
 
 import pytest
 
@@ -51,8 +54,6 @@ def test_returned_leases_do_not_warn(db_path):
 
 
 def test_leak_threshold_counts_a_held_lease(db_path):
-    import time
-
     with litepool.Pool(db_path, min_idle=0, leak_threshold=0.05) as pool:
         conn = pool.connection()
         deadline = time.monotonic() + 5
@@ -60,3 +61,70 @@ def test_leak_threshold_counts_a_held_lease(db_path):
             time.sleep(0.02)
         assert pool.stats()["leaks"] == 1
         conn.close()
+
+
+def _hold(pool):
+    return pool.connection()  # acquired here: the leak report names this line
+
+
+def _wait_for(predicate, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_a_held_lease_is_logged_with_its_acquire_site(db_path, caplog):
+    caplog.set_level(logging.WARNING, logger="litepool")
+    with litepool.Pool(db_path, min_idle=0, leak_threshold=0.05) as pool:
+        conn = _hold(pool)
+        assert _wait_for(lambda: any(r.name == "litepool" for r in caplog.records))
+        conn.close()
+    [record] = [r for r in caplog.records if r.name == "litepool"]
+    assert record.levelno == logging.WARNING
+    message = record.getMessage()
+    assert message.startswith(f"apparent connection leak detected: connection {conn.connection_id} held for ")
+    assert "test_50_leaks.py" in message and "in _hold" in message
+    assert "return pool.connection()" in message
+    assert record.connection_id == conn.connection_id and record.held_for >= 0.05
+    assert record.acquire_site in message
+    assert pool.stats()["leaks"] == 1
+
+
+def test_a_routed_query_reports_the_python_site(db_path, caplog):
+    caplog.set_level(logging.WARNING, logger="litepool")
+    with litepool.Pool(db_path, max_size=1, min_idle=0, leak_threshold=0.05) as pool:
+        slow = pool.connection()
+        slow.create_function("nap", 1, lambda s: time.sleep(s))
+        slow.close()
+        # One connection: the routed call leases the one with nap().
+        # Held past the threshold, and past one housekeeping round (1 s): the
+        # core only scans for leaks on its rounds.
+        assert pool.query("SELECT nap(1.5)") == [(None,)]
+        assert _wait_for(lambda: any(r.name == "litepool" for r in caplog.records))
+    [record] = [r for r in caplog.records if r.name == "litepool"]
+    assert "test_50_leaks.py" in record.acquire_site and 'pool.query("SELECT nap(1.5)")' in record.acquire_site
+
+
+def test_a_failing_log_handler_never_escapes_the_housekeeper(db_path, monkeypatch):
+    failures = []
+    monkeypatch.setattr(sys, "unraisablehook", failures.append)
+
+    class Boom(logging.Filter):
+        def filter(self, record):
+            raise RuntimeError("filter failed")
+
+    logger = logging.getLogger("litepool")
+    boom = Boom()
+    logger.addFilter(boom)
+    try:
+        with litepool.Pool(db_path, min_idle=0, leak_threshold=0.05) as pool:
+            conn = _hold(pool)
+            assert _wait_for(lambda: failures)
+            # The pool (and its housekeeper) carry on.
+            assert pool.query("SELECT 1") == [(1,)]
+            conn.close()
+            assert pool.stats()["leaks"] == 1
+    finally:
+        logger.removeFilter(boom)
+    assert isinstance(failures[0].exc_value, RuntimeError)

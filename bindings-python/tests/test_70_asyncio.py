@@ -71,7 +71,7 @@ def test_cancelled_waiter_gives_the_lease_back(db_path):
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            held.close()  # granted to the cancelled waiter, which hands it back
+            held.close()  # the cancelled waiter left the queue: nobody is waiting
             for _ in range(100):
                 if pool.stats()["idle"] == 1:
                     break
@@ -122,15 +122,96 @@ def test_many_concurrent_tasks(db_path):
         assert pool.stats()["active"] == 0
 
 
-def test_lease_granted_after_the_loop_closed_goes_back(db_path):
+def test_cancelled_aconnection_waiter_leaves_the_queue_at_once(db_path):
     with litepool.Pool(db_path, max_size=1, min_idle=0, acquire_timeout=10.0) as pool:
+        held = pool.connection()
+        acquired_before = pool.stats()["acquired"]
+
+        async def main():
+            first = asyncio.ensure_future(pool.aconnection().__aenter__())
+            await asyncio.sleep(0.05)
+            later = asyncio.ensure_future(pool.aconnection().__aenter__())
+            await asyncio.sleep(0.05)
+            assert pool.stats()["waiting"] == 2
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            # Right after the cancellation, not once a connection comes free.
+            assert pool.stats()["waiting"] == 1
+            held.close()
+            # Without yielding to the loop: the release went straight to the
+            # later waiter, not to the cancelled one (to be handed back).
+            stats = pool.stats()
+            assert stats["waiting"] == 0 and stats["active"] == 1
+            conn = await later
+            rows = await conn.query("SELECT 1")
+            await conn.close()
+            return rows
+
+        assert asyncio.run(main()) == [(1,)]
+        stats = pool.stats()
+        assert stats["acquired"] == acquired_before + 1  # only the later waiter was served
+        assert stats["active"] == 0 and stats["idle"] == 1
+
+
+def test_cancelled_routed_waiter_leaves_the_queue_at_once(db_path):
+    with litepool.Pool(db_path, max_size=1, min_idle=0, acquire_timeout=10.0) as pool:
+        pool.execute("CREATE TABLE t (x)")
+        held = pool.write()
+
+        async def main():
+            task = asyncio.ensure_future(pool.aexecute("INSERT INTO t VALUES (1)"))
+            await asyncio.sleep(0.1)
+            assert pool.stats()["waiting"] == 1
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert pool.stats()["waiting"] == 0
+
+        asyncio.run(main())
+        held.close()
+        assert pool.query("SELECT count(*) FROM t") == [(0,)]
+
+
+def test_async_timeout_argument_overrides_the_pool_default(db_path):
+    with litepool.Pool(db_path, max_size=1, min_idle=0, acquire_timeout=30.0) as pool:
         held = pool.connection()
 
         async def main():
-            asyncio.ensure_future(pool.aquery("SELECT 1"))
-            await asyncio.sleep(0.05)
+            start = time.monotonic()
+            with pytest.raises(litepool.PoolTimeout):
+                await pool.aquery("SELECT 1", timeout=0.1)
+            with pytest.raises(litepool.PoolTimeout):
+                await pool.aexecute("INSERT INTO kv VALUES (1, 1)", timeout=0.1)
+            return time.monotonic() - start
 
-        asyncio.run(main())  # cancels the waiting task and closes the loop
+        assert asyncio.run(main()) < 5
+        held.close()
+
+
+def test_async_transaction_control_is_refused(pool):
+    async def main():
+        with pytest.raises(litepool.ProgrammingError, match="BEGIN") as info:
+            await pool.aexecute("BEGIN")
+        return info.value.code
+
+    assert asyncio.run(main()) == "LITEPOOL_MISUSE"
+    assert pool.stats()["active"] == 0
+
+
+def test_lease_granted_after_the_loop_closed_goes_back(db_path):
+    with litepool.Pool(db_path, max_size=1, min_idle=0, acquire_timeout=10.0) as pool:
+        held = pool.connection()
+        loop = asyncio.new_event_loop()
+
+        async def main():
+            task = asyncio.ensure_future(pool.aquery("SELECT 1"))
+            await asyncio.sleep(0.05)
+            return task
+
+        # The loop closes with the task still waiting (never cancelled).
+        task = loop.run_until_complete(main())
+        loop.close()
         assert pool.stats()["waiting"] == 1
         held.close()  # granted to the abandoned waiter: nobody can take it
         deadline = time.monotonic() + 2
@@ -138,3 +219,4 @@ def test_lease_granted_after_the_loop_closed_goes_back(db_path):
             time.sleep(0.01)
         stats = pool.stats()
         assert stats["active"] == 0 and stats["idle"] == 1 and stats["waiting"] == 0
+        assert not task.done()

@@ -24,7 +24,22 @@ def _settle(future: asyncio.Future, outcome: object) -> None:
         future.set_result(outcome)
 
 
-async def _acquire(pool, lane: str, tenant, timeout) -> _native.Connection:
+def _discard(future: asyncio.Future) -> None:
+    """Nobody will take `future`'s lease: return it now, or when it arrives."""
+    if not future.done():
+        try:
+            future.cancel()  # _settle returns the lease on arrival
+        except RuntimeError:  # the loop is closed: deliver() returns it
+            pass
+    elif not future.cancelled() and future.exception() is None:
+        future.result().close()
+
+
+async def _wait(start) -> _native.Connection:
+    """Waits for the lease an asynchronous acquire delivers: `start(deliver)`
+    starts it (`pool._acquire_with` / `pool._routed_with`) and returns its
+    handle. A cancelled wait withdraws the acquire at once, so the waiter
+    leaves the pool's queue instead of holding its place until served."""
     loop = asyncio.get_running_loop()
     future = loop.create_future()
 
@@ -35,8 +50,17 @@ async def _acquire(pool, lane: str, tenant, timeout) -> _native.Connection:
             if isinstance(outcome, _native.Connection):
                 outcome.close()
 
-    pool._acquire_with(deliver, lane, tenant=tenant, timeout=timeout)
-    return await future
+    handle = start(deliver)
+    try:
+        return await future
+    except BaseException:  # cancelled (or the coroutine closed)
+        if not handle.cancel():  # too late: the lease was delivered, or is on its way
+            _discard(future)
+        raise
+
+
+def _acquire(pool, lane: str, tenant, timeout):
+    return _wait(lambda deliver: pool._acquire_with(deliver, lane, tenant=tenant, timeout=timeout))
 
 
 def _close_quietly(conn: _native.Connection) -> None:
@@ -130,9 +154,7 @@ def aconnection(pool, lane: str, tenant, timeout) -> _AsyncLease:
     return _AsyncLease(pool, lane, tenant, timeout)
 
 
-def _query_if_readonly(conn: _native.Connection, sql: str, parameters):
-    if not conn._is_readonly(sql):
-        return None
+def _query_autocommit(conn: _native.Connection, sql: str, parameters) -> list:
     conn.autocommit = True
     return conn.query(sql, parameters)
 
@@ -157,26 +179,16 @@ async def _on_lease(conn: _native.Connection, fn, sql, parameters):
     return result
 
 
-async def _routed(pool, sql, parameters, tenant, timeout, on_read, on_write):
-    """Runs on an ordinary lease when `sql` only reads, else on the write lane."""
-    conn = await _acquire(pool, "any", tenant, timeout)
-    result = await _on_lease(conn, on_read, sql, parameters)
-    if result is not None:
-        return result
-    conn = await _acquire(pool, "write", tenant, timeout)
-    return await _on_lease(conn, on_write, sql, parameters)
+async def _routed(pool, sql, parameters, tenant, timeout, fn):
+    """Runs `fn` on the lease the core's routing picks for `sql` (an ordinary
+    lease when it only reads, else the write lane)."""
+    conn = await _wait(lambda deliver: pool._routed_with(deliver, sql, tenant=tenant, timeout=timeout))
+    return await _on_lease(conn, fn, sql, parameters)
 
 
 async def aquery(pool, sql: str, parameters, tenant, timeout) -> list:
-    def write(conn, sql, parameters):
-        conn.autocommit = True
-        return conn.query(sql, parameters)
-
-    return await _routed(pool, sql, parameters, tenant, timeout, _query_if_readonly, write)
+    return await _routed(pool, sql, parameters, tenant, timeout, _query_autocommit)
 
 
 async def aexecute(pool, sql: str, parameters, tenant, timeout) -> _native.Executed:
-    def read(conn, sql, parameters):
-        return _execute_autocommit(conn, sql, parameters) if conn._is_readonly(sql) else None
-
-    return await _routed(pool, sql, parameters, tenant, timeout, read, _execute_autocommit)
+    return await _routed(pool, sql, parameters, tenant, timeout, _execute_autocommit)

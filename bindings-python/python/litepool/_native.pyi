@@ -33,6 +33,12 @@ class Pool:
     (off), ``busy_timeout=5.0``, ``init_sql=None``, ``name="litepool"``,
     ``journal_mode="WAL"``, ``synchronous="NORMAL"``, ``foreign_keys=True``,
     ``validation_window=0.5``.
+
+    With ``leak_threshold`` set, a lease held longer is reported once through
+    ``logging`` (logger ``"litepool"``, ``WARNING``, naming the Python stack
+    that acquired it; the record carries ``connection_id``, ``held_for`` and
+    ``acquire_site``), and a lease garbage-collected without being returned
+    warns with a ``ResourceWarning``.
     """
 
     def __init__(
@@ -90,9 +96,20 @@ class Pool:
     def _acquire_with(
         self, callback: Callable[[Connection | BaseException], object], lane: Lane = "any", *,
         tenant: str | None = None, timeout: float | None = None,
-    ) -> None: ...
+    ) -> AcquireHandle: ...
+    def _routed_with(
+        self, callback: Callable[[Connection | BaseException], object], sql: str, *,
+        tenant: str | None = None, timeout: float | None = None,
+    ) -> AcquireHandle: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> bool: ...
+
+class AcquireHandle:
+    """A pending ``Pool._acquire_with`` / ``Pool._routed_with``."""
+
+    def cancel(self) -> bool:
+        """Withdraws the acquire (the waiter leaves the queue; the callback is
+        never called); ``False`` when the callback already ran."""
 
 class Connection:
     """A PEP 249 connection leased from a ``Pool``; ``close()`` gives it back."""
@@ -128,7 +145,6 @@ class Connection:
     def rollback(self) -> None: ...
     def close(self) -> None: ...
     def create_function(self, name: str, narg: int, func: Callable[..., Any], *, deterministic: bool = False) -> None: ...
-    def _is_readonly(self, sql: str) -> bool: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None = None, tb: TracebackType | None = None) -> bool: ...
 
