@@ -17,7 +17,7 @@ install_service_deps
 # nothing downloaded) unless this or a sibling suite already has it.
 if ! node -e "require('./benches/e2e/sqlite3-store').createSqlite3Store('/nonexistent')" 2>/dev/null; then
   echo "== e2e: npm install sqlite3@6 from source (about 80 s)"
-  (cd benches/e2e && npm_config_nodedir=/usr npm install --no-audit --no-fund --loglevel=error)
+  (cd benches/e2e && npm_config_nodedir=/usr npm install --no-audit --no-fund --loglevel=error --no-package-lock)
 fi
 echo "== e2e: quota-proxy on litepool vs a node-sqlite3 connection per request"
 node benches/e2e/bench.js "$@"
