@@ -3,7 +3,7 @@
 //!
 //! Everything here translates to the core's `Pool::register_tenant`,
 //! `remove_tenant`, `acquire` (with `AcquireOptions::tenant`) and
-//! `tenant_statistics`; attachment, affinity and LRU detaching live there.
+//! `tenant_statistics_of`; attachment, affinity and LRU detaching live there.
 
 use std::ffi::c_char;
 use std::time::Duration;
@@ -183,11 +183,7 @@ pub unsafe extern "C" fn litepool_get_tenant_stats(
         if !is_valid_tenant_code(code) {
             return Err(Error::InvalidTenant(code.to_owned()).into());
         }
-        let s = pool
-            .tenant_statistics()
-            .into_iter()
-            .find(|s| s.code == code)
-            .ok_or_else(|| Error::UnknownTenant(code.to_owned()))?;
+        let s = pool.tenant_statistics_of(code)?;
         let stats = litepool_tenant_stats {
             active: s.active,
             acquired: s.acquired,

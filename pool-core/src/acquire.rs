@@ -191,6 +191,9 @@ impl Shared {
             }
             entry.query_only = read_only;
         }
+        if !entry.attached.is_empty() {
+            self.tenants.detach_removed(&mut entry);
+        }
         match &tenant {
             // A lease without a tenant: statements it caches are unrestricted.
             None => entry.last_scope = 0,

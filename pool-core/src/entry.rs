@@ -34,6 +34,8 @@ pub(crate) struct EntryState {
     /// The tenant uid of the last lease (0: a lease without a tenant); the
     /// statement cache is flushed when a tenant lease follows another scope.
     pub last_scope: u64,
+    /// The tenant registry's removal epoch this entry last caught up with.
+    pub tenant_epoch: u64,
 }
 
 impl PoolEntry {
@@ -55,6 +57,7 @@ impl PoolEntry {
             attach_limit: 0,
             scope: None,
             last_scope: 0,
+            tenant_epoch: 0,
         }))
     }
 

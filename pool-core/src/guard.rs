@@ -61,9 +61,6 @@ impl PooledConnection {
         lease_id: Option<u64>,
         acquired_at: Instant,
     ) -> Self {
-        if let Some(t) = &tenant {
-            t.lease_started();
-        }
         PooledConnection { shared, entry: Some(entry), lane, tenant, lease_id, acquired_at, _permit: permit }
     }
 

@@ -215,6 +215,9 @@ impl Pool {
     /// is attached as schema `tenant_<code>` on the leases that ask for it.
     pub fn register_tenant(&self, code: &str, path: impl AsRef<Path>) -> Result<()> {
         let sh = self.shared();
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
         sh.tenants.register(code, path.as_ref(), &sh.config)
     }
 
@@ -230,6 +233,11 @@ impl Pool {
     #[track_caller]
     pub fn get_for_tenant(&self, code: &str, lane: Lane) -> Result<PooledConnection> {
         self.acquire(AcquireOptions { lane, tenant: Some(code.to_owned()), ..AcquireOptions::default() })
+    }
+
+    /// One tenant's counters.
+    pub fn tenant_statistics_of(&self, code: &str) -> Result<crate::tenant::TenantStatistics> {
+        self.shared().tenants.statistics_of(code)
     }
 
     /// Per-tenant counters.

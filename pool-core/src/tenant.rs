@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -95,6 +95,7 @@ pub struct Tenant {
     attaches: AtomicU64,
     detaches: AtomicU64,
     affinity_hits: AtomicU64,
+    /// Set while a removal waits and once it succeeded: no new leases.
     removed: AtomicBool,
 }
 
@@ -113,9 +114,25 @@ impl Tenant {
         entry.attached.iter().any(|(s, uid)| *uid == self.uid && **s == *self.schema)
     }
 
-    /// Attaches this tenant to `entry` if needed and confines the lease to it.
+    /// Starts a lease of this tenant on `entry`: counts it, attaches the
+    /// tenant if needed and confines the lease to it.
     pub(crate) fn enter(&self, entry: &mut PoolEntry, config: &PoolConfig) -> Result<()> {
-        self.attach(entry, config)?;
+        // Count the lease before checking `removed`; `remove` sets `removed`
+        // before reading `active`: one of the two always sees the other.
+        self.active.fetch_add(1, SeqCst);
+        if self.removed.load(SeqCst) {
+            self.active.fetch_sub(1, SeqCst);
+            return Err(Error::UnknownTenant(self.code.clone()));
+        }
+        if let Err(e) = self.attach(entry, config).and_then(|()| self.confine(entry)) {
+            self.active.fetch_sub(1, SeqCst);
+            return Err(e);
+        }
+        self.acquired.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    fn confine(&self, entry: &mut PoolEntry) -> Result<()> {
         let scope = match &entry.scope {
             Some(scope) => Arc::clone(scope),
             None => {
@@ -144,20 +161,12 @@ impl Tenant {
             .or_else(|| idle.len().checked_sub(1))
     }
 
-    pub(crate) fn lease_started(&self) {
-        self.active.fetch_add(1, Relaxed);
-        self.acquired.fetch_add(1, Relaxed);
-    }
-
     pub(crate) fn lease_ended(&self) {
-        self.active.fetch_sub(1, Relaxed);
+        self.active.fetch_sub(1, SeqCst);
     }
 
     /// Makes sure this tenant is attached to `entry` (most recently used).
     fn attach(&self, entry: &mut PoolEntry, config: &PoolConfig) -> Result<()> {
-        if self.removed.load(Relaxed) {
-            return Err(Error::UnknownTenant(self.code.clone()));
-        }
         if let Some(i) = entry.attached.iter().position(|(s, uid)| *uid == self.uid && **s == *self.schema) {
             let item = entry.attached.remove(i);
             entry.attached.push(item);
@@ -214,6 +223,9 @@ fn detach(conn: &Connection, schema: &str) -> Result<()> {
 pub(crate) struct TenantRegistry {
     tenants: RwLock<HashMap<String, Arc<Tenant>>>,
     next_uid: AtomicU64,
+    /// Bumped by every completed removal; connections whose `tenant_epoch`
+    /// lags detach removed tenants at their next lease.
+    epoch: AtomicU64,
 }
 
 impl TenantRegistry {
@@ -223,6 +235,12 @@ impl TenantRegistry {
         }
         let path_text = path.to_string_lossy().into_owned();
         if let Some(existing) = self.tenants.read().get(code) {
+            if existing.removed.load(SeqCst) {
+                return Err(Error::InvalidConfig {
+                    field: "tenant",
+                    reason: format!("{code:?} is being removed; register it again once remove_tenant() returns"),
+                });
+            }
             if existing.path == path_text {
                 return Ok(());
             }
@@ -259,25 +277,45 @@ impl TenantRegistry {
             affinity_hits: AtomicU64::new(0),
             removed: AtomicBool::new(false),
         };
-        self.tenants.write().insert(code.to_owned(), Arc::new(tenant));
-        Ok(())
+        match self.tenants.write().entry(code.to_owned()) {
+            // Registered by another thread meanwhile: same rules as above.
+            std::collections::hash_map::Entry::Occupied(e) if e.get().path == tenant.path => Ok(()),
+            std::collections::hash_map::Entry::Occupied(_) => Err(Error::InvalidConfig {
+                field: "tenant",
+                reason: format!("{code:?} is already registered; remove it first"),
+            }),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Arc::new(tenant));
+                Ok(())
+            }
+        }
     }
 
     pub fn remove(&self, code: &str, timeout: Duration) -> Result<()> {
         if !is_valid_tenant_code(code) {
             return Err(Error::InvalidTenant(code.to_owned()));
         }
-        let tenant = self.tenants.write().remove(code).ok_or_else(|| Error::UnknownTenant(code.to_owned()))?;
+        let unknown = || Error::UnknownTenant(code.to_owned());
+        let tenant = self.tenants.read().get(code).cloned().ok_or_else(unknown)?;
+        // Refuse new leases first, then wait for the ones out (see `enter`).
+        if tenant.removed.swap(true, SeqCst) {
+            return Err(unknown()); // another removal is under way
+        }
         let deadline = Instant::now() + timeout;
         loop {
-            let active = tenant.active.load(Relaxed);
+            let active = tenant.active.load(SeqCst);
             if active == 0 {
-                tenant.removed.store(true, Relaxed);
+                let mut tenants = self.tenants.write();
+                if tenants.get(code).is_some_and(|t| Arc::ptr_eq(t, &tenant)) {
+                    tenants.remove(code);
+                }
+                drop(tenants);
                 tenant.gate.close();
+                self.epoch.fetch_add(1, SeqCst);
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                self.tenants.write().insert(code.to_owned(), tenant);
+                tenant.removed.store(false, SeqCst);
                 return Err(Error::TenantBusy { code: code.to_owned(), active });
             }
             std::thread::sleep(Duration::from_millis(2));
@@ -291,8 +329,46 @@ impl TenantRegistry {
             return Err(Error::InvalidTenant(code.to_owned()));
         }
         match self.tenants.read().get(code) {
-            Some(t) => Ok(Some(Arc::clone(t))),
-            None => Err(Error::UnknownTenant(code.to_owned())),
+            Some(t) if !t.removed.load(SeqCst) => Ok(Some(Arc::clone(t))),
+            _ => Err(Error::UnknownTenant(code.to_owned())),
+        }
+    }
+
+    /// Detaches tenants removed since `entry` last looked (at lease time,
+    /// outside any transaction). Cheap when nothing was removed.
+    pub fn detach_removed(&self, entry: &mut PoolEntry) {
+        let epoch = self.epoch.load(SeqCst);
+        if entry.tenant_epoch == epoch || entry.attached.is_empty() {
+            entry.tenant_epoch = epoch;
+            return;
+        }
+        let live: Vec<(String, u64)> = {
+            let tenants = self.tenants.read();
+            entry
+                .attached
+                .iter()
+                .filter(|(schema, uid)| {
+                    let code = schema.strip_prefix("tenant_").unwrap_or(schema);
+                    tenants.get(code).is_some_and(|t| t.uid == *uid)
+                })
+                .cloned()
+                .collect()
+        };
+        for (schema, _) in entry.attached.iter().filter(|a| !live.contains(a)) {
+            if let Err(e) = detach(&entry.conn, schema) {
+                log::warn!("litepool: cannot detach removed tenant {schema}: {e}");
+            }
+        }
+        entry.attached = live;
+        entry.tenant_epoch = epoch;
+    }
+
+    /// Counters for one tenant.
+    pub fn statistics_of(&self, code: &str) -> Result<TenantStatistics> {
+        match self.tenants.read().get(code) {
+            Some(t) => Ok(t.statistics()),
+            None if is_valid_tenant_code(code) => Err(Error::UnknownTenant(code.to_owned())),
+            None => Err(Error::InvalidTenant(code.to_owned())),
         }
     }
 

@@ -249,3 +249,56 @@ fn a_tenant_lease_cannot_touch_another_tenants_schema_on_the_same_connection() {
     let n: i64 = admin.query_row("SELECT count(*) FROM tenant_k001.users", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 1);
 }
+
+fn attached_schemas(conn: &litepool::PooledConnection) -> Vec<String> {
+    conn.prepare("SELECT name FROM pragma_database_list WHERE name LIKE 'tenant_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+#[test]
+fn a_removed_tenant_is_detached_at_the_next_lease() {
+    let (_dir, pool) = tenant_pool(1, 2);
+    drop(pool.get_for_tenant("k000", Lane::Any).unwrap());
+    pool.remove_tenant("k000", Duration::from_secs(1)).unwrap();
+    let conn = pool.get().unwrap();
+    let attached = attached_schemas(&conn);
+    assert!(!attached.contains(&"tenant_k000".to_string()), "{attached:?}");
+    assert!(attached.contains(&"tenant_k001".to_string()), "{attached:?}");
+}
+
+#[test]
+fn a_pending_removal_refuses_new_leases_and_a_timed_out_one_restores_the_tenant() {
+    let (dir, pool) = tenant_pool(2, 1);
+    let held = pool.get_for_tenant("k000", Lane::Any).unwrap();
+    let remover = {
+        let pool = pool.clone();
+        thread::spawn(move || pool.remove_tenant("k000", Duration::from_millis(300)))
+    };
+    thread::sleep(Duration::from_millis(50));
+    // While the removal waits: no new lease, no re-registration.
+    assert_eq!(pool.get_for_tenant("k000", Lane::Any).unwrap_err().code(), "LITEPOOL_UNKNOWN_TENANT");
+    let err = pool.register_tenant("k000", dir.path().join("other.db")).unwrap_err();
+    assert!(err.to_string().contains("being removed"), "{err}");
+    assert!(matches!(remover.join().unwrap(), Err(Error::TenantBusy { .. })));
+    // It timed out: the tenant is back, with its data.
+    drop(held);
+    let rows = pool.query_as(Some("k000"), "SELECT name FROM tenant_k000.users", []).unwrap();
+    assert_eq!(rows.rows.len(), 1);
+    // Removed for good, the code can be registered again elsewhere.
+    pool.remove_tenant("k000", Duration::from_secs(1)).unwrap();
+    pool.register_tenant("k000", dir.path().join("k000-new.db")).unwrap();
+    let conn = pool.get_for_tenant("k000", Lane::Write).unwrap();
+    conn.execute_batch("CREATE TABLE tenant_k000.fresh (x)").unwrap();
+    assert_eq!(pool.tenant_statistics_of("k000").unwrap().active, 1);
+}
+
+#[test]
+fn tenants_cannot_be_registered_on_a_closed_pool() {
+    let (dir, pool) = tenant_pool(1, 0);
+    pool.close(Duration::from_secs(1)).unwrap();
+    assert_eq!(pool.register_tenant("k1", dir.path().join("k1.db")).unwrap_err().code(), "LITEPOOL_CLOSED");
+}
