@@ -20,17 +20,12 @@ trap 'rm -rf "$WORK"' EXIT
 step() { printf '\n== %s\n' "$*"; }
 
 build_all() {
-  set -e
-  build_ffi
-  build_node_addon
-  build_python
-  install_service_deps
-  build_c_reader >/dev/null
+  build_ffi && build_node_addon && build_python && install_service_deps && build_c_reader >/dev/null
 }
 step "build (debug): liblitepool, Node addon, Python extension, service packages, C reader"
 if [ "${EXAMPLES_SKIP_BUILD:-0}" = 1 ]; then
   echo "skipped (EXAMPLES_SKIP_BUILD=1): using what is built"
-elif ! (build_all); then
+elif ! build_all; then
   echo
   echo "examples: 0 passed, 1 failed (the build failed; see above)"
   exit 1
