@@ -61,7 +61,8 @@ export declare class Connection {
  * Reads run concurrently on several connections; writes queue (first come,
  * first served) for the pool's write gate instead of colliding in SQLite's
  * busy handler. Waiting for a connection never blocks the event loop and
- * never occupies a libuv thread; only running SQL does.
+ * never occupies a thread; the SQL of async calls runs on the pool's own
+ * worker threads (at most `max`), not on the libuv threadpool.
  */
 export declare class Pool {
   /**

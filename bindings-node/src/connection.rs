@@ -1,8 +1,9 @@
 //! `Connection`: a lease handed to JS by `pool.acquire()`.
 //!
-//! Calls on one connection run one at a time, in the order they were made:
-//! a call made while another runs is queued (on the JS side of the lease, not
-//! on a worker thread). `release()` gives the connection back; a connection
+//! Calls on one connection run one at a time, in the order they were made,
+//! on a worker of the pool's executor. A call is in progress until its
+//! promise settles on the JS thread: a call made meanwhile is queued on the
+//! lease (and started from there), and a `*Sync` call is refused. `release()` gives the connection back; a connection
 //! garbage-collected without `release()` goes back to the pool too, with a
 //! `process.emitWarning` naming where it was acquired when leak detection is on.
 
@@ -12,33 +13,40 @@ use std::sync::Arc;
 use litepool::PooledConnection;
 use napi::bindgen_prelude::*;
 use napi::Env;
-use napi::ScopedTask;
 use napi_derive::napi;
 use parking_lot::Mutex;
 
-use crate::acquire::{rejected, settle_later, spawn, Deferred, OnLease};
 use crate::error::{to_js_error, Failure};
+use crate::executor::{Executor, Pending, Value};
 use crate::options::sql_arg;
-use crate::sql::{outcome_to_js, run_job, Job, Op, Outcome};
+use crate::sql::{outcome_to_js, run_job, Job, Op};
 use crate::values::params_from_js;
 
-/// The lease and its queue of calls, shared with the task running a call.
+/// The lease and its queue of calls.
 #[derive(Default)]
 pub(crate) struct ConnState {
     lease: Option<PooledConnection>,
+    /// A call is in progress: from its start until its promise settles.
     busy: bool,
     released: bool,
     in_transaction: bool,
-    queue: VecDeque<(Job, Deferred)>,
+    queue: VecDeque<(Job, Pending)>,
 }
 
-type Shared = Arc<Mutex<ConnState>>;
+/// What a `Connection` shares with the worker running its call and with
+/// the JS-thread delivery of that call's result.
+pub(crate) struct ConnShared {
+    state: Mutex<ConnState>,
+    pool: litepool::Pool,
+    executor: Executor,
+}
+
+type Shared = Arc<ConnShared>;
 
 /// A leased connection. Give it back with `release()`.
 #[napi(custom_finalize)]
 pub struct Connection {
-    state: Shared,
-    pool: litepool::Pool,
+    shared: Shared,
     safe_integers: bool,
     strict: bool,
     /// `new Error().stack` at acquire, kept when leak detection is on.
@@ -50,18 +58,23 @@ pub struct Connection {
 /// Turns a granted lease into a JS `Connection` (for `pool.acquire()`).
 pub(crate) struct NewConnection {
     pub pool: litepool::Pool,
+    pub executor: Executor,
     pub safe_integers: bool,
     pub strict: bool,
     pub site: Option<String>,
 }
 
-impl OnLease for NewConnection {
-    fn start<'env>(self, env: &'env Env, lease: PooledConnection) -> Result<Unknown<'env>> {
+impl NewConnection {
+    /// The JS `Connection` holding `lease` (on the JS thread).
+    pub fn into_js<'env>(self, env: &'env Env, lease: PooledConnection) -> Result<Unknown<'env>> {
         let conn = Connection {
             id: u32::try_from(lease.connection_id()).unwrap_or(u32::MAX),
             mode: lease.lane().as_str(),
-            state: Arc::new(Mutex::new(ConnState { lease: Some(lease), ..ConnState::default() })),
-            pool: self.pool,
+            shared: Arc::new(ConnShared {
+                state: Mutex::new(ConnState { lease: Some(lease), ..ConnState::default() }),
+                pool: self.pool,
+                executor: self.executor,
+            }),
             safe_integers: self.safe_integers,
             strict: self.strict,
             site: self.site,
@@ -121,7 +134,7 @@ impl Connection {
     pub fn begin<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
         let job =
             Job { op: Op::Begin, sql: String::new(), params: Default::default(), strict: true, safe_integers: false };
-        submit_job(env, &self.state, &self.pool, job)
+        submit_job(env, &self.shared, job)
     }
 
     /// `all()`, run on the calling thread.
@@ -160,27 +173,27 @@ impl Connection {
     #[napi]
     pub fn release(&self) {
         let (lease, queued) = {
-            let mut st = self.state.lock();
+            let mut st = self.shared.state.lock();
             st.released = true;
             (st.lease.take(), std::mem::take(&mut st.queue))
         };
         drop(lease);
-        for (_, deferred) in queued {
-            settle_later(deferred, |env| Err(to_js_error(env, &Failure::Released)));
+        for (_, pending) in queued {
+            pending.settle(Err(Failure::Released));
         }
     }
 
     /// Whether `release()` was called.
     #[napi(getter)]
     pub fn released(&self) -> bool {
-        self.state.lock().released
+        self.shared.state.lock().released
     }
 
     /// Whether a transaction is open on this connection (as of the last call
     /// that finished).
     #[napi(getter)]
     pub fn in_transaction(&self) -> bool {
-        let st = self.state.lock();
+        let st = self.shared.state.lock();
         match &st.lease {
             Some(lease) => !lease.is_autocommit(),
             None => st.in_transaction,
@@ -205,18 +218,22 @@ impl Connection {
         let sql = sql_arg(env, sql)?;
         let params = params_from_js(env, params)?;
         let job = Job { op, sql, params, strict: self.strict, safe_integers: self.safe_integers };
-        submit_job(env, &self.state, &self.pool, job)
+        submit_job(env, &self.shared, job)
     }
 
     fn sync_call<'env>(&self, env: &'env Env, op: Op, sql: Unknown, params: Option<Unknown>) -> Result<Unknown<'env>> {
         let sql = sql_arg(env, sql)?;
         let params = params_from_js(env, params)?;
         let job = Job { op, sql, params, strict: self.strict, safe_integers: self.safe_integers };
-        let mut st = self.state.lock();
+        let mut st = self.shared.state.lock();
         if st.released {
             return Err(to_js_error(env, &Failure::Released));
         }
-        let Some(lease) = st.lease.as_mut() else { return Err(to_js_error(env, &Failure::Busy)) };
+        let busy = st.busy;
+        let lease = match st.lease.as_mut() {
+            Some(lease) if !busy => lease,
+            _ => return Err(to_js_error(env, &Failure::Busy)),
+        };
         let result = run_job(lease, &job);
         st.in_transaction = !lease.is_autocommit();
         drop(st);
@@ -227,101 +244,79 @@ impl Connection {
     }
 }
 
-/// Runs `job` on the connection now, or queues it behind the call running.
-pub(crate) fn submit_job<'env>(
-    env: &'env Env,
-    state: &Shared,
-    pool: &litepool::Pool,
-    job: Job,
-) -> Result<Unknown<'env>> {
-    let mut st = state.lock();
+/// Starts `job` on a worker now, or queues it behind the call in progress.
+fn submit_job<'env>(env: &'env Env, shared: &Shared, job: Job) -> Result<Unknown<'env>> {
+    let (pending, promise) = shared.executor.promise_on(env, Some(Arc::clone(shared)))?;
+    let mut st = shared.state.lock();
     if st.released {
-        return rejected(env, &Failure::Released);
+        drop(st);
+        pending.settle(Err(Failure::Released));
+        return Ok(promise);
     }
     if st.busy {
-        let (deferred, promise) = env.create_deferred()?;
-        st.queue.push_back((job, deferred));
-        // SAFETY: `promise` lives on `env`.
-        return Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), promise.raw()) });
+        st.queue.push_back((job, pending));
+        return Ok(promise);
     }
     st.busy = true;
     let lease = st.lease.take();
     drop(st);
-    spawn(env, ConnTask { state: Arc::clone(state), pool: pool.clone(), lease, job })
+    start(shared, lease, job, pending);
+    Ok(promise)
 }
 
-/// One call on a leased connection, on the libuv threadpool.
-struct ConnTask {
-    state: Shared,
-    pool: litepool::Pool,
-    lease: Option<PooledConnection>,
-    job: Job,
-}
-
-impl<'env> ScopedTask<'env> for ConnTask {
-    type Output = std::result::Result<Outcome, Failure>;
-    type JsValue = Unknown<'env>;
-
-    fn compute(&mut self) -> napi::Result<<Self as ScopedTask<'env>>::Output> {
-        Ok(match self.lease.as_mut() {
-            Some(lease) => {
-                let out = run_job(lease, &self.job);
-                let single = matches!(self.job.op, Op::All | Op::Get | Op::Run | Op::Prepare);
-                if out.is_ok() && single && self.pool.known_lane(&self.job.sql).is_none() {
+/// Runs `job` on a worker, then puts the lease back (or lets it go, if
+/// released meanwhile) and settles; the connection stays busy until
+/// [`delivered`].
+fn start(shared: &Shared, mut lease: Option<PooledConnection>, job: Job, pending: Pending) {
+    let shared = Arc::clone(shared);
+    let executor = shared.executor.clone();
+    executor.submit(Box::new(move || {
+        let out = match lease.as_mut() {
+            Some(conn) => {
+                let out = run_job(conn, &job);
+                let single = matches!(job.op, Op::All | Op::Get | Op::Run | Op::Prepare);
+                if out.is_ok() && single && shared.pool.known_lane(&job.sql).is_none() {
                     // Teach the pool's router (a prepared-statement cache hit).
-                    let _ = self.pool.learn_lane(lease, &self.job.sql);
+                    let _ = shared.pool.learn_lane(conn, &job.sql);
                 }
                 out
             }
             None => Err(Failure::Released),
-        })
-    }
-
-    fn resolve(&mut self, env: &'env Env, output: <Self as ScopedTask<'env>>::Output) -> Result<Unknown<'env>> {
-        self.hand_back();
-        match output {
-            Ok(outcome) => outcome_to_js(env, outcome, self.job.safe_integers),
-            Err(f) => Err(to_js_error(env, &f)),
+        };
+        let mut st = shared.state.lock();
+        if let Some(conn) = &lease {
+            st.in_transaction = !conn.is_autocommit();
         }
-    }
-
-    fn reject(&mut self, _env: &'env Env, err: napi::Error) -> Result<Unknown<'env>> {
-        self.hand_back();
-        Err(err)
-    }
+        if !st.released {
+            st.lease = lease.take();
+        }
+        drop(st);
+        // Released meanwhile: the lease goes back to the pool from here.
+        drop(lease);
+        pending.settle(out.map(|outcome| Value::Outcome(outcome, job.safe_integers)));
+    }));
 }
 
-impl ConnTask {
-    /// Puts the lease back (or lets it go, if released meanwhile) and starts
-    /// the next queued call.
-    fn hand_back(&mut self) {
-        let lease = self.lease.take();
-        let mut st = self.state.lock();
-        st.busy = false;
-        if let Some(lease) = &lease {
-            st.in_transaction = !lease.is_autocommit();
-        }
-        if st.released {
-            drop(st);
-            drop(lease);
-            return;
-        }
-        st.lease = lease;
-        if let Some((job, deferred)) = st.queue.pop_front() {
-            st.busy = true;
-            let lease = st.lease.take();
-            drop(st);
-            let state = Arc::clone(&self.state);
-            let pool = self.pool.clone();
-            settle_later(deferred, move |env| spawn(env, ConnTask { state, pool, lease, job }));
-        }
+/// On the JS thread, as a call's promise settles: the call is over; the
+/// next queued call, if any, starts.
+pub(crate) fn delivered(shared: &Shared) {
+    let mut st = shared.state.lock();
+    st.busy = false;
+    if st.released {
+        return;
+    }
+    if let Some((job, pending)) = st.queue.pop_front() {
+        st.busy = true;
+        let lease = st.lease.take();
+        drop(st);
+        start(shared, lease, job, pending);
     }
 }
 
 impl ObjectFinalize for Connection {
     fn finalize(self, env: Env) -> Result<()> {
         let lease = {
-            let mut st = self.state.lock();
+            let mut st = self.shared.state.lock();
             if st.released {
                 return Ok(());
             }

@@ -19,6 +19,9 @@ pub enum Failure {
     Released,
     /// A `*Sync` call on a connection whose async call is still running.
     Busy,
+    /// The call was lost inside the binding before it could settle (a panic
+    /// on a worker thread, or a thread the OS would not start).
+    Lost,
 }
 
 impl From<litepool::Error> for Failure {
@@ -39,6 +42,7 @@ impl Failure {
             Failure::Core(e) => e.code(),
             Failure::Released => "LITEPOOL_RELEASED",
             Failure::Busy => "LITEPOOL_CONNECTION_BUSY",
+            Failure::Lost => "LITEPOOL_PANIC",
         }
     }
 
@@ -47,13 +51,16 @@ impl Failure {
             Failure::Core(e) => e.to_string(),
             Failure::Released => "this connection was released back to the pool; acquire another".to_owned(),
             Failure::Busy => "this connection is running an async call; await it before a *Sync call".to_owned(),
+            Failure::Lost => {
+                "this call was lost inside the binding (a worker thread panicked or could not be started)".to_owned()
+            }
         }
     }
 
     fn errno(&self) -> Option<i32> {
         match self {
             Failure::Core(e) => e.sqlite_code(),
-            Failure::Released | Failure::Busy => None,
+            Failure::Released | Failure::Busy | Failure::Lost => None,
         }
     }
 }

@@ -5,19 +5,23 @@
 //! values become SQLite values, core errors become `Error`s with a string
 //! `code`, and leases move between the pool, the libuv threadpool and JS.
 //!
-//! Threads: waiting for a connection never occupies a thread. An acquire is
-//! handed to the core's callback form, [`litepool::Pool::acquire_with`]; when
-//! a connection is idle the callback runs at once on the JS thread and the
-//! SQL is queued on the libuv threadpool (`AsyncTask`). Otherwise the
-//! callback fires later on whichever thread frees a connection (or the
-//! housekeeper, on timeout) and settles a thread-safe deferred, which starts
-//! the SQL from the JS thread. Only running SQL uses the threadpool.
+//! Threads: waiting for a connection never occupies a thread, and SQL never
+//! runs on the JS thread or on the libuv threadpool (the `*Sync` twins
+//! excepted, which run on the calling thread by design). An acquire is
+//! handed to the core's callback form, [`litepool::Pool::acquire_with`];
+//! its callback (at once when a connection is idle, otherwise on whichever
+//! thread frees one, or the housekeeper on timeout) gives the lease and the
+//! call to the pool's executor ([`executor`]): worker threads, at most the
+//! pool's `max`, which run the SQL, give the lease back and post the result
+//! to one thread-safe function per pool that settles the promises on the JS
+//! thread, many per loop wake-up.
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod acquire;
 mod connection;
 mod error;
+mod executor;
 mod options;
 mod pool;
 mod sql;

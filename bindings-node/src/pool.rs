@@ -5,12 +5,12 @@ use std::time::Duration;
 use litepool::{AcquireOptions as CoreAcquire, AcquireSite, Lane, PoolConfig, PooledConnection};
 use napi::bindgen_prelude::*;
 use napi::Env;
-use napi::ScopedTask;
 use napi_derive::napi;
 
-use crate::acquire::{acquire_then, spawn, OnLease};
+use crate::acquire::{acquire_connection, acquire_then};
 use crate::connection::NewConnection;
 use crate::error::{to_js_error, type_error, Failure};
+use crate::executor::{Executor, Pending, Value};
 use crate::options::{parse_acquire_options, parse_pool_options, parse_query_options, path_arg, sql_arg, Parsed};
 use crate::sql::{outcome_to_js, run_job, Job, Op, Outcome};
 use crate::values::params_from_js;
@@ -20,12 +20,21 @@ use crate::values::params_from_js;
 /// Reads run concurrently on several connections; writes queue (first come,
 /// first served) for the pool's write gate instead of colliding in SQLite's
 /// busy handler. Waiting for a connection never blocks the event loop and
-/// never occupies a libuv thread; only running SQL does.
+/// never occupies a thread; the SQL of async calls runs on the pool's own
+/// worker threads (at most `max`), not on the libuv threadpool.
 #[napi]
 pub struct Pool {
     inner: litepool::Pool,
+    executor: Executor,
     safe_integers: bool,
     strict: bool,
+}
+
+impl Drop for Pool {
+    /// Garbage-collected: the workers exit once their queue is empty.
+    fn drop(&mut self) {
+        self.executor.stop();
+    }
 }
 
 /// `{ active, idle, total, max, min, waiting }` now, plus cumulative counters.
@@ -185,12 +194,16 @@ impl Pool {
             site: site.clone().map(AcquireSite::Text),
             tenant: opts.tenant,
         };
-        acquire_then(
-            env,
-            &self.inner,
-            core,
-            NewConnection { pool: self.inner.clone(), safe_integers: self.safe_integers, strict: self.strict, site },
-        )
+        let (pending, promise) = self.executor.promise(env)?;
+        let make = NewConnection {
+            pool: self.inner.clone(),
+            executor: self.executor.clone(),
+            safe_integers: self.safe_integers,
+            strict: self.strict,
+            site,
+        };
+        acquire_connection(&self.inner, core, pending, make);
+        Ok(promise)
     }
 
     /// `query()` on the calling thread (blocks it while waiting for a
@@ -300,7 +313,9 @@ impl Pool {
     #[napi(ts_args_type = "timeoutMillis?: number", ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env, timeout_millis: Option<Unknown>) -> Result<Unknown<'env>> {
         let timeout = millis_arg(env, timeout_millis, "timeoutMillis", 5000)?;
-        spawn(env, Blocking { pool: self.inner.clone(), what: BlockingOp::Close(timeout) })
+        self.executor.stop();
+        let pool = self.inner.clone();
+        self.wait_on_thread(env, "litepool-close", move || pool.close(timeout))
     }
 
     /// Registers tenant `code` (`[a-z0-9_]{1,64}`): its database at `path` is
@@ -322,7 +337,8 @@ impl Pool {
         timeout_millis: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
         let timeout = millis_arg(env, timeout_millis, "timeoutMillis", 5000)?;
-        spawn(env, Blocking { pool: self.inner.clone(), what: BlockingOp::RemoveTenant(code, timeout) })
+        let pool = self.inner.clone();
+        self.wait_on_thread(env, "litepool-remove-tenant", move || pool.remove_tenant(&code, timeout))
     }
 
     /// Whether `sql` is known to be read-only (`sqlite3_stmt_readonly`):
@@ -355,7 +371,25 @@ impl Pool {
 impl Pool {
     fn open(env: &Env, path: &str, parsed: Parsed) -> Result<Self> {
         let inner = litepool::Pool::new(path, parsed.config).map_err(|e| to_js_error(env, &Failure::Core(e)))?;
-        Ok(Pool { inner, safe_integers: parsed.safe_integers, strict: parsed.strict_parameters })
+        let workers = usize::try_from(inner.config().max_size).unwrap_or(1);
+        let executor = Executor::new(env, workers)?;
+        Ok(Pool { inner, executor, safe_integers: parsed.safe_integers, strict: parsed.strict_parameters })
+    }
+
+    /// `close()` and `removeTenant()` wait (up to their timeout) for leases
+    /// to come back: on a thread of their own, so neither the event loop nor
+    /// a libuv worker is held meanwhile.
+    fn wait_on_thread<'env, F>(&self, env: &'env Env, name: &str, wait: F) -> Result<Unknown<'env>>
+    where
+        F: FnOnce() -> litepool::Result<()> + Send + 'static,
+    {
+        let (pending, promise) = self.executor.promise(env)?;
+        // If the OS refuses a thread, the closure is dropped with `pending`,
+        // which then rejects (LITEPOOL_PANIC) instead of hanging.
+        let _ = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
+            pending.settle(wait().map(|()| Value::Outcome(Outcome::Done, false)).map_err(Failure::Core));
+        });
+        Ok(promise)
     }
 
     /// `new Error().stack` when leak detection is on, else `None`.
@@ -390,7 +424,10 @@ impl Pool {
             },
         };
         let opts = CoreAcquire { lane, tenant: tenant.clone(), ..CoreAcquire::default() };
-        acquire_then(env, &self.inner, opts, PoolCall { pool: self.inner.clone(), job, probe, tenant })
+        let (pending, promise) = self.executor.promise(env)?;
+        let call = PoolCall { pool: self.inner.clone(), job, probe, tenant };
+        acquire_then(&self.inner, opts, pending, move |lease, pending| call.run(lease, pending));
+        Ok(promise)
     }
 
     fn call_sync<'env>(
@@ -434,7 +471,7 @@ fn millis_arg(env: &Env, value: Option<Unknown>, name: &str, default: u64) -> Re
     }
 }
 
-/// A one-call `query/get/run/exec` once its lease is granted.
+/// A one-call `query/get/run/exec`, run on a worker once its lease is granted.
 struct PoolCall {
     pool: litepool::Pool,
     job: Job,
@@ -444,84 +481,27 @@ struct PoolCall {
     tenant: Option<String>,
 }
 
-impl OnLease for PoolCall {
-    fn start<'env>(self, env: &'env Env, lease: PooledConnection) -> Result<Unknown<'env>> {
-        spawn(env, PoolTask { call: Some(self), lease: Some(lease) })
-    }
-}
-
-enum Step {
-    Done(Outcome),
-    /// The statement writes: lease again on the write lane.
-    NeedsWrite,
-}
-
-/// Runs a one-call statement on the libuv threadpool; the lease goes back
-/// to the pool there, as soon as the SQL is done.
-struct PoolTask {
-    call: Option<PoolCall>,
-    lease: Option<PooledConnection>,
-}
-
-impl<'env> ScopedTask<'env> for PoolTask {
-    type Output = std::result::Result<Step, Failure>;
-    type JsValue = Unknown<'env>;
-
-    fn compute(&mut self) -> napi::Result<<Self as ScopedTask<'env>>::Output> {
-        let (Some(call), Some(mut lease)) = (self.call.as_ref(), self.lease.take()) else {
-            return Ok(Err(Failure::Released));
-        };
-        if call.probe {
-            match call.pool.learn_lane(&lease, &call.job.sql) {
-                Ok(Lane::Write) => return Ok(Ok(Step::NeedsWrite)),
+impl PoolCall {
+    /// On a worker: runs the SQL, gives the lease back (which may hand it
+    /// to the next waiter, whose job this worker then runs), settles.
+    fn run(self, mut lease: PooledConnection, pending: Pending) {
+        if self.probe {
+            match self.pool.learn_lane(&lease, &self.job.sql) {
+                Ok(Lane::Write) => {
+                    // The statement writes: lease again on the write lane.
+                    drop(lease);
+                    let opts = CoreAcquire { lane: Lane::Write, tenant: self.tenant.clone(), ..CoreAcquire::default() };
+                    let pool = self.pool.clone();
+                    let call = PoolCall { probe: false, ..self };
+                    acquire_then(&pool, opts, pending, move |lease, pending| call.run(lease, pending));
+                    return;
+                }
                 Ok(_) => {}
-                Err(e) => return Ok(Err(Failure::Core(e))),
+                Err(e) => return pending.settle(Err(Failure::Core(e))),
             }
         }
-        let out = run_job(&mut lease, &call.job);
+        let out = run_job(&mut lease, &self.job);
         drop(lease);
-        Ok(out.map(Step::Done))
-    }
-
-    fn resolve(&mut self, env: &'env Env, output: <Self as ScopedTask<'env>>::Output) -> Result<Unknown<'env>> {
-        let Some(call) = self.call.take() else { return Err(to_js_error(env, &Failure::Released)) };
-        match output {
-            Ok(Step::Done(outcome)) => outcome_to_js(env, outcome, call.job.safe_integers),
-            Ok(Step::NeedsWrite) => {
-                let opts = CoreAcquire { lane: Lane::Write, tenant: call.tenant.clone(), ..CoreAcquire::default() };
-                let pool = call.pool.clone();
-                acquire_then(env, &pool, opts, PoolCall { probe: false, ..call })
-            }
-            Err(f) => Err(to_js_error(env, &f)),
-        }
-    }
-}
-
-enum BlockingOp {
-    Close(Duration),
-    RemoveTenant(String, Duration),
-}
-
-/// `close()` and `removeTenant()` wait for leases to come back; they run on
-/// the threadpool so the event loop keeps turning (and the leases can be
-/// released) meanwhile.
-struct Blocking {
-    pool: litepool::Pool,
-    what: BlockingOp,
-}
-
-impl<'env> ScopedTask<'env> for Blocking {
-    type Output = std::result::Result<(), litepool::Error>;
-    type JsValue = ();
-
-    fn compute(&mut self) -> napi::Result<<Self as ScopedTask<'env>>::Output> {
-        Ok(match &self.what {
-            BlockingOp::Close(timeout) => self.pool.close(*timeout),
-            BlockingOp::RemoveTenant(code, timeout) => self.pool.remove_tenant(code, *timeout),
-        })
-    }
-
-    fn resolve(&mut self, env: &'env Env, output: <Self as ScopedTask<'env>>::Output) -> Result<()> {
-        output.map_err(|e| to_js_error(env, &Failure::Core(e)))
+        pending.settle(out.map(|outcome| Value::Outcome(outcome, self.job.safe_integers)));
     }
 }

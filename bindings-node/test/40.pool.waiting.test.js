@@ -1,6 +1,8 @@
 'use strict';
-// Waiting for a connection must not block the event loop nor occupy a libuv
-// worker thread: only running SQL uses the threadpool.
+// Waiting for a connection must not block the event loop nor occupy a
+// thread: a queued call is only an entry in the pool's queue until a
+// connection frees, and its SQL then runs on the pool's own worker threads,
+// never on the libuv threadpool (which stays free for fs and dns work).
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
