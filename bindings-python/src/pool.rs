@@ -416,7 +416,7 @@ impl Pool {
         timeout: Option<f64>,
     ) -> PyResult<AcquireHandle> {
         let opts = self.options(py, Lane::Any, tenant, timeout)?;
-        Ok(AcquireHandle(py.detach(|| self.inner.routed_acquire_with(opts, sql, deliver_to(callback)))))
+        Ok(AcquireHandle(py.detach(|| self.inner.routed_with(opts, sql, deliver_to(callback)))))
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

@@ -46,7 +46,7 @@ pub fn acquire_detached(pool: &Pool, opts: AcquireOptions) -> Outcome<PooledConn
 /// lease for read-only statements, the write lane otherwise; `opts.lane` is
 /// ignored). Call it detached, like [`acquire_detached`].
 pub fn routed_detached(pool: &Pool, opts: AcquireOptions, sql: &str) -> Outcome<PooledConnection> {
-    wait_detached(pool.routed_acquire_async(opts, sql))
+    wait_detached(pool.routed_async(opts, sql))
 }
 
 /// Polls `lease` on this thread until it resolves, parked between wake-ups,

@@ -277,26 +277,11 @@ impl Pool {
     }
 
     /// The lease `sql` needs, awaited: an ordinary lease for a read-only
-    /// statement, the write lane otherwise (see [`Pool::routed`]).
+    /// statement, the write lane otherwise (see [`Pool::routed`]). Takes
+    /// every option of [`Pool::acquire_async`] (per-call timeout, acquire
+    /// site, tenant); `opts.lane` is ignored, the statement picks the lane.
     #[track_caller]
     pub fn routed_async(
-        &self,
-        tenant: Option<&str>,
-        sql: &str,
-    ) -> impl Future<Output = Result<PooledConnection>> + Send + 'static {
-        self.routed_acquire_async(
-            AcquireOptions { tenant: tenant.map(str::to_owned), ..AcquireOptions::default() },
-            sql,
-        )
-    }
-
-    /// [`Pool::routed_async`] with every option of [`Pool::acquire_async`]:
-    /// a per-call timeout (covering both leases, when the statement needs
-    /// a probe first), the acquire site for leak reports, the tenant.
-    /// `opts.lane` is ignored: the statement picks the lane. For bindings
-    /// that pass their caller's stack and timeout.
-    #[track_caller]
-    pub fn routed_acquire_async(
         &self,
         opts: AcquireOptions,
         sql: &str,
@@ -323,21 +308,11 @@ impl Pool {
     /// [`Pool::routed_async`] delivered to a callback, like
     /// [`Pool::acquire_with`].
     #[track_caller]
-    pub fn routed_with<F>(&self, tenant: Option<&str>, sql: &str, callback: F) -> AcquireHandle
+    pub fn routed_with<F>(&self, opts: AcquireOptions, sql: &str, callback: F) -> AcquireHandle
     where
         F: FnOnce(Result<PooledConnection>) + Send + 'static,
     {
-        spawn_with(Box::pin(self.routed_async(tenant, sql)), callback)
-    }
-
-    /// [`Pool::routed_acquire_async`] delivered to a callback, like
-    /// [`Pool::acquire_with`].
-    #[track_caller]
-    pub fn routed_acquire_with<F>(&self, opts: AcquireOptions, sql: &str, callback: F) -> AcquireHandle
-    where
-        F: FnOnce(Result<PooledConnection>) + Send + 'static,
-    {
-        spawn_with(Box::pin(self.routed_acquire_async(opts, sql)), callback)
+        spawn_with(Box::pin(self.routed_async(opts, sql)), callback)
     }
 }
 

@@ -96,7 +96,10 @@ fn run(weak: &Weak<Shared>, signal: &WorkerSignal) {
             next_housekeeping = now + shared.config.housekeeping_period;
         }
         shared.report_leaks(now);
-        let wake_at = [Some(next_housekeeping), wake_at, shared.next_deadline()]
+        // New leases do not wake us: look again within half the leak
+        // threshold, so a lease is never returned unreported past it.
+        let leak_check = shared.config.leak_threshold.map(|t| Instant::now() + t / 2);
+        let wake_at = [Some(next_housekeeping), wake_at, shared.next_deadline(), leak_check]
             .into_iter()
             .flatten()
             .min()

@@ -27,10 +27,24 @@ pub struct Executed {
     pub last_insert_rowid: i64,
 }
 
+/// `sql` after leading white space and `--` / `/* */` comments.
+fn skip_comments(mut sql: &str) -> &str {
+    loop {
+        sql = sql.trim_start();
+        if let Some(rest) = sql.strip_prefix("--") {
+            sql = rest.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(rest) = sql.strip_prefix("/*") {
+            sql = rest.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            return sql;
+        }
+    }
+}
+
 /// Refuses transaction-control statements in one-shot calls.
 pub(crate) fn refuse_transaction_control(sql: &str) -> Result<()> {
     let word: String =
-        sql.trim_start().chars().take_while(char::is_ascii_alphabetic).map(|c| c.to_ascii_uppercase()).collect();
+        skip_comments(sql).chars().take_while(char::is_ascii_alphabetic).map(|c| c.to_ascii_uppercase()).collect();
     if matches!(word.as_str(), "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE") {
         return Err(Error::Misuse(format!(
             "{word} through a one-shot query/execute would end with its lease; hold a lease \

@@ -162,20 +162,20 @@ fn a_cancelled_callback_acquire_leaves_the_queue_and_is_never_called() {
 fn routed_async_takes_the_write_lane_only_for_writes() {
     let db = pool_with(quick().max_size(3));
     db.pool.execute_batch("CREATE TABLE t (x)").unwrap();
-    let read = block_on(db.pool.routed_async(None, "SELECT count(*) FROM t")).unwrap();
+    let read = block_on(db.pool.routed_async(Default::default(), "SELECT count(*) FROM t")).unwrap();
     assert_eq!(read.lane(), Lane::Any);
     drop(read);
     // The write gate is held: a routed write waits for it without a thread.
     let gate = db.pool.write().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    db.pool.routed_with(None, "INSERT INTO t VALUES (1)", move |r| tx.send(r.map(|c| c.lane())).unwrap());
+    db.pool.routed_with(Default::default(), "INSERT INTO t VALUES (1)", move |r| tx.send(r.map(|c| c.lane())).unwrap());
     assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
     drop(gate);
     assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap().unwrap(), Lane::Write);
 }
 
 #[test]
-fn routed_acquire_async_honours_the_timeout_and_site_and_ignores_the_lane() {
+fn routed_async_honours_the_timeout_and_site_and_ignores_the_lane() {
     let db = pool_with(quick().max_size(2).leak_threshold(Some(Duration::from_secs(60))));
     db.pool.execute_batch("CREATE TABLE t (x)").unwrap();
     let opts = |ms| litepool::AcquireOptions {
@@ -184,18 +184,18 @@ fn routed_acquire_async_honours_the_timeout_and_site_and_ignores_the_lane() {
         site: Some(litepool::AcquireSite::Text("caller.py:7".into())),
         tenant: None,
     };
-    let read = block_on(db.pool.routed_acquire_async(opts(2000), "SELECT count(*) FROM t")).unwrap();
+    let read = block_on(db.pool.routed_async(opts(2000), "SELECT count(*) FROM t")).unwrap();
     assert_eq!(read.lane(), Lane::Any);
     assert_eq!(read.acquire_site().as_deref(), Some("caller.py:7"));
     drop(read);
     // A write waits for the gate: the call's 50 ms apply, not the pool's 2 s.
     let gate = db.pool.write().unwrap();
     let started = std::time::Instant::now();
-    let waited = block_on(db.pool.routed_acquire_async(opts(50), "INSERT INTO t VALUES (1)"));
+    let waited = block_on(db.pool.routed_async(opts(50), "INSERT INTO t VALUES (1)"));
     assert!(matches!(waited, Err(Error::Timeout { .. })), "{waited:?}");
     assert!(started.elapsed() < Duration::from_millis(1500));
     drop(gate);
     let (tx, rx) = std::sync::mpsc::channel();
-    db.pool.routed_acquire_with(opts(2000), "INSERT INTO t VALUES (1)", move |r| tx.send(r.map(|c| c.lane())).unwrap());
+    db.pool.routed_with(opts(2000), "INSERT INTO t VALUES (1)", move |r| tx.send(r.map(|c| c.lane())).unwrap());
     assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap().unwrap(), Lane::Write);
 }

@@ -123,7 +123,7 @@ fn sqlite_errors_keep_their_extended_code() {
 #[test]
 fn transaction_control_through_one_shot_calls_is_refused() {
     let db = setup(Duration::from_secs(5));
-    for sql in ["BEGIN", "  begin immediate", "COMMIT", "SAVEPOINT x", "rollback"] {
+    for sql in ["BEGIN", "  begin immediate", "COMMIT", "SAVEPOINT x", "rollback", "/* x */ BEGIN", "-- c\n  END"] {
         let err = db.pool.execute(sql, []).unwrap_err();
         assert_eq!(err.code(), "LITEPOOL_MISUSE", "{sql}");
         assert!(err.to_string().contains("transaction"), "{err}");

@@ -71,3 +71,16 @@ fn leak_detection_is_off_by_default() {
     assert!(leaks.0.lock().unwrap().is_empty());
     assert!(conn.acquire_site().is_none());
 }
+
+#[test]
+fn a_lease_held_just_past_a_short_threshold_is_reported_though_housekeeping_is_slow() {
+    let dir = tempfile::tempdir().unwrap();
+    let leaks = Leaks::default();
+    let cfg = quick().housekeeping_period(Duration::from_secs(30)).leak_threshold(Some(Duration::from_millis(100)));
+    let pool = Pool::builder(dir.path().join("slow.db")).config(cfg).events(leaks.clone()).build().unwrap();
+    std::thread::sleep(Duration::from_millis(20)); // the housekeeper has had its first round
+    let conn = pool.get().unwrap();
+    std::thread::sleep(Duration::from_millis(250));
+    drop(conn);
+    assert_eq!(leaks.0.lock().unwrap().len(), 1);
+}
