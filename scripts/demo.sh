@@ -38,7 +38,7 @@ bold "litepool demo: quota-proxy's server on a litepool pool, under load, with i
 echo "(node $(node --version), $(cargo --version | cut -d' ' -f1-2), $(python3 --version), $(nproc) CPUs; work dir $WORK)"
 
 # ---------------------------------------------------------------------------
-step 1 "build what the demo needs (release, incremental)"
+step 1 "build what the demo needs (release builds; seconds when already built)"
 t_build=$(now)
 # shellcheck source=examples/build-lib.sh
 PROFILE=release
@@ -172,6 +172,6 @@ print(f"""  - The service (Express on litepool's Node Pool) answered {load['requ
   - Python and C read the same file while the service wrote to it, each from one consistent snapshot:
     Python report exit {py_rc}, C reader exit {c_rc} (0 = consistent).
   - SIGTERM: the HTTP server closed, then the pool; exit status {service_rc} ({'clean' if service_rc == '0' else 'NOT clean'}).
-  - Time: build {build_s} s (incremental), demo {demo_s} s after the build.""")
+  - Time: build {build_s} s, then the demo itself {demo_s} s.""")
 sys.exit(0 if service_rc == "0" and final["consistent"] and py_rc == "0" and c_rc == "0" else 1)
 PY
