@@ -278,8 +278,11 @@ def main() -> int:
     import matplotlib.pyplot as plt
 
     CHARTS.mkdir(parents=True, exist_ok=True)
+    # Remove this script's earlier charts (named after a results file), nothing else.
+    stems = {md.stem for md in RESULTS.glob("*.md")} | {"e2e"}
     for old in CHARTS.glob("*.png"):
-        old.unlink()
+        if old.name.split("-", 1)[0] in stems:
+            old.unlink()
     written = []
     e2e = RESULTS / "e2e.json"
     if e2e.exists():
