@@ -87,6 +87,16 @@ function load(url, keys, mix, connections, duration, out) {
   });
 }
 
+/** Waits until the server has finished every request of the last run (stalled ones included). */
+async function drain(url, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const s = await api(url, 'GET', '/admin/db-pool-stats').catch(() => undefined);
+    if (s && s.active === 0 && s.waiting === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function cell(r) {
   const ok = r.statusCounts['200'] || 0;
   return {
@@ -122,7 +132,9 @@ async function main() {
       for (const row of rows) {
         for (const b of BACKENDS) {
           const s = servers[b.id];
+          await drain(s.url);
           const r = cell(await load(s.url, s.keys, row.mix, row.connections, opts.duration, path.join(dir, `${b.id}.json`)));
+          await drain(s.url); // a stalled server answers its last requests late: not in the next run
           process.stderr.write(
             `  round ${round}  ${row.endpoint.padEnd(17)} ${String(row.connections).padStart(3)} connections  ${b.name.padEnd(42)} ` +
               `${String(r.rps).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms${r.failed ? `  failed ${r.failed}` : ''}${r.stalled ? '  STALLED' : ''}\n`,
