@@ -10,7 +10,8 @@
 #
 #   DEMO_SECONDS=15 DEMO_CONNECTIONS=32 bash scripts/demo.sh
 # Loopback only; everything it starts is stopped; the temporary directory is
-# removed at the end (DEMO_KEEP=1 keeps it, to look at the database).
+# removed at the end (DEMO_KEEP=1 keeps it, to look at the database). Needs
+# only what `make test` needs (no curl: HTTP calls go through node).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -73,15 +74,14 @@ done
 URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$WORK/service.log")
 [ -n "$URL" ] || { cat "$WORK/service.log"; echo "the service did not start" >&2; exit 1; }
 indent <"$WORK/service.log"
-echo "    GET /healthz -> $(curl -fsS "$URL/healthz")"
+HTTP=(node examples/quota-proxy/scripts/http.js)
+echo "    GET /healthz -> $("${HTTP[@]}" GET "$URL/healthz")"
 
 # ---------------------------------------------------------------------------
 step 3 "create API keys through the admin API"
 KEYS=()
 create_key() { # label quota
-  curl -fsS -X POST "$URL/admin/keys" -H "authorization: Bearer $ADMIN_TOKEN" \
-    -H 'content-type: application/json' -d "{\"label\": \"$1\", \"total_quota\": $2}" |
-    node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>process.stdout.write(JSON.parse(s).key))"
+  "${HTTP[@]}" POST "$URL/admin/keys" "{\"label\": \"$1\", \"total_quota\": $2}" --admin --field key
 }
 for team in alpha beta gamma delta; do KEYS+=("$(create_key "team-$team" 1000000)"); done
 for trial in one two; do KEYS+=("$(create_key "trial-$trial" 500)"); done
@@ -115,7 +115,7 @@ indent <"$WORK/c.out"
 # ---------------------------------------------------------------------------
 step 6 "the pool after the load"
 echo "    GET /admin/db-pool-stats"
-curl -fsS -H "authorization: Bearer $ADMIN_TOKEN" "$URL/admin/db-pool-stats" >"$WORK/pool.json"
+"${HTTP[@]}" GET "$URL/admin/db-pool-stats" --admin >"$WORK/pool.json"
 node -e "
 const s = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));
 console.log('      now:      active %d, idle %d, total %d of max %d, waiting %d -> health: %s', s.active, s.idle, s.total, s.max, s.waiting, s.health);
@@ -125,9 +125,9 @@ console.log('                %d acquire timeouts, %d leaks, %d rolled back on re
 echo "      (waiting counts callers queued for a connection or for the write lane; gateway requests queue for the"
 echo "      write lane without holding a connection, so \"active\" stays low while writes are serialised)"
 echo "    GET /healthz"
-echo "      $(curl -fsS "$URL/healthz")"
+echo "      $("${HTTP[@]}" GET "$URL/healthz")"
 echo "    GET /metrics (Prometheus text; a few of its lines)"
-curl -fsS "$URL/metrics" | grep -E '^(litepool_connections_(active|idle|max)|litepool_connection_(acquired|timeout)_total|litepool_connection_acquire_seconds_count|quota_proxy_gateway_requests_total)' | sed 's/^/      /'
+"${HTTP[@]}" GET "$URL/metrics" | grep -E '^(litepool_connections_(active|idle|max)|litepool_connection_(acquired|timeout)_total|litepool_connection_acquire_seconds_count|quota_proxy_gateway_requests_total)' | sed 's/^/      /'
 
 # ---------------------------------------------------------------------------
 step 7 "stop the service with SIGTERM"

@@ -62,6 +62,8 @@ function startServer(backend, dir) {
       if (m) resolve({ child, url: m[1] });
     });
     child.on('exit', (code) => reject(new Error(`${backend.id} server exited (${code}) before listening`)));
+    child.unref();
+    child.stdout.unref?.();
   });
 }
 
@@ -153,8 +155,20 @@ async function main() {
     const used = keys.reduce((n, k) => n + k.used_quota, 0);
     write(opts, rows, used);
   } finally {
-    for (const s of Object.values(servers)) s.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all(
+      Object.values(servers).map(
+        (s) =>
+          new Promise((resolve) => {
+            if (s.child.exitCode !== null || s.child.signalCode !== null) return resolve();
+            const kill = setTimeout(() => s.child.kill('SIGKILL'), 5000);
+            s.child.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            s.child.kill('SIGTERM');
+          }),
+      ),
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

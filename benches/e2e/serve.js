@@ -27,8 +27,10 @@ async function main() {
     console.log(`listening on http://127.0.0.1:${server.address().port}`);
   });
   process.on('SIGTERM', () => {
-    server.close(() => store.close().then(() => process.exit(0)));
+    server.close(() => store.close().then(() => process.exit(0), () => process.exit(1)));
     server.closeIdleConnections();
+    // A stalled store (node-sqlite3 waiting out busy_timeout) must not keep it alive.
+    setTimeout(() => process.exit(0), 2000).unref();
   });
 }
 
