@@ -11,7 +11,8 @@ const dropIn = require(path.join(root, 'bindings-node', 'lib', 'sqlite3'));
 const sqlite3 = require('sqlite3');
 const Better = require('better-sqlite3');
 
-const SECONDS = Number(process.env.BENCH_SECONDS || 1.5);
+const SECONDS = Number(process.env.BENCH_SECONDS || 0.5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 5);
 const ROWS = 10000;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'litepool-bench-'));
 const file = path.join(dir, 'bench.db');
@@ -148,25 +149,41 @@ async function measure(fn, concurrency) {
   return ops / ((performance.now() - start) / 1000);
 }
 
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
 (async () => {
   setup();
+  // Every client stays open for the whole run, and each cell (workload x
+  // concurrency) measures all clients back to back, ROUNDS times, keeping
+  // the median: on a shared machine the load drifts by the minute, and a
+  // ratio is only fair when both sides saw the same load.
+  const clients = CLIENTS.map(([cname, make]) => [cname, make()]);
+  await new Promise((r) => setTimeout(r, 100));
   const results = {}; // workload -> concurrency -> client -> ops/s
-  for (const [cname, make] of CLIENTS) {
-    const client = make();
-    await new Promise((r) => setTimeout(r, 50));
-    for (const [wname, key] of WORKLOADS) {
-      for (const c of [1, 64]) {
-        const rate = await measure(client[key], c);
+  const rounds = {}; // the same, every round's rate
+  for (const [wname, key] of WORKLOADS) {
+    for (const c of [1, 64]) {
+      const samples = Object.fromEntries(clients.map(([cname]) => [cname, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [cname, client] of clients) samples[cname].push(await measure(client[key], c));
+      }
+      for (const [cname] of clients) {
+        const rate = median(samples[cname]);
         ((results[wname] ||= {})[c] ||= {})[cname] = rate;
-        process.stderr.write(`${cname.padEnd(26)} ${wname.padEnd(30)} c=${String(c).padEnd(3)} ${rate.toFixed(0)} ops/s\n`);
+        ((rounds[wname] ||= {})[c] ||= {})[cname] = samples[cname];
+        const spread = samples[cname].map((x) => x.toFixed(0)).join(' ');
+        process.stderr.write(`${cname.padEnd(26)} ${wname.padEnd(30)} c=${String(c).padEnd(3)} ${rate.toFixed(0)} ops/s (rounds: ${spread})\n`);
       }
     }
-    await client.close();
   }
+  for (const [, client] of clients) await client.close();
   const out = [];
   out.push('# Node benchmark');
   out.push('');
-  out.push(`Command: \`bash benches/node/run.sh\` (addon built with \`napi build --release\`; ${SECONDS} s per cell after 0.2 s warm-up).`);
+  out.push(`Command: \`bash benches/node/run.sh\` (addon built with \`napi build --release\`). Each cell: every client in turn, ${SECONDS} s each after a 0.2 s warm-up, ${ROUNDS} rounds; the table shows each client's median.`);
   out.push(`Machine: ${os.cpus().length} cores (${os.cpus()[0].model}), Node ${process.version}, SQLite via each library's own build`);
   out.push('(litepool: the system libsqlite3; sqlite3 and better-sqlite3: their bundled copies).');
   out.push(`One WAL file with ${ROWS} rows; every client opens the same file. litepool pools have max 8 connections.`);
@@ -188,9 +205,14 @@ async function measure(fn, concurrency) {
   out.push('');
   const a = results['point select'][64];
   const s = results['point select'][1];
-  out.push('Targets from the issue:');
-  out.push(`- litepool async vs node-sqlite3 at concurrency 64 (point select): ${(a['litepool async'] / a['node-sqlite3']).toFixed(2)}x (target ≥ 3x).`);
-  out.push(`- litepool sync vs better-sqlite3 (point select, concurrency 1): ${(s['litepool sync'] / s['better-sqlite3@12']).toFixed(2)}x (target ≥ 0.8x).`);
+  // Paired ratios: client A's and client B's rate in the same round.
+  const perRound = (w, c, x, y) => {
+    const r = rounds[w][c][x].map((v, i) => v / rounds[w][c][y][i]);
+    return `${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}x`;
+  };
+  out.push('Targets from the issue (ratio of medians; in brackets, the range of the ratio within each round):');
+  out.push(`- litepool async vs node-sqlite3 at concurrency 64 (point select): ${(a['litepool async'] / a['node-sqlite3']).toFixed(2)}x (${perRound('point select', 64, 'litepool async', 'node-sqlite3')}; target ≥ 3x).`);
+  out.push(`- litepool sync vs better-sqlite3 (point select, concurrency 1): ${(s['litepool sync'] / s['better-sqlite3@12']).toFixed(2)}x (${perRound('point select', 1, 'litepool sync', 'better-sqlite3@12')}; target ≥ 0.8x).`);
   console.log(out.join('\n'));
 })().catch((err) => {
   console.error(err);
