@@ -62,8 +62,6 @@ function startServer(backend, dir) {
       if (m) resolve({ child, url: m[1] });
     });
     child.on('exit', (code) => reject(new Error(`${backend.id} server exited (${code}) before listening`)));
-    child.unref();
-    child.stdout.unref?.();
   });
 }
 
