@@ -149,7 +149,8 @@ impl Shared {
         self.request_creations(&mut int);
         drop(int);
         if !blocking {
-            self.worker.kick();
+            // Blocking waiters time themselves out; async ones need the housekeeper.
+            self.worker.kick_if_before(waiter.deadline);
         }
         Ok(Taken::Queued(waiter))
     }

@@ -85,7 +85,7 @@ impl Acquire {
                     match gate.enter(&mut self.deadline, false)? {
                         GateEntry::Entered(permit) => self.stage = Stage::Conn(Some(permit)),
                         GateEntry::Queued(w) => {
-                            self.shared.worker.kick();
+                            self.shared.worker.kick_if_before(w.deadline);
                             self.stage = Stage::Gate(gate, w);
                         }
                     }

@@ -5,6 +5,7 @@
 //! It holds only a `Weak` to the pool between rounds, so dropping the pool
 //! stops it.
 
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -26,13 +27,46 @@ struct Flags {
 }
 
 /// How the pool wakes (or stops) its housekeeper.
-#[derive(Default)]
 pub(crate) struct WorkerSignal {
     flags: Mutex<Flags>,
     cv: Condvar,
+    /// When the housekeeper means to wake next, in nanoseconds after `base`
+    /// (`u64::MAX` before its first plan), so async waiters wake it only
+    /// when their deadline comes sooner.
+    planned: AtomicU64,
+    base: Instant,
+}
+
+impl Default for WorkerSignal {
+    fn default() -> Self {
+        WorkerSignal {
+            flags: Mutex::default(),
+            cv: Condvar::new(),
+            planned: AtomicU64::new(u64::MAX),
+            base: Instant::now(),
+        }
+    }
 }
 
 impl WorkerSignal {
+    fn nanos(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Records when the housekeeper will look next.
+    fn plan(&self, at: Instant) {
+        self.planned.store(self.nanos(at), SeqCst);
+    }
+
+    /// Wakes the housekeeper only if `deadline` comes before its plan. Call
+    /// after queueing the waiter: the housekeeper re-scans after planning,
+    /// so one of the two always sees the other.
+    pub fn kick_if_before(&self, deadline: Instant) {
+        if self.nanos(deadline) < self.planned.load(SeqCst) {
+            self.kick();
+        }
+    }
+
     /// Asks for a round now (a creation was requested, a deadline changed).
     pub fn kick(&self) {
         self.flags.lock().kicked = true;
@@ -104,6 +138,11 @@ fn run(weak: &Weak<Shared>, signal: &WorkerSignal) {
             .flatten()
             .min()
             .unwrap_or(next_housekeeping);
+        signal.plan(wake_at);
+        // A waiter queued while we planned may have missed the plan: look once more.
+        if shared.next_deadline().is_some_and(|d| d < wake_at) {
+            continue;
+        }
         drop(shared);
         if !signal.sleep(wake_at) {
             return;

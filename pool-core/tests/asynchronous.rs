@@ -199,3 +199,26 @@ fn routed_async_honours_the_timeout_and_site_and_ignores_the_lane() {
     db.pool.routed_with(opts(2000), "INSERT INTO t VALUES (1)", move |r| tx.send(r.map(|c| c.lane())).unwrap());
     assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap().unwrap(), Lane::Write);
 }
+
+#[test]
+fn async_timeouts_are_honoured_with_a_slow_housekeeper() {
+    let cfg =
+        quick().max_size(1).housekeeping_period(Duration::from_secs(30)).acquire_timeout(Duration::from_millis(80));
+    let db = pool_with(cfg);
+    let _held = db.pool.get().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let started = std::time::Instant::now();
+    for i in 0..20u64 {
+        let tx = tx.clone();
+        // Later waiters get earlier deadlines: each must wake the housekeeper.
+        let opts =
+            litepool::AcquireOptions { timeout: Some(Duration::from_millis(400 - i * 15)), ..Default::default() };
+        db.pool.acquire_with(opts, move |r| tx.send(r.map(|_| ()).unwrap_err().code()).unwrap());
+        thread::sleep(Duration::from_millis(2));
+    }
+    for _ in 0..20 {
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), "LITEPOOL_TIMEOUT");
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(db.pool.state().waiting, 0);
+}
