@@ -104,6 +104,22 @@ export declare class Pool {
   runSync(sql: string, params?: unknown[] | Record<string, unknown>, options?: QueryOptions): RunResult
   /** `exec()` on the calling thread. */
   execSync(sql: string, options?: QueryOptions): void
+  /**
+   * A prepared statement for `sql`, for SQL run many times: its calls
+   * skip converting the SQL text and routing it again, and build row
+   * objects from column-name keys made once. Each call still leases a
+   * connection for itself (from this pool, on the lane the statement
+   * needs) and uses that connection's statement cache.
+   *
+   * Nothing is prepared here: an error in `sql` (or transaction control
+   * such as `BEGIN`, refused as in `query()`) is reported by the first call.
+   *
+   * ```js
+   * const byId = pool.prepare('SELECT * FROM items WHERE id = ?');
+   * const row = byId.getSync([42]);       // or await byId.get([42])
+   * ```
+   */
+  prepare(sql: string): Statement
   /** A snapshot of the pool's counts and its cumulative counters. */
   getStats(): PoolStats
   /**
@@ -143,6 +159,30 @@ export declare class Pool {
   isReadOnly(sql: string): boolean | null
   /** Per-tenant counters, by code. */
   tenantStats(): Array<TenantStats>
+}
+
+/**
+ * A prepared statement, made by `pool.prepare(sql)`. Its calls lease a
+ * connection each, like the pool's own `get/query/run`.
+ */
+export declare class Statement {
+  /** The SQL text this statement runs. */
+  get source(): string
+  /** Runs the statement and resolves with every row, as objects keyed by column name. */
+  all(params?: unknown[] | Record<string, unknown>, options?: QueryOptions): Promise<Record<string, unknown>[]>
+  /** Runs the statement and resolves with its first row, or `undefined`. */
+  get(params?: unknown[] | Record<string, unknown>, options?: QueryOptions): Promise<Record<string, unknown> | undefined>
+  /** Runs the statement for its effect; resolves with `{ changes, lastInsertRowid }`. */
+  run(params?: unknown[] | Record<string, unknown>, options?: QueryOptions): Promise<RunResult>
+  /**
+   * `all()` on the calling thread (blocks it while waiting for a
+   * connection and while the SQL runs).
+   */
+  allSync(params?: unknown[] | Record<string, unknown>, options?: QueryOptions): Record<string, unknown>[]
+  /** `get()` on the calling thread. */
+  getSync(params?: unknown[] | Record<string, unknown>, options?: QueryOptions): Record<string, unknown> | undefined
+  /** `run()` on the calling thread. */
+  runSync(params?: unknown[] | Record<string, unknown>, options?: QueryOptions): RunResult
 }
 
 /** Options for `pool.acquire(options)`. */

@@ -837,3 +837,4 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Connection = nativeBinding.Connection
 module.exports.Pool = nativeBinding.Pool
+module.exports.Statement = nativeBinding.Statement

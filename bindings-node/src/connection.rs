@@ -133,7 +133,7 @@ impl Connection {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn begin<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
         let job =
-            Job { op: Op::Begin, sql: String::new(), params: Default::default(), strict: true, safe_integers: false };
+            Job { op: Op::Begin, sql: Arc::from(""), params: Default::default(), strict: true, safe_integers: false };
         submit_job(env, &self.shared, job)
     }
 
@@ -217,14 +217,14 @@ impl Connection {
     fn submit<'env>(&self, env: &'env Env, op: Op, sql: Unknown, params: Option<Unknown>) -> Result<Unknown<'env>> {
         let sql = sql_arg(env, sql)?;
         let params = params_from_js(env, params)?;
-        let job = Job { op, sql, params, strict: self.strict, safe_integers: self.safe_integers };
+        let job = Job { op, sql: sql.into(), params, strict: self.strict, safe_integers: self.safe_integers };
         submit_job(env, &self.shared, job)
     }
 
     fn sync_call<'env>(&self, env: &'env Env, op: Op, sql: Unknown, params: Option<Unknown>) -> Result<Unknown<'env>> {
         let sql = sql_arg(env, sql)?;
         let params = params_from_js(env, params)?;
-        let job = Job { op, sql, params, strict: self.strict, safe_integers: self.safe_integers };
+        let job = Job { op, sql: sql.into(), params, strict: self.strict, safe_integers: self.safe_integers };
         let mut st = self.shared.state.lock();
         if st.released {
             return Err(to_js_error(env, &Failure::Released));

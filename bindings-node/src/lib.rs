@@ -25,8 +25,10 @@ mod executor;
 mod options;
 mod pool;
 mod sql;
+mod statement;
 mod values;
 
 pub use connection::Connection;
 pub use options::{AcquireOptions, PoolOptions, QueryOptions};
 pub use pool::{Pool, PoolStats, RunResult, TenantStats};
+pub use statement::Statement;

@@ -13,6 +13,7 @@ use crate::error::{to_js_error, type_error, Failure};
 use crate::executor::{Executor, Pending, Value};
 use crate::options::{parse_acquire_options, parse_pool_options, parse_query_options, path_arg, sql_arg, Parsed};
 use crate::sql::{outcome_to_js, run_job, Job, Op, Outcome};
+use crate::statement::Statement;
 use crate::values::params_from_js;
 
 /// A pool of SQLite connections to one database file.
@@ -258,6 +259,25 @@ impl Pool {
         self.call_sync(env, Op::Exec, sql, None, options)
     }
 
+    /// A prepared statement for `sql`, for SQL run many times: its calls
+    /// skip converting the SQL text and routing it again, and build row
+    /// objects from column-name keys made once. Each call still leases a
+    /// connection for itself (from this pool, on the lane the statement
+    /// needs) and uses that connection's statement cache.
+    ///
+    /// Nothing is prepared here: an error in `sql` (or transaction control
+    /// such as `BEGIN`, refused as in `query()`) is reported by the first call.
+    ///
+    /// ```js
+    /// const byId = pool.prepare('SELECT * FROM items WHERE id = ?');
+    /// const row = byId.getSync([42]);       // or await byId.get([42])
+    /// ```
+    #[napi(ts_args_type = "sql: string")]
+    pub fn prepare(&self, env: Env, sql: Unknown) -> Result<Statement> {
+        let sql = sql_arg(&env, sql)?;
+        Ok(Statement::new(self.inner.clone(), self.executor.clone(), sql.into(), self.safe_integers, self.strict))
+    }
+
     /// A snapshot of the pool's counts and its cumulative counters.
     #[napi]
     pub fn get_stats(&self) -> PoolStats {
@@ -403,7 +423,7 @@ impl Pool {
     fn job(&self, env: &Env, op: Op, sql: Unknown, params: Option<Unknown>) -> Result<Job> {
         let sql = sql_arg(env, sql)?;
         let params = params_from_js(env, params)?;
-        Ok(Job { op, sql, params, strict: self.strict, safe_integers: self.safe_integers })
+        Ok(Job { op, sql: sql.into(), params, strict: self.strict, safe_integers: self.safe_integers })
     }
 
     fn call<'env>(
@@ -416,18 +436,7 @@ impl Pool {
     ) -> Result<Unknown<'env>> {
         let job = self.job(env, op, sql, params)?;
         let tenant = parse_query_options(env, options)?;
-        let (lane, probe) = match op {
-            Op::Exec => (Lane::Write, false),
-            _ => match self.inner.known_lane(&job.sql) {
-                Some(lane) => (lane, false),
-                None => (Lane::Any, true),
-            },
-        };
-        let opts = CoreAcquire { lane, tenant: tenant.clone(), ..CoreAcquire::default() };
-        let (pending, promise) = self.executor.promise(env)?;
-        let call = PoolCall { pool: self.inner.clone(), job, probe, tenant };
-        acquire_then(&self.inner, opts, pending, move |lease, pending| call.run(lease, pending));
-        Ok(promise)
+        dispatch(env, &self.inner, &self.executor, job, tenant)
     }
 
     fn call_sync<'env>(
@@ -450,6 +459,30 @@ impl Pool {
             Err(f) => Err(to_js_error(env, &f)),
         }
     }
+}
+
+/// Starts a one-call job: leases on the lane the pool knows `job.sql`
+/// needs (or an ordinary lease, checked on the worker before it runs), then
+/// runs it on a worker of `executor`. Returns the promise.
+pub(crate) fn dispatch<'env>(
+    env: &'env Env,
+    pool: &litepool::Pool,
+    executor: &Executor,
+    job: Job,
+    tenant: Option<String>,
+) -> Result<Unknown<'env>> {
+    let (lane, probe) = match job.op {
+        Op::Exec => (Lane::Write, false),
+        _ => match pool.known_lane(&job.sql) {
+            Some(lane) => (lane, false),
+            None => (Lane::Any, true),
+        },
+    };
+    let opts = CoreAcquire { lane, tenant: tenant.clone(), ..CoreAcquire::default() };
+    let (pending, promise) = executor.promise(env)?;
+    let call = PoolCall { pool: pool.clone(), job, probe, tenant };
+    acquire_then(pool, opts, pending, move |lease, pending| call.run(lease, pending));
+    Ok(promise)
 }
 
 fn millis_arg(env: &Env, value: Option<Unknown>, name: &str, default: u64) -> Result<Duration> {

@@ -2,7 +2,9 @@
 //! worker, or inline for the `*Sync` twins) and turning the outcome into JS.
 
 use litepool::rusqlite::types::Value;
-use litepool::rusqlite::{self, ffi, params_from_iter};
+use std::sync::Arc;
+
+use litepool::rusqlite::{self, ffi, params_from_iter, Statement};
 use litepool::{Executed, Lane, PooledConnection};
 use napi::bindgen_prelude::*;
 use napi::{sys, Env};
@@ -32,7 +34,8 @@ pub enum Op {
 #[derive(Debug, Clone)]
 pub struct Job {
     pub op: Op,
-    pub sql: String,
+    /// Shared, so a prepared `Statement` hands it to each call without a copy.
+    pub sql: Arc<str>,
     pub params: Params,
     /// Pool API: the parameter count must match and named parameters must
     /// all be given. node-sqlite3 mode: missing ones bind NULL.
@@ -70,38 +73,41 @@ pub fn run_job(conn: &mut PooledConnection, job: &Job) -> std::result::Result<Ou
             Ok(Outcome::Done)
         }
         Op::All => {
-            let values = bind_values(conn, job)?;
+            let values = bind_values(&*conn.prepare_cached(&job.sql).map_err(on_lane)?, job)?;
             let rows = conn.query_rows(&job.sql, params_from_iter(values))?;
             Ok(Outcome::Rows(rows.columns, rows.rows))
         }
         Op::Run => {
-            let values = bind_values(conn, job)?;
+            let values = bind_values(&*conn.prepare_cached(&job.sql).map_err(on_lane)?, job)?;
             Ok(Outcome::Run(conn.run(&job.sql, params_from_iter(values))?))
         }
         Op::Get => {
-            let values = bind_values(conn, job)?;
+            // One statement-cache lookup serves binding and running.
             let mut stmt = conn.prepare_cached(&job.sql).map_err(on_lane)?;
-            let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+            let values = bind_values(&stmt, job)?;
             let mut rows = stmt.query(params_from_iter(values)).map_err(on_lane)?;
             let row = match rows.next().map_err(on_lane)? {
                 Some(row) => {
+                    // Names read after the step: a statement SQLite had to
+                    // re-prepare (the schema changed) has its new names only then.
+                    let stmt = row.as_ref();
+                    let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
                     let mut values = Vec::with_capacity(columns.len());
                     for i in 0..columns.len() {
                         values.push(row.get::<_, Value>(i).map_err(on_lane)?);
                     }
-                    Some(values)
+                    Some((columns, values))
                 }
                 None => None,
             };
-            Ok(Outcome::Row(row.map(|r| (columns, r))))
+            Ok(Outcome::Row(row))
         }
     }
 }
 
-/// Lines the given parameters up with the statement's placeholders, by
-/// position and by name.
-fn bind_values(conn: &PooledConnection, job: &Job) -> std::result::Result<Vec<Value>, Failure> {
-    let stmt = conn.prepare_cached(&job.sql).map_err(|e| Failure::Core(litepool::Error::on_lane(e, conn.lane())))?;
+/// Lines the given parameters up with `stmt`'s placeholders (`job.sql`,
+/// prepared), by position and by name.
+pub fn bind_values(stmt: &Statement<'_>, job: &Job) -> std::result::Result<Vec<Value>, Failure> {
     let count = stmt.parameter_count();
     match &job.params {
         Params::None if count == 0 || !job.strict => Ok(vec![Value::Null; count]),

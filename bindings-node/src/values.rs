@@ -221,7 +221,8 @@ fn column_keys(env: sys::napi_env, columns: &[String]) -> Result<Vec<sys::napi_v
         .collect()
 }
 
-fn row_object(
+/// One row as an object, keyed by `keys` (JS strings, one per column).
+pub fn row_object(
     env: sys::napi_env,
     keys: &[sys::napi_value],
     row: Vec<Value>,
