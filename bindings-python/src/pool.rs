@@ -107,7 +107,8 @@ impl Pool {
 impl Pool {
     /// Opens a pool over the database at `path` (`":memory:"`: one
     /// in-memory database shared by the pool's connections). Times are in
-    /// seconds. Defaults: `max_size=10`, `min_idle=2`, `idle_timeout=30.0`
+    /// seconds. Defaults: `max_size=10`, `min_idle=None` (2, or `max_size` if
+    /// smaller), `idle_timeout=30.0`
     /// (`None`: keep idle connections), `acquire_timeout=5.0`,
     /// `max_lifetime=1800.0` (`None`: no limit), `leak_threshold=None`
     /// (off), `busy_timeout=5.0`, `init_sql=None`, `name="litepool"`,
@@ -120,7 +121,7 @@ impl Pool {
     /// returned warns with a `ResourceWarning`.
     #[new]
     #[pyo3(signature = (
-        path, *, max_size = 10, min_idle = 2, idle_timeout = Some(30.0), acquire_timeout = 5.0,
+        path, *, max_size = 10, min_idle = None, idle_timeout = Some(30.0), acquire_timeout = 5.0,
         max_lifetime = Some(1800.0), leak_threshold = None, busy_timeout = 5.0, init_sql = None,
         name = None, journal_mode = Some("WAL".to_owned()), synchronous = Some("NORMAL".to_owned()),
         foreign_keys = true, validation_window = 0.5
@@ -130,7 +131,7 @@ impl Pool {
         py: Python<'_>,
         path: PathBuf,
         max_size: u32,
-        min_idle: u32,
+        min_idle: Option<u32>,
         idle_timeout: Option<f64>,
         acquire_timeout: f64,
         max_lifetime: Option<f64>,
@@ -146,7 +147,6 @@ impl Pool {
         let config = (|| -> Outcome<PoolConfig> {
             let mut config = PoolConfig::default()
                 .max_size(max_size)
-                .min_idle(min_idle)
                 .idle_timeout(optional_seconds("idle_timeout", idle_timeout)?)
                 .acquire_timeout(seconds("acquire_timeout", acquire_timeout)?)
                 .max_lifetime(optional_seconds("max_lifetime", max_lifetime)?)
@@ -157,6 +157,9 @@ impl Pool {
                 .synchronous(synchronous)
                 .foreign_keys(foreign_keys)
                 .validation_window(seconds("validation_window", validation_window)?);
+            if let Some(min_idle) = min_idle {
+                config = config.min_idle(min_idle);
+            }
             if let Some(name) = name {
                 config = config.name(name);
             }

@@ -102,3 +102,13 @@ def test_memory_database_is_shared_by_the_pool():
         assert b.execute("SELECT x FROM t").fetchall() == [(1,)]
         a.close()
         b.close()
+
+
+def test_a_pool_of_one_works_with_the_default_min_idle(tmp_path):
+    # Like Node's {max: 1}: the default min_idle (2) is lowered to fit.
+    with litepool.Pool(str(tmp_path / "one.db"), max_size=1) as pool:
+        assert pool.stats()["max"] == 1
+        assert pool.stats()["min"] == 1
+        assert pool.query("SELECT 1") == [(1,)]
+    with pytest.raises(litepool.InvalidConfig, match="min_idle"):
+        litepool.Pool(str(tmp_path / "two.db"), max_size=1, min_idle=2)

@@ -40,14 +40,17 @@ impl Shared {
         self.check_fork();
         let mut deadline = Deadline::after(opts.timeout.unwrap_or(self.config.acquire_timeout));
         let tenant = self.tenants.lookup(opts.tenant.as_deref())?;
-        let permit = match opts.lane {
-            Lane::Write => Some(self.enter_gate_blocking(tenant.as_deref(), &mut deadline, start)?),
-            _ => None,
+        let (permit, gate_waited) = match opts.lane {
+            Lane::Write => {
+                let (permit, queued) = self.enter_gate_blocking(tenant.as_deref(), &mut deadline, start)?;
+                (Some(permit), queued)
+            }
+            _ => (None, false),
         };
         let (entry, waited) = loop {
             match self.take_or_enqueue(&mut deadline, true, tenant.as_deref())? {
                 Taken::Idle(e) => match self.validate(e, start) {
-                    Some(e) => break (e, false),
+                    Some(e) => break (e, gate_waited),
                     None => continue,
                 },
                 Taken::Queued(w) => {
@@ -65,16 +68,21 @@ impl Shared {
         self.lease(entry, opts.lane, permit, tenant, site, start, waited)
     }
 
+    /// Passes the write gate, queueing if needed; says whether it queued
+    /// (a wait at the gate counts as waiting, like one for a connection).
     pub(crate) fn enter_gate_blocking(
         &self,
         tenant: Option<&Tenant>,
         deadline: &mut Deadline,
         start: clock::Instant,
-    ) -> Result<GatePermit> {
+    ) -> Result<(GatePermit, bool)> {
         let gate = tenant.map_or(&self.gate, |t| &t.gate);
         match gate.enter(deadline, true)? {
-            GateEntry::Entered(permit) => Ok(permit),
-            GateEntry::Queued(w) => gate.wait(&w)?.ok_or_else(|| self.timed_out("the write gate", start.elapsed())),
+            GateEntry::Entered(permit) => Ok((permit, false)),
+            GateEntry::Queued(w) => match gate.wait(&w)? {
+                Some(permit) => Ok((permit, true)),
+                None => Err(self.timed_out("the write gate", start.elapsed())),
+            },
         }
     }
 

@@ -46,6 +46,8 @@ pub struct Acquire {
     site: Option<AcquireSite>,
     start: Instant,
     deadline: Deadline,
+    /// Whether this acquire queued at the write gate (it counts as a wait).
+    gate_waited: bool,
     stage: Stage,
 }
 
@@ -61,6 +63,7 @@ impl Acquire {
             site: Some(opts.site.unwrap_or(site)),
             start,
             deadline,
+            gate_waited: false,
             stage: Stage::Start,
         }
     }
@@ -91,7 +94,10 @@ impl Acquire {
                     }
                 }
                 Stage::Gate(gate, w) => match w.poll_grant(cx.waker()) {
-                    Some(Ok(())) => self.stage = Stage::Conn(Some(gate.permit())),
+                    Some(Ok(())) => {
+                        self.gate_waited = true;
+                        self.stage = Stage::Conn(Some(gate.permit()));
+                    }
                     Some(Err(e)) => return Poll::Ready(Err(e)),
                     None => {
                         self.stage = Stage::Gate(gate, w);
@@ -101,7 +107,7 @@ impl Acquire {
                 Stage::Conn(permit) => {
                     match self.shared.take_or_enqueue(&mut self.deadline, false, self.tenant.as_deref())? {
                         Taken::Idle(e) => match self.shared.validate(e, self.start) {
-                            Some(e) => return self.finish(e, permit, false),
+                            Some(e) => return self.finish(e, permit, self.gate_waited),
                             None => self.stage = Stage::Conn(permit),
                         },
                         Taken::Queued(w) => self.stage = Stage::WaitConn(permit, w),

@@ -130,3 +130,19 @@ fn transaction_control_through_one_shot_calls_is_refused() {
     }
     assert!(db.pool.query("SELECT 'BEGIN'", []).is_ok());
 }
+
+#[test]
+fn a_wait_at_the_write_gate_counts_as_a_wait() {
+    let db = setup(Duration::from_secs(5));
+    let before = db.pool.statistics();
+    let w = db.pool.write().unwrap();
+    let pool = db.pool.clone();
+    let second = thread::spawn(move || pool.write().map(|c| c.lane()));
+    eventually("queued at the gate", || db.pool.state().waiting == 1);
+    thread::sleep(Duration::from_millis(20));
+    drop(w);
+    assert_eq!(second.join().unwrap().unwrap(), Lane::Write);
+    let after = db.pool.statistics();
+    assert_eq!(after.acquired_waited - before.acquired_waited, 1);
+    assert!(after.wait_time - before.wait_time >= Duration::from_millis(20));
+}

@@ -27,7 +27,7 @@ class Executed:
 class Pool:
     """A pool of SQLite connections to one database (times in seconds).
 
-    Defaults: ``max_size=10``, ``min_idle=2``, ``idle_timeout=30.0``
+    Defaults: ``max_size=10``, ``min_idle=None`` (2, or ``max_size`` if smaller), ``idle_timeout=30.0``
     (``None``: keep idle connections), ``acquire_timeout=5.0``,
     ``max_lifetime=1800.0`` (``None``: no limit), ``leak_threshold=None``
     (off), ``busy_timeout=5.0``, ``init_sql=None``, ``name="litepool"``,
@@ -46,7 +46,7 @@ class Pool:
         path: str | PathLike[str],
         *,
         max_size: int = 10,
-        min_idle: int = 2,
+        min_idle: int | None = None,
         idle_timeout: float | None = 30.0,
         acquire_timeout: float = 5.0,
         max_lifetime: float | None = 1800.0,
