@@ -99,6 +99,46 @@ function litepoolSync() {
   };
 }
 
+// Prepared once, each call leasing a connection (pool.prepare).
+function litepoolPrepared() {
+  const pool = new Pool(file, { max: 8 });
+  const point = pool.prepare(POINT);
+  const range = pool.prepare(RANGE);
+  const insert = pool.prepare(INSERT);
+  return {
+    point: () => point.getSync([rid()]),
+    range: () => range.allSync([rid()]),
+    insert: () => insert.runSync([1, 'x']),
+    tx100: async () => {
+      const conn = await pool.acquire({ mode: 'write' });
+      try {
+        conn.execSync('BEGIN IMMEDIATE');
+        for (let i = 0; i < 100; i++) conn.runSync(INSERT, [i, 'tx']);
+        conn.execSync('COMMIT');
+      } finally {
+        conn.release();
+      }
+    },
+    close: () => pool.close(),
+  };
+}
+
+// better-sqlite3 the way litepool's one-call API is used: SQL text every call.
+function betterSqlite3PerCall() {
+  const db = new Better(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  const tx = db.transaction(() => { for (let i = 0; i < 100; i++) db.prepare(INSERT).run(i, 'tx'); });
+  return {
+    point: () => db.prepare(POINT).get(rid()),
+    range: () => db.prepare(RANGE).all(rid()),
+    insert: () => db.prepare(INSERT).run(1, 'x'),
+    tx100: () => tx.immediate(),
+    close: () => db.close(),
+  };
+}
+
 function betterSqlite3() {
   const db = new Better(file);
   db.pragma('journal_mode = WAL');
@@ -120,9 +160,11 @@ function betterSqlite3() {
 const CLIENTS = [
   ['litepool async', litepoolAsync],
   ['litepool sync', litepoolSync],
+  ['litepool sync, prepared', litepoolPrepared],
   ['litepool/sqlite3 drop-in', () => sqlite3Client(dropIn)],
   ['node-sqlite3', () => sqlite3Client(sqlite3)],
   ['better-sqlite3@12', betterSqlite3],
+  ['better-sqlite3@12, prepare per call', betterSqlite3PerCall],
 ];
 const WORKLOADS = [
   ['point select', 'point', 1],
@@ -189,6 +231,7 @@ const median = (xs) => {
   out.push(`One WAL file with ${ROWS} rows; every client opens the same file. litepool pools have max 8 connections.`);
   out.push('Concurrency = calls in flight at once from one Node process. Ops/s counts calls (a transaction of 100 inserts is one op).');
   out.push('For the synchronous clients (litepool sync, better-sqlite3) concurrency 64 only interleaves the loop; their calls still run one at a time.');
+  out.push('"litepool sync" passes SQL text each call (`pool.getSync(sql, params)`); "litepool sync, prepared" uses `pool.prepare(sql)` once and `stmt.getSync(params)`, each call still leasing a connection. "better-sqlite3@12" prepares once and calls `stmt.get()`; "better-sqlite3@12, prepare per call" calls `db.prepare(sql).get()` each time (better-sqlite3 keeps no statement cache). Its transaction row prepares each insert too.');
   out.push('node-sqlite3 and the drop-in run one transaction at a time (a JS lock), as application code on one `Database` must.');
   out.push('');
   out.push('| workload | conc. | client | ops/s | vs node-sqlite3 | vs better-sqlite3 |');
@@ -213,6 +256,8 @@ const median = (xs) => {
   out.push('Targets from the issue (ratio of medians; in brackets, the range of the ratio within each round):');
   out.push(`- litepool async vs node-sqlite3 at concurrency 64 (point select): ${(a['litepool async'] / a['node-sqlite3']).toFixed(2)}x (${perRound('point select', 64, 'litepool async', 'node-sqlite3')}; target ≥ 3x).`);
   out.push(`- litepool sync vs better-sqlite3 (point select, concurrency 1): ${(s['litepool sync'] / s['better-sqlite3@12']).toFixed(2)}x (${perRound('point select', 1, 'litepool sync', 'better-sqlite3@12')}; target ≥ 0.8x).`);
+  out.push(`- the same with a prepared statement on both sides (litepool sync, prepared vs better-sqlite3): ${(s['litepool sync, prepared'] / s['better-sqlite3@12']).toFixed(2)}x (${perRound('point select', 1, 'litepool sync, prepared', 'better-sqlite3@12')}).`);
+  out.push(`- the same with SQL text each call on both sides (litepool sync vs better-sqlite3, prepare per call): ${(s['litepool sync'] / s['better-sqlite3@12, prepare per call']).toFixed(2)}x (${perRound('point select', 1, 'litepool sync', 'better-sqlite3@12, prepare per call')}).`);
   console.log(out.join('\n'));
 })().catch((err) => {
   console.error(err);
