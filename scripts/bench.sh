@@ -8,6 +8,7 @@ cargo bench -p litepool --bench pool
 python3 benches/rust/report.py
 cargo bench -p litepool --bench tenants
 python3 benches/rust/tenants_report.py
+cargo run --release -q -p litepool --example fairness
 for lang in c python node; do
   if [ -f "benches/$lang/run.sh" ]; then
     echo "== $lang"

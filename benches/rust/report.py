@@ -8,8 +8,10 @@ root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/criterion")
 
 
 def mean_ns(*parts):
+    """Criterion's headline estimate: the regression slope when it has one, else the mean."""
     path = root.joinpath(*parts, "new", "estimates.json")
-    return json.loads(path.read_text())["mean"]["point_estimate"]
+    data = json.loads(path.read_text())
+    return (data.get("slope") or data["mean"])["point_estimate"]
 
 
 def fmt(ns):
@@ -22,6 +24,9 @@ rows.append(("acquire+release, uncontended", un_lp, "r2d2", un_r2, un_r2 / un_lp
 group = "acquire_release_contended_8threads_4conns"
 co_lp, co_r2 = mean_ns(group, "litepool"), mean_ns(group, "r2d2")
 rows.append(("acquire+release, 8 threads on 4 connections (time for 8 cycles)", co_lp, "r2d2", co_r2, co_r2 / co_lp, "≥ 2× r2d2"))
+group = "point_select_contended_8threads_4conns"
+pc_lp, pc_r2 = mean_ns(group, "litepool"), mean_ns(group, "r2d2")
+rows.append(("point select, 8 threads on 4 connections (time for 8 selects)", pc_lp, "r2d2", pc_r2, pc_r2 / pc_lp, ""))
 ps_lp, ps_r2, ps_held = (mean_ns("point_select", n, "pk") for n in ("litepool", "r2d2", "held_rusqlite"))
 rows.append(("point select by primary key, pooled", ps_lp, "r2d2", ps_r2, ps_r2 / ps_lp, ""))
 rows.append(("point select by primary key, pooled", ps_lp, "held rusqlite connection (the limit)", ps_held, ps_held / ps_lp, "within 10 % (≥ 0.91×)"))

@@ -108,6 +108,17 @@ fn point_select(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("litepool", "pk"), |b| b.iter(|| select(&lp.get().expect("get"), next())));
     g.bench_function(BenchmarkId::new("r2d2", "pk"), |b| b.iter(|| select(&r2.get().expect("get"), next())));
     g.finish();
+
+    // Real work under the lease: 8 threads sharing 4 connections.
+    let mut g = c.benchmark_group("point_select_contended_8threads_4conns");
+    let pk = || fastrand::i64(1..=10_000);
+    g.bench_function("litepool", |b| {
+        b.iter_custom(|iters| on_8_threads(iters, || drop(select(&lp.get().expect("get"), pk()))))
+    });
+    g.bench_function("r2d2", |b| {
+        b.iter_custom(|iters| on_8_threads(iters, || drop(select(&r2.get().expect("get"), pk()))))
+    });
+    g.finish();
 }
 
 fn config() -> Criterion {

@@ -56,18 +56,21 @@ pub(crate) fn refuse_transaction_control(sql: &str) -> Result<()> {
 
 pub(crate) fn collect_rows<P: Params>(conn: &Connection, sql: &str, params: P) -> rusqlite::Result<Rows> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
-    let width = columns.len();
     let mut out = Vec::new();
     let mut rows = stmt.query(params)?;
     while let Some(row) = rows.next()? {
-        let mut values = Vec::with_capacity(width);
-        for i in 0..width {
-            values.push(row.get::<_, Value>(i)?);
-        }
-        out.push(values);
+        out.push(row_values(row)?);
     }
+    drop(rows);
+    // Names are read after stepping: a cached statement is re-prepared at
+    // its first step if the schema changed, and its old names are stale.
+    let columns = stmt.column_names().into_iter().map(str::to_owned).collect();
     Ok(Rows { columns, rows: out })
+}
+
+fn row_values(row: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<Value>> {
+    let width = row.as_ref().column_count();
+    (0..width).map(|i| row.get::<_, Value>(i)).collect()
 }
 
 pub(crate) fn run<P: Params>(conn: &Connection, sql: &str, params: P) -> rusqlite::Result<Executed> {

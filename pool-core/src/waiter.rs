@@ -23,7 +23,7 @@ struct Slot<T> {
 }
 
 /// How often a blocking waiter yields before parking on its condvar.
-const SPINS_BEFORE_PARKING: u32 = 64;
+const SPINS_BEFORE_PARKING: u32 = 16;
 
 /// A caller waiting for a `T` until its deadline.
 pub(crate) struct Waiter<T> {
