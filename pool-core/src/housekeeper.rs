@@ -35,6 +35,9 @@ pub(crate) struct WorkerSignal {
     /// when their deadline comes sooner.
     planned: AtomicU64,
     base: Instant,
+    /// The running housekeeper, joined by `stop` so that a closed pool
+    /// leaves no thread behind (valgrind, process exit right after close).
+    thread: Mutex<Option<thread::JoinHandle<()>>>,
 }
 
 impl Default for WorkerSignal {
@@ -44,6 +47,7 @@ impl Default for WorkerSignal {
             cv: Condvar::new(),
             planned: AtomicU64::new(u64::MAX),
             base: Instant::now(),
+            thread: Mutex::new(None),
         }
     }
 }
@@ -73,9 +77,27 @@ impl WorkerSignal {
         self.cv.notify_one();
     }
 
-    pub fn shutdown(&self) {
+    /// Stops the housekeeper and waits for it to exit until `deadline`
+    /// (it finishes a connection it is opening first); past the deadline it
+    /// is left to exit on its own.
+    pub fn stop(&self, deadline: Instant) {
         self.flags.lock().shutdown = true;
         self.cv.notify_one();
+        let Some(handle) = self.thread.lock().take() else { return };
+        if handle.thread().id() == thread::current().id() {
+            return; // closed from a hook on the housekeeper itself
+        }
+        loop {
+            if handle.is_finished() {
+                let _ = handle.join();
+                return;
+            }
+            if Instant::now() >= deadline {
+                *self.thread.lock() = Some(handle);
+                return;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Sleeps until `until` or a kick; `false` once shut down.
@@ -96,9 +118,15 @@ pub(crate) fn spawn(shared: &Arc<Shared>) {
     let weak = Arc::downgrade(shared);
     let signal = Arc::clone(&shared.worker);
     let name = format!("litepool-{}", shared.config.name);
-    let spawned = thread::Builder::new().name(name).spawn(move || run(&weak, &signal));
-    if let Err(e) = spawned {
-        log::error!("litepool: cannot start the housekeeper thread: {e}");
+    match thread::Builder::new().name(name).spawn(move || run(&weak, &signal)) {
+        Ok(handle) => {
+            // In a forked child the old handle names a thread of the
+            // parent's: forget it rather than detach a thread we do not have.
+            if let Some(inherited) = shared.worker.thread.lock().replace(handle) {
+                std::mem::forget(inherited);
+            }
+        }
+        Err(e) => log::error!("litepool: cannot start the housekeeper thread: {e}"),
     }
 }
 

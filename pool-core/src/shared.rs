@@ -70,6 +70,9 @@ pub(crate) struct Shared {
     pub generation: AtomicU64,
 }
 
+/// How long `close` waits for the housekeeper to exit at least.
+const HOUSEKEEPER_GRACE: Duration = Duration::from_millis(250);
+
 impl Shared {
     /// The shared state around the first, already open connection.
     pub(crate) fn new(
@@ -354,7 +357,9 @@ impl Shared {
         let anchor = if active == 0 { int.anchor.take() } else { None };
         drop(int);
         drop(anchor);
-        self.worker.shutdown();
+        // The housekeeper exits within microseconds of the signal unless it
+        // is opening a connection: give even close(0) (drop) that long.
+        self.worker.stop(deadline.max(Instant::now() + HOUSEKEEPER_GRACE));
         if active == 0 {
             Ok(())
         } else {

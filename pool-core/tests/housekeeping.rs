@@ -55,3 +55,22 @@ fn dropping_the_pool_stops_the_housekeeper() {
     drop(db.pool);
     eventually("housekeeper stopped", || housekeeper_threads(name) == 0);
 }
+
+#[test]
+fn close_waits_for_the_housekeeper_to_exit() {
+    let name = "hk-close-test";
+    let db = pool_with(quick().name(name));
+    eventually("housekeeper running", || housekeeper_threads(name) == 1);
+    db.pool.close(Duration::from_secs(5)).unwrap();
+    // Gone by the time close() returns, not merely asked to go.
+    assert_eq!(housekeeper_threads(name), 0);
+}
+
+#[test]
+fn dropping_an_idle_pool_leaves_no_housekeeper_behind() {
+    let name = "hk-drop-test";
+    let db = pool_with(quick().name(name));
+    eventually("housekeeper running", || housekeeper_threads(name) == 1);
+    drop(db.pool);
+    assert_eq!(housekeeper_threads(name), 0);
+}
