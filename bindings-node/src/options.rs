@@ -126,13 +126,14 @@ pub fn parse_pool_options(env: &Env, options: Option<Unknown>, mut config: PoolC
         return Ok(Parsed { config, safe_integers, strict_parameters });
     };
     check_known_keys(env, &obj, &POOL_OPTIONS.map(|(k, _)| k))?;
-    let min_given = read_option(env, &obj, "min", Kind::NonNegative)?.is_some();
     for (key, kind) in POOL_OPTIONS {
         let Some(given) = read_option(env, &obj, key, kind)? else { continue };
         let ms = |v: u32| Duration::from_millis(u64::from(v));
         let off_if_zero = |v: u32| (v > 0).then(|| ms(v));
         match (key, given) {
-            ("max", Given::Int(v)) => config.max_size = v,
+            // The core lowers the default `min` to fit (`{ max: 1 }` is a pool of one);
+            // an explicit `min`, read after `max`, still has to fit under it.
+            ("max", Given::Int(v)) => config = config.max_size(v),
             ("min", Given::Int(v)) => config.min_idle = v,
             ("idleTimeoutMillis", Given::Int(v)) => config.idle_timeout = off_if_zero(v),
             ("connectionTimeoutMillis", Given::Int(v)) => config.acquire_timeout = ms(v),
@@ -148,11 +149,6 @@ pub fn parse_pool_options(env: &Env, options: Option<Unknown>, mut config: PoolC
             ("strictParameters", Given::Flag(v)) => strict_parameters = v,
             _ => {}
         }
-    }
-    if !min_given {
-        // `{ max: 1 }` alone means a pool of one, not a conflict with the
-        // default `min` of 2.
-        config.min_idle = config.min_idle.min(config.max_size);
     }
     Ok(Parsed { config, safe_integers, strict_parameters })
 }

@@ -97,3 +97,13 @@ test('Pool.fromEnv reads DB_POOL_* and lets options override them', async () => 
     Object.assign(process.env, saved);
   }
 });
+
+test('max alone lowers the default min; an explicit min above max is an error naming it', () => {
+  const one = new Pool(tempDb(), { max: 1 });
+  assert.equal(one.getStats().min, 1);
+  one.close();
+  assert.throws(
+    () => new Pool(tempDb(), { max: 1, min: 2 }),
+    (e) => e.code === 'LITEPOOL_INVALID_CONFIG' && /min_idle/.test(e.message),
+  );
+});
