@@ -249,6 +249,8 @@ pub unsafe extern "C" fn litepool_acquire_labeled(
 pub extern "C" fn litepool_conn_db(conn: *mut litepool_conn) -> *mut sqlite3 {
     boundary_value("litepool_conn_db", || {
         let lease = lease_of(conn)?;
+        // The pool then checks and restores the connection on release.
+        lease.conn.lock().as_ref().ok_or_else(released)?.note_raw_access();
         Ok(std::ptr::with_exposed_provenance_mut::<sqlite3>(lease.db))
     })
     .unwrap_or(std::ptr::null_mut())

@@ -42,6 +42,9 @@ pub(crate) enum Lookup<T> {
 
 struct Slot<T> {
     generation: u32,
+    /// Whether `generation` has wrapped past `u32::MAX` (every generation
+    /// was issued once, so any other value is stale).
+    wrapped: bool,
     value: Option<Arc<T>>,
 }
 
@@ -71,7 +74,7 @@ impl<T> HandleTable<T> {
             Some(i) => i,
             None => {
                 let i = u32::try_from(inner.slots.len()).ok().filter(|&i| u64::from(i) <= INDEX_MASK)?;
-                inner.slots.push(Slot { generation: 1, value: None });
+                inner.slots.push(Slot { generation: 1, wrapped: false, value: None });
                 i
             }
         };
@@ -89,7 +92,7 @@ impl<T> HandleTable<T> {
                 Some(v) => Lookup::Live(Arc::clone(v)),
                 None => Lookup::Invalid,
             },
-            Some(slot) if generation_is_older(generation, slot.generation) => Lookup::Stale,
+            Some(slot) if slot.issued_before(generation) => Lookup::Stale,
             _ => Lookup::Invalid,
         }
     }
@@ -100,11 +103,14 @@ impl<T> HandleTable<T> {
         let mut inner = self.inner.lock();
         let Some(slot) = inner.slots.get_mut(index) else { return Lookup::Invalid };
         if slot.generation != generation {
-            return if generation_is_older(generation, slot.generation) { Lookup::Stale } else { Lookup::Invalid };
+            return if slot.issued_before(generation) { Lookup::Stale } else { Lookup::Invalid };
         }
         let Some(value) = slot.value.take() else { return Lookup::Invalid };
         slot.generation = match slot.generation.wrapping_add(1) {
-            0 => 1,
+            0 => {
+                slot.wrapped = true;
+                1
+            }
             g => g,
         };
         // `index` came from a slot that exists, so it fits in u32.
@@ -126,11 +132,14 @@ impl<T> HandleTable<T> {
     }
 }
 
-/// Whether a handle's generation `issued` was current before `now`: within
-/// the last 2^31 bumps (wrapping), which is the only way it can be stale.
-fn generation_is_older(issued: u32, now: u32) -> bool {
-    let behind = now.wrapping_sub(issued);
-    behind != 0 && behind < (1 << 31)
+impl<T> Slot<T> {
+    /// Whether generation `issued` (never 0) was handed out by this slot
+    /// before its current one: below it, or any other value once the
+    /// counter wrapped. A value the slot has not reached yet is not stale
+    /// but forged (`0xFFFF_FFFF` on a young slot must not read as "freed").
+    fn issued_before(&self, issued: u32) -> bool {
+        issued != self.generation && (self.wrapped || issued < self.generation)
+    }
 }
 
 #[cfg(test)]
@@ -169,5 +178,15 @@ mod tests {
         let mine = table.insert(Arc::new(4)).unwrap();
         assert!(matches!(table.get(mine + 1), Lookup::Invalid), "a generation not reached yet");
         assert!(matches!(table.get(mine + (5 << 32)), Lookup::Invalid), "a slot never used");
+    }
+
+    #[test]
+    fn a_forged_generation_near_u32_max_is_invalid_not_freed() {
+        let table = HandleTable::new(0x1a5);
+        let h = table.insert(Arc::new(1)).unwrap();
+        let forged = (h & !0xFFFF_FFFF) | 0xFFFF_FFFF;
+        assert!(matches!(table.get(forged), Lookup::Invalid));
+        assert!(matches!(table.remove(forged), Lookup::Invalid));
+        assert!(matches!(table.get(h), Lookup::Live(_)), "the real handle is untouched");
     }
 }

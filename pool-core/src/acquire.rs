@@ -77,7 +77,7 @@ impl Shared {
         start: clock::Instant,
     ) -> Result<(GatePermit, bool)> {
         let gate = tenant.map_or(&self.gate, |t| &t.gate);
-        match gate.enter(deadline, true)? {
+        match gate.enter(deadline, true, self.owner())? {
             GateEntry::Entered(permit) => Ok((permit, false)),
             GateEntry::Queued(w) => match gate.wait(&w)? {
                 Some(permit) => Ok((permit, true)),
@@ -193,15 +193,16 @@ impl Shared {
         waited: bool,
     ) -> Result<PooledConnection> {
         let read_only = lane == Lane::Read;
+        let watch = Arc::clone(&entry.watch);
         if entry.query_only != read_only {
-            if let Err(e) = entry.conn.pragma_update(None, "query_only", read_only) {
+            if let Err(e) = watch.internal(|| entry.conn.pragma_update(None, "query_only", read_only)) {
                 self.release(entry, clock::now());
                 return Err(e.into());
             }
             entry.query_only = read_only;
         }
         if !entry.attached.is_empty() {
-            self.tenants.detach_removed(&mut entry);
+            watch.internal(|| self.tenants.detach_removed(&mut entry));
         }
         match &tenant {
             // A lease without a tenant: statements it caches are unrestricted.
@@ -213,6 +214,7 @@ impl Shared {
                 }
             }
         }
+        watch.begin(tenant.as_ref().map(|t| t.schema_arc()), read_only);
         // Direct leases reuse the acquire's one clock read; only a wait reads again.
         let (acquired_at, wait) = if waited {
             let now = clock::now();

@@ -3,7 +3,10 @@
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use crate::clock::{self, Instant};
+use crate::watch::Watch;
 
 use rusqlite::Connection;
 
@@ -28,9 +31,9 @@ pub(crate) struct EntryState {
     pub attached: Vec<(String, u64)>,
     /// `SQLITE_LIMIT_ATTACHED` of this connection, once known (0: not yet).
     pub attach_limit: usize,
-    /// The tenant schema the current lease may touch, read by the
-    /// connection's authorizer (installed at its first tenant lease).
-    pub scope: Option<crate::tenant::Scope>,
+    /// The connection's authorizer: tenant confinement and the record of
+    /// what the current lease changed.
+    pub watch: Arc<Watch>,
     /// The tenant uid of the last lease (0: a lease without a tenant); the
     /// statement cache is flushed when a tenant lease follows another scope.
     pub last_scope: u64,
@@ -39,14 +42,16 @@ pub(crate) struct EntryState {
 }
 
 impl PoolEntry {
-    pub fn new(conn: Connection, id: u64, max_lifetime: Option<Duration>, generation: u64) -> Self {
+    /// Wraps a freshly set-up connection and installs its watch.
+    pub fn new(conn: Connection, id: u64, max_lifetime: Option<Duration>, generation: u64) -> rusqlite::Result<Self> {
+        let watch = Watch::install(&conn)?;
         let now = clock::now();
         // Up to 2.5 % jitter so connections opened together do not all retire together.
         let expires_at = max_lifetime.map(|life| {
             let jitter = life.mul_f64(fastrand::f64() * 0.025);
             now + (life - jitter)
         });
-        PoolEntry(Box::new(EntryState {
+        Ok(PoolEntry(Box::new(EntryState {
             conn,
             id,
             last_used: now,
@@ -55,10 +60,10 @@ impl PoolEntry {
             query_only: false,
             attached: Vec::new(),
             attach_limit: 0,
-            scope: None,
+            watch,
             last_scope: 0,
             tenant_epoch: 0,
-        }))
+        })))
     }
 
     pub fn is_expired(&self, now: Instant) -> bool {

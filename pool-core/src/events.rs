@@ -15,8 +15,11 @@ pub enum CloseReason {
     Idle,
     /// Older than `max_lifetime`.
     Lifetime,
-    /// Failed validation, or could not be reset on return.
+    /// Failed validation, or could not be rolled back on return.
     Broken,
+    /// A lease changed it in a way the pool cannot undo (an unknown pragma,
+    /// a failed reset): replaced rather than handed on.
+    Dirty,
     /// The pool closed.
     PoolClosed,
 }

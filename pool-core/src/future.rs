@@ -85,7 +85,7 @@ impl Acquire {
                     }
                     let gate =
                         self.tenant.as_ref().map_or_else(|| Arc::clone(&self.shared.gate), |t| Arc::clone(&t.gate));
-                    match gate.enter(&mut self.deadline, false)? {
+                    match gate.enter(&mut self.deadline, false, self.shared.owner())? {
                         GateEntry::Entered(permit) => self.stage = Stage::Conn(Some(permit)),
                         GateEntry::Queued(w) => {
                             self.shared.worker.kick_if_before(w.deadline);
@@ -163,9 +163,65 @@ struct CallbackTask<F> {
     notified: AtomicBool,
 }
 
+/// Something the trampoline can run later on this thread.
+trait Runnable: Send + Sync {
+    fn run_now(self: Arc<Self>);
+}
+
+thread_local! {
+    /// Callback tasks woken on this thread while one already runs here: a
+    /// callback that releases its lease grants the next queued waiter, whose
+    /// task would otherwise run nested on the releasing call's stack (one
+    /// frame per queued waiter: a stack overflow with thousands queued). The
+    /// outermost task runs them one after another, in the order they were
+    /// woken. `None`: no task runs on this thread.
+    static TRAMPOLINE: std::cell::RefCell<Option<std::collections::VecDeque<Arc<dyn Runnable>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `task` now, or after the task already running on this thread.
+fn trampoline(task: Arc<dyn Runnable>) {
+    let deferred = TRAMPOLINE.with(|t| match &mut *t.borrow_mut() {
+        Some(queue) => {
+            queue.push_back(task.clone());
+            true
+        }
+        slot @ None => {
+            *slot = Some(std::collections::VecDeque::new());
+            false
+        }
+    });
+    if deferred {
+        return;
+    }
+    /// Clears the trampoline even if a task unwinds.
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            TRAMPOLINE.with(|t| t.borrow_mut().take());
+        }
+    }
+    let _reset = Reset;
+    let mut next = Some(task);
+    while let Some(task) = next {
+        task.run_now();
+        next = TRAMPOLINE.with(|t| t.borrow_mut().as_mut().and_then(std::collections::VecDeque::pop_front));
+    }
+}
+
+impl<F: FnOnce(Result<PooledConnection>) + Send + 'static> Runnable for CallbackTask<F> {
+    fn run_now(self: Arc<Self>) {
+        self.poll_once();
+    }
+}
+
 impl<F: FnOnce(Result<PooledConnection>) + Send + 'static> CallbackTask<F> {
     fn run(self: &Arc<Self>) {
         self.notified.store(true, SeqCst);
+        trampoline(Arc::clone(self) as Arc<dyn Runnable>);
+    }
+
+    fn poll_once(self: &Arc<Self>) {
         loop {
             // Whoever holds the lock polls again for us (it sees `notified`).
             let Some(mut slot) = self.future.try_lock() else { return };

@@ -4,8 +4,15 @@
 //! sleep in the busy handler and may still fail with `SQLITE_BUSY` (a deferred
 //! read→write upgrade ignores `busy_timeout`); writers queued here never
 //! collide with each other at all.
+//!
+//! One gate per database *file*, not per pool: every pool in the process
+//! that opens the same file (whatever the path's spelling: the key is the
+//! file's device and inode) gets the same gate, so their writers queue
+//! together too. Each pool closes and times out only its own waiters.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::{Arc, LazyLock, Weak};
 use std::time::Instant;
 
 use crate::clock::Deadline;
@@ -18,14 +25,25 @@ use crate::waiter::{WaitQueue, Waiter};
 #[derive(Default)]
 struct GateState {
     held: bool,
-    closed: bool,
     waiters: WaitQueue<()>,
 }
 
-/// A fair mutual-exclusion gate for writers (one per database).
+/// A fair mutual-exclusion gate for writers (one per database file).
 #[derive(Default)]
 pub(crate) struct WriteGate {
     state: Mutex<GateState>,
+    /// The fork generation this gate was last reset for (pools sharing it
+    /// each reset it in a child; only the first reset may clear `held`).
+    reset_for: AtomicU64,
+}
+
+/// Who queues at a gate: the pool's id (see `Waiter::owner`) and its
+/// closed flag, checked under the gate's lock so that a pool's close never
+/// misses a waiter.
+#[derive(Clone, Copy)]
+pub(crate) struct Owner<'a> {
+    pub id: usize,
+    pub closed: &'a AtomicBool,
 }
 
 /// The outcome of trying to pass the gate.
@@ -45,18 +63,37 @@ impl Drop for GatePermit {
     }
 }
 
+/// Gates of files some pool has open, by `(device, inode)`.
+type Registry = Mutex<HashMap<(u64, u64), Weak<WriteGate>>>;
+static REGISTRY: LazyLock<Registry> = LazyLock::new(Mutex::default);
+
 impl WriteGate {
+    /// The gate of the file with `identity`, shared with every other pool of
+    /// this process on that file; a gate of its own when there is no
+    /// identity (in-memory databases, custom connectors).
+    pub fn for_file(identity: Option<(u64, u64)>) -> Arc<WriteGate> {
+        let Some(key) = identity else { return Arc::default() };
+        let mut registry = REGISTRY.lock();
+        if let Some(gate) = registry.get(&key).and_then(Weak::upgrade) {
+            return gate;
+        }
+        registry.retain(|_, g| g.strong_count() > 0);
+        let gate: Arc<WriteGate> = Arc::default();
+        registry.insert(key, Arc::downgrade(&gate));
+        gate
+    }
+
     /// Enters at once when free and nobody queues; otherwise queues.
-    pub fn enter(self: &Arc<Self>, deadline: &mut Deadline, blocking: bool) -> Result<GateEntry> {
+    pub fn enter(self: &Arc<Self>, deadline: &mut Deadline, blocking: bool, owner: Owner<'_>) -> Result<GateEntry> {
         let mut st = self.state.lock();
-        if st.closed {
+        if owner.closed.load(SeqCst) {
             return Err(Error::Closed);
         }
         if !st.held && st.waiters.is_empty() {
             st.held = true;
             return Ok(GateEntry::Entered(GatePermit { gate: Arc::clone(self) }));
         }
-        let waiter = Waiter::new(deadline, blocking);
+        let waiter = Waiter::owned_by(deadline, blocking, owner.id);
         st.waiters.push(Arc::clone(&waiter));
         Ok(GateEntry::Queued(waiter))
     }
@@ -112,33 +149,35 @@ impl WriteGate {
         }
     }
 
-    /// Async waiters past their deadline, removed from the queue.
-    pub fn take_expired(&self, now: Instant) -> Vec<Arc<Waiter<()>>> {
-        self.state.lock().waiters.take_expired(now)
+    /// Pool `owner`'s async waiters past their deadline, removed from the queue.
+    pub fn take_expired(&self, now: Instant, owner: usize) -> Vec<Arc<Waiter<()>>> {
+        self.state.lock().waiters.take_where(|w| w.owner == owner && w.deadline <= now)
     }
 
-    pub fn next_async_deadline(&self) -> Option<Instant> {
-        self.state.lock().waiters.next_async_deadline()
+    pub fn next_async_deadline(&self, owner: usize) -> Option<Instant> {
+        self.state.lock().waiters.next_async_deadline_where(|w| w.owner == owner)
     }
 
-    pub fn waiting(&self) -> usize {
-        self.state.lock().waiters.len()
+    /// Pool `owner`'s writers queued here.
+    pub fn waiting(&self, owner: usize) -> usize {
+        self.state.lock().waiters.count_where(|w| w.owner == owner)
     }
 
-    /// Refuses new writers and fails every queued one with `Closed`.
-    pub fn close(&self) {
-        let waiters = {
-            let mut st = self.state.lock();
-            st.closed = true;
-            st.waiters.drain()
-        };
+    /// Fails every writer pool `owner` has queued here with `Closed` (its
+    /// closed flag is already set, so no new one queues).
+    pub fn close_for(&self, owner: usize) {
+        let waiters = self.state.lock().waiters.take_where(|w| w.owner == owner);
         for w in waiters {
             let _ = w.grant(Err(Error::Closed));
         }
     }
 
     /// In a forked child: the holder (another thread of the parent) is gone.
-    pub fn reset_after_fork(&self) {
+    /// Only the first pool to notice the fork `generation` resets the gate.
+    pub fn reset_after_fork(&self, generation: u64) {
+        if self.reset_for.swap(generation, SeqCst) == generation {
+            return;
+        }
         let mut st = self.state.lock();
         st.held = false;
         st.waiters.drain();

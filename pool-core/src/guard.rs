@@ -89,6 +89,35 @@ impl PooledConnection {
         self.lease_id.and_then(|id| self.shared.leases.site(id))
     }
 
+    /// Tells the pool this lease's raw `sqlite3 *` was handed out (the C ABI
+    /// does this). Such a connection can be changed without SQL, so on
+    /// return the pool re-applies the busy timeout, checks that its
+    /// authorizer is still installed (reinstalling it, and undoing every
+    /// pragma, TEMP object and attachment, when it is not) and resets what
+    /// it saw change.
+    pub fn note_raw_access(&self) {
+        self.entry().watch.note(crate::watch::RAW);
+    }
+
+    /// An error from SQL run on this lease, as the pool reports it: a write
+    /// refused on a `read()` lease becomes [`Error::ReadOnlyLane`], and a
+    /// statement the pool's authorizer denied says why.
+    pub fn error(&self, err: rusqlite::Error) -> Error {
+        let err = match err {
+            rusqlite::Error::SqliteFailure(f, msg)
+                if f.code == rusqlite::ErrorCode::AuthorizationForStatementDenied =>
+            {
+                let msg = match self.entry().watch.take_denial() {
+                    Some(reason) => format!("not authorized: {reason}"),
+                    None => msg.unwrap_or_else(|| "not authorized".to_owned()),
+                };
+                rusqlite::Error::SqliteFailure(f, Some(msg))
+            }
+            other => other,
+        };
+        Error::on_lane(err, self.lane)
+    }
+
     /// Begins a transaction: `BEGIN IMMEDIATE` on a `write()` lease (the
     /// write lock is taken up front, so it never fails half-way with
     /// `SQLITE_BUSY`), `BEGIN DEFERRED` otherwise.
@@ -103,22 +132,22 @@ impl PooledConnection {
     /// `Connection::execute`, with a write on a `read()` lease reported as
     /// [`Error::ReadOnlyLane`].
     pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
-        self.deref().execute(sql, params).map_err(|e| Error::on_lane(e, self.lane))
+        self.deref().execute(sql, params).map_err(|e| self.error(e))
     }
 
     /// `Connection::execute_batch`, with lane-aware errors.
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
-        self.deref().execute_batch(sql).map_err(|e| Error::on_lane(e, self.lane))
+        self.deref().execute_batch(sql).map_err(|e| self.error(e))
     }
 
     /// Runs one statement and collects every row with its column names.
     pub fn query_rows<P: Params>(&self, sql: &str, params: P) -> Result<Rows> {
-        crate::query::collect_rows(self, sql, params).map_err(|e| Error::on_lane(e, self.lane))
+        crate::query::collect_rows(self, sql, params).map_err(|e| self.error(e))
     }
 
     /// Runs one statement for its effect.
     pub fn run<P: Params>(&self, sql: &str, params: P) -> Result<Executed> {
-        crate::query::run(self, sql, params).map_err(|e| Error::on_lane(e, self.lane))
+        crate::query::run(self, sql, params).map_err(|e| self.error(e))
     }
 }
 

@@ -57,11 +57,13 @@ mod leak;
 mod metrics;
 mod pool;
 mod query;
+mod reset;
 mod shared;
 mod sqlite;
 mod stats;
 mod tenant;
 mod waiter;
+mod watch;
 
 pub use codes::sqlite_code_name;
 pub use config::{InitHook, PoolConfig};

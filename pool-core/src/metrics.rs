@@ -82,7 +82,12 @@ pub(crate) fn render(pool: &str, state: &State, stats: &Statistics, metrics: &Me
         l,
         stats.create_failures,
     );
-    let closed = [("idle", stats.closed_idle), ("lifetime", stats.closed_lifetime), ("broken", stats.closed_broken)];
+    let closed = [
+        ("idle", stats.closed_idle),
+        ("lifetime", stats.closed_lifetime),
+        ("broken", stats.closed_broken),
+        ("dirty", stats.closed_dirty),
+    ];
     let _ = writeln!(
         out,
         "# HELP litepool_connection_closed_total Connections retired, by reason.\n# TYPE litepool_connection_closed_total counter"
@@ -96,6 +101,13 @@ pub(crate) fn render(pool: &str, state: &State, stats: &Statistics, metrics: &Me
         "Leases returned inside a transaction.",
         l,
         stats.rolled_back_on_return,
+    );
+    counter(
+        &mut out,
+        "litepool_connection_reset_on_return_total",
+        "Connections a lease changed, brought back to the pool's state on return.",
+        l,
+        stats.reset_on_return,
     );
     counter(&mut out, "litepool_connection_leak_total", "Leases held past leak_threshold.", l, stats.leaks);
     let acquire = "litepool_connection_acquire_seconds";

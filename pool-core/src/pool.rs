@@ -108,7 +108,7 @@ impl PoolBuilder {
         })?;
         let anchor =
             if self.connector.is_memory() { Some(sqlite::open(&*self.connector, &self.config)?) } else { None };
-        let shared = Shared::new(self.config, self.connector, self.events, first, anchor);
+        let shared = Shared::new(self.config, self.connector, self.events, first, anchor)?;
         housekeeper::spawn(&shared);
         Ok(Pool { handle: Arc::new(PoolHandle { shared }) })
     }

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,10 +21,11 @@ use crate::config::PoolConfig;
 use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
 use crate::events::{CloseReason, PoolEvents};
-use crate::gate::WriteGate;
+use crate::gate::{Owner, WriteGate};
 use crate::housekeeper::{self, WorkerSignal};
 use crate::leak::LeaseRegistry;
 use crate::metrics::Metrics;
+use crate::reset::{self, Baseline};
 use crate::sqlite::{self, Connector};
 use crate::stats::{Counters, State};
 use crate::tenant::TenantRegistry;
@@ -49,6 +50,10 @@ pub(crate) struct Internals {
 /// Configuration, lock and counters shared by the pool, its leases and its
 /// housekeeper.
 pub(crate) struct Shared {
+    /// Unique in the process: tags this pool's waiters at shared write gates.
+    pub id: usize,
+    /// Set by `close()`: checked without the lock where a lock is not held.
+    pub closed_flag: AtomicBool,
     pub config: PoolConfig,
     pub connector: Arc<dyn Connector>,
     pub internals: Mutex<Internals>,
@@ -61,6 +66,8 @@ pub(crate) struct Shared {
     events: Option<Arc<dyn PoolEvents>>,
     pub worker: Arc<WorkerSignal>,
     pub tenants: TenantRegistry,
+    /// The per-connection state a lease's changes are undone to.
+    baseline: Baseline,
     /// `sqlite3_stmt_readonly` answers per SQL text, for `query`/`execute`.
     routing: Mutex<HashMap<String, bool>>,
     pid: AtomicU32,
@@ -69,6 +76,8 @@ pub(crate) struct Shared {
     /// Bumped in a forked child; older entries belong to the parent.
     pub generation: AtomicU64,
 }
+
+static POOL_IDS: AtomicUsize = AtomicUsize::new(1);
 
 /// How long `close` waits for the housekeeper to exit at least.
 const HOUSEKEEPER_GRACE: Duration = Duration::from_millis(250);
@@ -81,9 +90,15 @@ impl Shared {
         events: Option<Arc<dyn PoolEvents>>,
         first: Connection,
         anchor: Option<Connection>,
-    ) -> Arc<Shared> {
-        let entry = PoolEntry::new(first, 1, config.max_lifetime, 0);
+    ) -> Result<Arc<Shared>> {
+        let baseline = Baseline::read(&first);
+        let entry = PoolEntry::new(first, 1, config.max_lifetime, 0)?;
+        let id = POOL_IDS.fetch_add(1, Relaxed);
+        let gate = WriteGate::for_file(connector.identity());
         let shared = Arc::new(Shared {
+            id,
+            closed_flag: AtomicBool::new(false),
+            baseline,
             leases: LeaseRegistry::new(config.leak_threshold),
             internals: Mutex::new(Internals {
                 idle: vec![entry],
@@ -100,10 +115,10 @@ impl Shared {
             closed_cv: Condvar::new(),
             counters: Counters::default(),
             metrics: Metrics::default(),
-            gate: Arc::default(),
+            gate,
             events,
             worker: Arc::default(),
-            tenants: TenantRegistry::default(),
+            tenants: TenantRegistry::new(id),
             routing: Mutex::new(HashMap::new()),
             pid: AtomicU32::new(std::process::id()),
             fork_seen: AtomicU64::new(crate::fork::generation()),
@@ -111,7 +126,12 @@ impl Shared {
         });
         Counters::bump(&shared.counters.created);
         shared.emit(|h| h.on_create(1));
-        shared
+        Ok(shared)
+    }
+
+    /// This pool as a waiter at a (possibly shared) write gate.
+    pub(crate) fn owner(&self) -> Owner<'_> {
+        Owner { id: self.id, closed: &self.closed_flag }
     }
 
     pub(crate) fn emit(&self, f: impl FnOnce(&dyn PoolEvents)) {
@@ -131,7 +151,7 @@ impl Shared {
             total: int.total,
             max: self.config.max_size,
             min: self.config.min_idle,
-            waiting: (int.waiters.len() + self.gate.waiting()) as u32,
+            waiting: (int.waiters.len() + self.gate.waiting(self.id)) as u32,
         }
     }
 
@@ -172,34 +192,45 @@ impl Shared {
             debug_assert_eq!(e.generation, old_generation);
             e.dispose(old_generation + 1);
         }
-        self.gate.reset_after_fork();
-        self.tenants.reset_after_fork();
+        self.gate.reset_after_fork(seen);
+        self.tenants.reset_after_fork(seen);
         self.leases.clear();
         housekeeper::spawn(self);
     }
 
     /// Takes back a lease's connection: rolls back an open transaction,
-    /// retires it if too old, else hands it on.
+    /// undoes what the lease changed (or replaces the connection), retires
+    /// it if too old, else hands it on.
     pub(crate) fn release(self: &Arc<Self>, entry: PoolEntry, now: clock::Instant) {
         let generation = self.generation.load(Relaxed);
         if entry.generation != generation {
             entry.dispose(generation);
             return;
         }
-        crate::tenant::leave_scope(&entry);
+        let changes = entry.watch.finish();
         if !entry.conn.is_autocommit() {
             Counters::bump(&self.counters.rolled_back_on_return);
-            if let Err(e) = entry.conn.execute_batch("ROLLBACK") {
+            if let Err(e) = entry.watch.internal(|| entry.conn.execute_batch("ROLLBACK")) {
                 log::warn!("litepool: rollback on return failed ({e}); discarding connection {}", entry.id);
                 Counters::bump(&self.counters.closed_broken);
                 return self.discard(entry, CloseReason::Broken);
+            }
+        }
+        let mut entry = entry;
+        if changes != 0 {
+            match reset::restore(&mut entry, &self.baseline, &self.config, changes) {
+                Ok(()) => Counters::bump(&self.counters.reset_on_return),
+                Err(why) => {
+                    log::info!("litepool: connection {} is replaced: {}", entry.id, why.0);
+                    Counters::bump(&self.counters.closed_dirty);
+                    return self.discard(entry, CloseReason::Dirty);
+                }
             }
         }
         if entry.is_expired(now) {
             Counters::bump(&self.counters.closed_lifetime);
             return self.discard(entry, CloseReason::Lifetime);
         }
-        let mut entry = entry;
         entry.last_used = now;
         self.put_back(entry);
     }
@@ -262,7 +293,7 @@ impl Shared {
             int.next_id += 1;
             int.next_id
         };
-        Ok(PoolEntry::new(conn, id, self.config.max_lifetime, self.generation.load(Relaxed)))
+        Ok(PoolEntry::new(conn, id, self.config.max_lifetime, self.generation.load(Relaxed))?)
     }
 
     /// Books a connection the housekeeper opened and hands it on.
@@ -299,7 +330,7 @@ impl Shared {
             let _ = w.grant(Err(err));
         }
         for gate in std::iter::once(Arc::clone(&self.gate)).chain(self.tenants.gates()) {
-            for w in gate.take_expired(now) {
+            for w in gate.take_expired(now, self.id) {
                 let err = self.timed_out("the write gate", w.timeout);
                 let _ = w.grant(Err(err));
             }
@@ -312,7 +343,7 @@ impl Shared {
         let waiters = self.internals.lock().waiters.next_async_deadline();
         let gates = std::iter::once(Arc::clone(&self.gate))
             .chain(self.tenants.gates())
-            .filter_map(|g| g.next_async_deadline())
+            .filter_map(|g| g.next_async_deadline(self.id))
             .min();
         [waiters, gates, self.leases.next_deadline()].into_iter().flatten().min()
     }
@@ -332,6 +363,7 @@ impl Shared {
 
     pub(crate) fn close(&self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
+        self.closed_flag.store(true, SeqCst);
         let (idle, waiters) = {
             let mut int = self.internals.lock();
             int.closed = true;
@@ -339,7 +371,7 @@ impl Shared {
             int.total -= idle.len() as u32;
             (idle, int.waiters.drain())
         };
-        self.gate.close();
+        self.gate.close_for(self.id);
         self.tenants.close();
         for w in waiters {
             let _ = w.grant(Err(Error::Closed));

@@ -32,6 +32,20 @@ pub trait Connector: Send + Sync + 'static {
     fn is_memory(&self) -> bool {
         false
     }
+
+    /// The database file's `(device, inode)`, read after the first
+    /// connection opened it. Pools of this process on the same file share
+    /// one write gate. `None` (the default): a gate of the pool's own.
+    fn identity(&self) -> Option<(u64, u64)> {
+        None
+    }
+}
+
+/// `(device, inode)` of the file at `path`, if it is one.
+pub(crate) fn file_identity(path: &str) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    meta.is_file().then(|| (meta.dev(), meta.ino()))
 }
 
 /// The default connector: a database file, or one shared in-memory database.
@@ -75,6 +89,13 @@ impl Connector for FileConnector {
 
     fn is_memory(&self) -> bool {
         self.uri.is_some()
+    }
+
+    fn identity(&self) -> Option<(u64, u64)> {
+        if self.is_memory() {
+            return None;
+        }
+        file_identity(&self.path)
     }
 }
 

@@ -48,6 +48,12 @@ pub struct Statistics {
     pub rolled_back_on_return: u64,
     /// Leases held past `leak_threshold` (each counted once).
     pub leaks: u64,
+    /// Connections brought back to the pool's state on return because the
+    /// lease changed them (pragmas, TEMP objects, attachments, raw access).
+    pub reset_on_return: u64,
+    /// Connections closed on return because what the lease changed could
+    /// not be undone (they are replaced by fresh ones).
+    pub closed_dirty: u64,
     /// Total time callers spent waiting for a connection.
     pub wait_time: Duration,
 }
@@ -106,6 +112,8 @@ pub(crate) struct Counters {
     pub closed_broken: AtomicU64,
     pub rolled_back_on_return: AtomicU64,
     pub leaks: AtomicU64,
+    pub reset_on_return: AtomicU64,
+    pub closed_dirty: AtomicU64,
     pub wait_nanos: AtomicU64,
 }
 
@@ -129,6 +137,8 @@ impl Counters {
             closed_broken: self.closed_broken.load(Relaxed),
             rolled_back_on_return: self.rolled_back_on_return.load(Relaxed),
             leaks: self.leaks.load(Relaxed),
+            reset_on_return: self.reset_on_return.load(Relaxed),
+            closed_dirty: self.closed_dirty.load(Relaxed),
             wait_time: Duration::from_nanos(self.wait_nanos.load(Relaxed)),
         }
     }

@@ -10,11 +10,14 @@
 //! queue behind each other.
 //!
 //! Isolation: a tenant lease may touch `main`, `temp` and its own schema
-//! only. An authorizer (installed once per connection) denies any other
-//! `tenant_*` schema and ATTACH/DETACH while a tenant lease is out; cached
-//! statements are flushed when a tenant lease follows another scope, since
-//! SQLite authorizes at prepare time. Leases without a tenant are not
-//! restricted (cross-tenant reports, migrations).
+//! only. The connection's watch (`watch.rs`, the authorizer every pooled
+//! connection carries) denies any other `tenant_*` schema, ATTACH/DETACH,
+//! TEMP triggers and views (code that would outlive the lease and run with
+//! another tenant's rights) and the pragmas that list attached databases
+//! while a tenant lease is out; TEMP tables it creates are dropped when it
+//! ends. Cached statements are flushed when a tenant lease follows another
+//! scope, since SQLite authorizes at prepare time. Leases without a tenant
+//! are not restricted (cross-tenant reports, migrations).
 //!
 //! Metrics: counters are summed over tenants; the only `tenant`-labelled
 //! series is `litepool_tenant_leases_active`, emitted for tenants with a lease
@@ -27,8 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed, Ord
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Mutex, RwLock};
-use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+use parking_lot::RwLock;
 use rusqlite::limits::Limit;
 use rusqlite::{Connection, OpenFlags};
 
@@ -37,34 +39,6 @@ use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
 use crate::gate::WriteGate;
 use crate::sqlite::apply_database_pragmas;
-
-/// The schema a connection's current lease is confined to (`None`: free).
-pub(crate) type Scope = Arc<Mutex<Option<Arc<str>>>>;
-
-/// Installs the isolation authorizer on `conn` and returns its scope cell.
-fn install_authorizer(conn: &Connection) -> Result<Scope> {
-    let scope: Scope = Arc::default();
-    let allowed = Arc::clone(&scope);
-    conn.authorizer(Some(move |ctx: AuthContext<'_>| {
-        let allowed = allowed.lock();
-        let Some(own) = allowed.as_deref() else { return Authorization::Allow };
-        if matches!(ctx.action, AuthAction::Attach { .. } | AuthAction::Detach { .. }) {
-            return Authorization::Deny;
-        }
-        match ctx.database_name {
-            Some(db) if db.starts_with("tenant_") && db != own => Authorization::Deny,
-            _ => Authorization::Allow,
-        }
-    }))?;
-    Ok(scope)
-}
-
-/// Lifts a lease's tenant confinement when it ends.
-pub(crate) fn leave_scope(entry: &PoolEntry) {
-    if let Some(scope) = &entry.scope {
-        *scope.lock() = None;
-    }
-}
 
 /// Counters for one tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,8 +88,13 @@ impl Tenant {
         entry.attached.iter().any(|(s, uid)| *uid == self.uid && **s == *self.schema)
     }
 
-    /// Starts a lease of this tenant on `entry`: counts it, attaches the
-    /// tenant if needed and confines the lease to it.
+    /// The schema name, shared (the watch's scope).
+    pub(crate) fn schema_arc(&self) -> &Arc<str> {
+        &self.schema
+    }
+
+    /// Starts a lease of this tenant on `entry`: counts it and attaches the
+    /// tenant if needed. The caller confines the lease (`Watch::begin`).
     pub(crate) fn enter(&self, entry: &mut PoolEntry, config: &PoolConfig) -> Result<()> {
         // Count the lease before checking `removed`; `remove` sets `removed`
         // before reading `active`: one of the two always sees the other.
@@ -124,29 +103,17 @@ impl Tenant {
             self.active.fetch_sub(1, SeqCst);
             return Err(Error::UnknownTenant(self.code.clone()));
         }
-        if let Err(e) = self.attach(entry, config).and_then(|()| self.confine(entry)) {
+        let watch = Arc::clone(&entry.watch);
+        if let Err(e) = watch.internal(|| self.attach(entry, config)) {
             self.active.fetch_sub(1, SeqCst);
             return Err(e);
         }
-        self.acquired.fetch_add(1, Relaxed);
-        Ok(())
-    }
-
-    fn confine(&self, entry: &mut PoolEntry) -> Result<()> {
-        let scope = match &entry.scope {
-            Some(scope) => Arc::clone(scope),
-            None => {
-                let scope = install_authorizer(&entry.conn)?;
-                entry.scope = Some(Arc::clone(&scope));
-                scope
-            }
-        };
         if entry.last_scope != self.uid {
             // Statements prepared under another scope were authorized for it.
             entry.conn.flush_prepared_statement_cache();
             entry.last_scope = self.uid;
         }
-        *scope.lock() = Some(Arc::clone(&self.schema));
+        self.acquired.fetch_add(1, Relaxed);
         Ok(())
     }
 
@@ -219,8 +186,9 @@ fn detach(conn: &Connection, schema: &str) -> Result<()> {
 }
 
 /// Every tenant of a pool, by code.
-#[derive(Default)]
 pub(crate) struct TenantRegistry {
+    /// The pool's id (its waiters at the tenants' shared write gates).
+    owner: usize,
     tenants: RwLock<HashMap<String, Arc<Tenant>>>,
     next_uid: AtomicU64,
     /// Bumped by every completed removal; connections whose `tenant_epoch`
@@ -229,6 +197,10 @@ pub(crate) struct TenantRegistry {
 }
 
 impl TenantRegistry {
+    pub fn new(owner: usize) -> Self {
+        TenantRegistry { owner, tenants: RwLock::default(), next_uid: AtomicU64::new(0), epoch: AtomicU64::new(0) }
+    }
+
     pub fn register(&self, code: &str, path: &Path, config: &PoolConfig) -> Result<()> {
         if !is_valid_tenant_code(code) {
             return Err(Error::InvalidTenant(code.to_owned()));
@@ -259,6 +231,7 @@ impl TenantRegistry {
                 Ok(c)
             })
             .map_err(|source| Error::Open { path: path_text.clone(), source })?;
+        let identity = crate::sqlite::file_identity(&path_text);
         apply_database_pragmas(&probe, config, "main", true).map_err(|e| match e {
             Error::Sqlite(source) => Error::Open { path: path_text.clone(), source },
             other => other,
@@ -269,7 +242,7 @@ impl TenantRegistry {
             schema: Arc::from(format!("tenant_{code}")),
             path: path_text,
             uid: self.next_uid.fetch_add(1, Relaxed) + 1,
-            gate: Arc::default(),
+            gate: WriteGate::for_file(identity),
             active: AtomicU32::new(0),
             acquired: AtomicU64::new(0),
             attaches: AtomicU64::new(0),
@@ -310,7 +283,7 @@ impl TenantRegistry {
                     tenants.remove(code);
                 }
                 drop(tenants);
-                tenant.gate.close();
+                tenant.gate.close_for(self.owner);
                 self.epoch.fetch_add(1, SeqCst);
                 return Ok(());
             }
@@ -422,13 +395,13 @@ impl TenantRegistry {
 
     pub fn close(&self) {
         for t in self.tenants.read().values() {
-            t.gate.close();
+            t.gate.close_for(self.owner);
         }
     }
 
-    pub fn reset_after_fork(&self) {
+    pub fn reset_after_fork(&self, generation: u64) {
         for t in self.tenants.read().values() {
-            t.gate.reset_after_fork();
+            t.gate.reset_after_fork(generation);
             t.active.store(0, Relaxed);
         }
     }

@@ -38,10 +38,18 @@ pub(crate) struct Waiter<T> {
     /// Whether a thread blocks on this waiter (it times itself out); async
     /// waiters are timed out by the housekeeper's sweep.
     pub blocking: bool,
+    /// The pool it waits for (a write gate can be shared by several pools
+    /// on one file: each closes and times out only its own waiters).
+    pub owner: usize,
 }
 
 impl<T> Waiter<T> {
     pub fn new(deadline: &mut crate::clock::Deadline, blocking: bool) -> Arc<Self> {
+        Self::owned_by(deadline, blocking, 0)
+    }
+
+    /// A waiter of pool `owner`.
+    pub fn owned_by(deadline: &mut crate::clock::Deadline, blocking: bool, owner: usize) -> Arc<Self> {
         Arc::new(Waiter {
             slot: Mutex::new(Slot { outcome: None, waker: None, abandoned: false }),
             granted: AtomicBool::new(false),
@@ -49,6 +57,7 @@ impl<T> Waiter<T> {
             deadline: deadline.at(),
             timeout: deadline.timeout,
             blocking,
+            owner,
         })
     }
 
@@ -176,18 +185,33 @@ impl<T> WaitQueue<T> {
 
     /// Removes and returns every waiter whose deadline has passed.
     pub fn take_expired(&mut self, now: Instant) -> Vec<Arc<Waiter<T>>> {
-        if self.queue.iter().all(|w| w.deadline > now) {
+        self.take_where(|w| w.deadline <= now)
+    }
+
+    /// Removes and returns the waiters `pick` selects, keeping the others' order.
+    pub fn take_where(&mut self, pick: impl Fn(&Waiter<T>) -> bool) -> Vec<Arc<Waiter<T>>> {
+        if !self.queue.iter().any(|w| pick(w)) {
             return Vec::new();
         }
-        let (expired, kept): (VecDeque<_>, VecDeque<_>) =
-            std::mem::take(&mut self.queue).into_iter().partition(|w| w.deadline <= now);
+        let (taken, kept): (VecDeque<_>, VecDeque<_>) =
+            std::mem::take(&mut self.queue).into_iter().partition(|w| pick(w));
         self.queue = kept;
-        expired.into()
+        taken.into()
     }
 
     /// The earliest deadline among asynchronous waiters.
     pub fn next_async_deadline(&self) -> Option<Instant> {
-        self.queue.iter().filter(|w| !w.blocking).map(|w| w.deadline).min()
+        self.next_async_deadline_where(|_| true)
+    }
+
+    /// The earliest deadline among asynchronous waiters `pick` selects.
+    pub fn next_async_deadline_where(&self, pick: impl Fn(&Waiter<T>) -> bool) -> Option<Instant> {
+        self.queue.iter().filter(|w| !w.blocking && pick(w)).map(|w| w.deadline).min()
+    }
+
+    /// How many waiters `pick` selects.
+    pub fn count_where(&self, pick: impl Fn(&Waiter<T>) -> bool) -> usize {
+        self.queue.iter().filter(|w| pick(w)).count()
     }
 
     /// Empties the queue (on close, or in a forked child).

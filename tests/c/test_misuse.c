@@ -117,6 +117,16 @@ static void test_handles_that_were_never_issued(litepool_pool *pool) {
     CHECK_RC(litepool_release(c), LITEPOOL_OK);
 }
 
+/* A real handle with its generation forged to 0xFFFFFFFF (a slot far
+ * younger than that) was never issued: INVALID_HANDLE, not POOL_FREED. */
+static void test_a_forged_generation_is_invalid_not_freed(litepool_pool *pool) {
+    litepool_stats st;
+    uintptr_t h = (uintptr_t)(void *)pool;
+    litepool_pool *forged = (litepool_pool *)(h | (uintptr_t)0xFFFFFFFFu);
+    CHECK_RC(litepool_get_stats(forged, &st), LITEPOOL_INVALID_HANDLE);
+    CHECK_RC(litepool_get_stats(pool, &st), LITEPOOL_OK);
+}
+
 static void test_acquire_from_a_closed_pool(void) {
     litepool_pool *pool = open_pool("closed.db", 2);
     litepool_conn *c = NULL;
@@ -261,6 +271,7 @@ int main(void) {
     test_null_pointers(pool);
     test_release_twice_and_use_after_release(pool);
     test_handles_that_were_never_issued(pool);
+    test_a_forged_generation_is_invalid_not_freed(pool);
     CHECK_RC(litepool_close(pool, 1000), LITEPOOL_OK);
     litepool_free(pool);
     test_acquire_from_a_closed_pool();

@@ -117,6 +117,52 @@ static void test_isolation(litepool_pool *pool) {
     sqlite3_close(raw);
 }
 
+/* Runs `sql` through the raw handle; returns SQLite's result code. */
+static int raw_exec(litepool_conn *conn, const char *sql) {
+    return sqlite3_exec(litepool_conn_db(conn), sql, NULL, NULL, NULL);
+}
+
+/* Clean leases through the raw handle: a tenant cannot plant a TEMP
+ * trigger or list the other tenants' files; removing the pool's authorizer
+ * with sqlite3_set_authorizer(db, NULL, NULL) does not unconfine later
+ * leases of other tenants; pragmas and TEMP objects do not outlive a lease. */
+static void test_clean_leases(void) {
+    litepool_pool *pool = open_pool("clean.db", 1);
+    litepool_conn *conn = NULL;
+    register_tenant(pool, "ca");
+    register_tenant(pool, "cb");
+    exec_as(pool, "cb", "CREATE TABLE tenant_cb.users (name TEXT); INSERT INTO tenant_cb.users VALUES ('secret')");
+    CHECK_RC(litepool_acquire_write(pool, 1000, &conn), LITEPOOL_OK);
+    CHECK_RC(litepool_exec(conn, "CREATE TABLE main.usage_log (who TEXT)"), LITEPOOL_OK);
+    CHECK_RC(litepool_release(conn), LITEPOOL_OK);
+
+    CHECK_RC(litepool_acquire_tenant(pool, "ca", LITEPOOL_LANE_WRITE, 1000, &conn), LITEPOOL_OK);
+    CHECK(raw_exec(conn, "CREATE TEMP TABLE loot (name TEXT)") == SQLITE_OK);
+    CHECK(raw_exec(conn, "CREATE TEMP TRIGGER grab AFTER INSERT ON main.usage_log "
+                         "BEGIN INSERT INTO loot SELECT name FROM tenant_cb.users; END") == SQLITE_AUTH);
+    CHECK(query_int(conn, "SELECT count(*) FROM pragma_database_list") == -1);
+    /* Lift the confinement for this lease (allowed: it is the lease's own
+     * connection) and change state without the pool seeing it. */
+    sqlite3_set_authorizer(litepool_conn_db(conn), NULL, NULL);
+    CHECK(query_int(conn, "SELECT count(*) FROM tenant_cb.users") == 1);
+    CHECK(raw_exec(conn, "PRAGMA foreign_keys = OFF") == SQLITE_OK);
+    sqlite3_busy_timeout(litepool_conn_db(conn), 1);
+    CHECK_RC(litepool_release(conn), LITEPOOL_OK);
+
+    CHECK(tenant_int(pool, "ca", "SELECT count(*) FROM temp.sqlite_master") == 0);
+    CHECK(tenant_int(pool, "ca", "SELECT count(*) FROM tenant_cb.users") == -1);
+    CHECK(tenant_int(pool, "ca", "PRAGMA foreign_keys") == 1);
+    CHECK(tenant_int(pool, "ca", "PRAGMA busy_timeout") == 5000);
+
+    /* A read lease stays read-only: turning query_only off is refused. */
+    CHECK_RC(litepool_acquire_read(pool, 1000, &conn), LITEPOOL_OK);
+    CHECK(raw_exec(conn, "PRAGMA query_only = OFF") == SQLITE_AUTH);
+    CHECK_RC(litepool_exec(conn, "INSERT INTO usage_log VALUES ('x')"), LITEPOOL_READ_ONLY_LANE);
+    CHECK_RC(litepool_release(conn), LITEPOOL_OK);
+    CHECK_RC(litepool_close(pool, 1000), LITEPOOL_OK);
+    litepool_free(pool);
+}
+
 static void test_invalid_codes(litepool_pool *pool) {
     char long_code[70], path[300], sql[200];
     char max_code[65];
@@ -148,8 +194,9 @@ static void test_invalid_codes(litepool_pool *pool) {
     max_code[64] = 0;
     register_tenant(pool, max_code);
     CHECK_RC(litepool_acquire_tenant(pool, max_code, LITEPOOL_LANE_ANY, 1000, &conn), LITEPOOL_OK);
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_database_list WHERE name = 'tenant_%s'", max_code);
-    CHECK(query_int(conn, sql) == 1);
+    /* Attached under its schema (a tenant lease may not list the attachments). */
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM tenant_%s.sqlite_master", max_code);
+    CHECK(query_int(conn, sql) == 0);
     CHECK_RC(litepool_release(conn), LITEPOOL_OK);
     CHECK_RC(litepool_remove_tenant(pool, max_code, 1000), LITEPOOL_OK);
 }
@@ -428,5 +475,6 @@ int main(void) {
     litepool_free(pool);
     test_lru_past_the_attachment_limit();
     test_closed_and_freed_pool();
+    test_clean_leases();
     return finish("test_tenants");
 }
