@@ -10,9 +10,8 @@
 //! file's device and inode) gets the same gate, so their writers queue
 //! together too. Each pool closes and times out only its own waiters.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-use std::sync::{Arc, LazyLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use crate::clock::Deadline;
@@ -35,6 +34,21 @@ pub(crate) struct WriteGate {
     /// The fork generation this gate was last reset for (pools sharing it
     /// each reset it in a child; only the first reset may clear `held`).
     reset_for: AtomicU64,
+    /// The file's `(device, inode)` it is registered under, if any.
+    key: Option<(u64, u64)>,
+}
+
+impl Drop for WriteGate {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            let mut registry = REGISTRY.lock();
+            registry.retain(|(k, g)| *k != key && g.strong_count() > 0);
+            if registry.is_empty() {
+                // Free the table: nothing of ours outlives the last pool.
+                registry.shrink_to_fit();
+            }
+        }
+    }
 }
 
 /// Who queues at a gate: the pool's id (see `Waiter::owner`) and its
@@ -63,9 +77,9 @@ impl Drop for GatePermit {
     }
 }
 
-/// Gates of files some pool has open, by `(device, inode)`.
-type Registry = Mutex<HashMap<(u64, u64), Weak<WriteGate>>>;
-static REGISTRY: LazyLock<Registry> = LazyLock::new(Mutex::default);
+/// Gates of files some pool has open, by `(device, inode)` (a handful: a
+/// list is enough).
+static REGISTRY: Mutex<Vec<((u64, u64), Weak<WriteGate>)>> = Mutex::new(Vec::new());
 
 impl WriteGate {
     /// The gate of the file with `identity`, shared with every other pool of
@@ -74,12 +88,11 @@ impl WriteGate {
     pub fn for_file(identity: Option<(u64, u64)>) -> Arc<WriteGate> {
         let Some(key) = identity else { return Arc::default() };
         let mut registry = REGISTRY.lock();
-        if let Some(gate) = registry.get(&key).and_then(Weak::upgrade) {
+        if let Some(gate) = registry.iter().filter(|(k, _)| *k == key).find_map(|(_, g)| g.upgrade()) {
             return gate;
         }
-        registry.retain(|_, g| g.strong_count() > 0);
-        let gate: Arc<WriteGate> = Arc::default();
-        registry.insert(key, Arc::downgrade(&gate));
+        let gate = Arc::new(WriteGate { state: Mutex::default(), reset_for: AtomicU64::new(0), key: Some(key) });
+        registry.push((key, Arc::downgrade(&gate)));
         gate
     }
 
