@@ -31,6 +31,8 @@ elif ! build_all; then
   exit 1
 fi
 READER="$TARGET/examples/quota_reader-$PROFILE"
+# The debug Node addon (build_node_addon puts it apart from the release one).
+[ "$PROFILE" = release ] || export NAPI_RS_NATIVE_LIBRARY_PATH="$NODE_DEBUG_ADDON"
 [ -x "$READER" ] || READER=$(build_c_reader)
 echo "ok"
 
