@@ -22,7 +22,7 @@ lint: deps ## cargo fmt --check and clippy -D warnings
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: deps lint test-rust test-c test-python test-node test-examples test-readme ## every suite: Rust, C, Python, Node, examples, README quick starts
+test: deps lint test-rust test-c test-python test-node test-examples test-readme package ## every suite: Rust, C, Python, Node, examples, README quick starts
 	@echo "make test: all suites passed"
 
 test-rust: deps ## Rust unit, integration and doc tests
@@ -42,6 +42,9 @@ test-examples: deps ## the quota-proxy service and its Python/C companions
 
 test-readme: deps ## run every README block marked runnable (scripts/check-readme.py), after the documented builds
 	bash scripts/test-readme.sh
+
+package: deps ## build and check the crate, the wheel and the npm tarball (scripts/package.sh); publishes nothing
+	bash scripts/package.sh
 
 demo: deps ## the main job: quota-proxy on litepool under load, with its pool visible
 	bash scripts/demo.sh

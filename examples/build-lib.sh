@@ -52,17 +52,25 @@ NODE_DEBUG_DIR="$TARGET/napi-debug"
 NODE_DEBUG_ADDON="$NODE_DEBUG_DIR/litepool.linux-x64-gnu.node"
 build_node_addon() {
   npm_ci_if_needed "$ROOT/bindings-node" || return 1
-  (
+  # napi prints cargo's progress on stderr: keep it for a failure only.
+  local log
+  log=$(mktemp "${TMPDIR:-/tmp}/litepool-napi.XXXXXX")
+  if ! (
     cd "$ROOT/bindings-node" || exit 1
     if [ "$PROFILE" = release ]; then
-      npx napi build --platform --release >/dev/null || exit 1
+      npx napi build --platform --release || exit 1
     else
-      npx napi build --platform --output-dir "$NODE_DEBUG_DIR" >/dev/null || exit 1
+      npx napi build --platform --output-dir "$NODE_DEBUG_DIR" || exit 1
       for f in index.js index.d.ts; do
         cmp -s "$NODE_DEBUG_DIR/$f" "$f" || cp "$NODE_DEBUG_DIR/$f" "$f" || exit 1
       done
     fi
-  ) || return 1
+  ) >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
   if [ "$PROFILE" != release ]; then export NAPI_RS_NATIVE_LIBRARY_PATH="$NODE_DEBUG_ADDON"; fi
 }
 
@@ -75,8 +83,17 @@ build_python() {
   "$VENV_PY" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9,<2' 'pytest>=8' || return 1
   local flag=
   [ "$PROFILE" = release ] && flag=--release
-  (cd "$ROOT" && VIRTUAL_ENV="$ROOT/.venv" PATH="$ROOT/.venv/bin:$PATH" \
-    maturin develop --quiet $flag --manifest-path bindings-python/Cargo.toml >/dev/null) || return 1
+  # maturin reports its progress on stderr even with --quiet: keep it for a
+  # failure, print nothing on success.
+  local log
+  log=$(mktemp "${TMPDIR:-/tmp}/litepool-maturin.XXXXXX")
+  if ! (cd "$ROOT" && VIRTUAL_ENV="$ROOT/.venv" PATH="$ROOT/.venv/bin:$PATH" \
+    maturin develop --quiet $flag --manifest-path bindings-python/Cargo.toml >"$log" 2>&1); then
+    cat "$log" >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
 }
 
 # express and autocannon for the service, in examples/quota-proxy/node_modules.
