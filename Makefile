@@ -58,7 +58,7 @@ bench: deps ## run every benchmark and rewrite BENCHMARKS.md
 header: ## regenerate include/litepool.h with cbindgen
 	bash scripts/gen-header.sh
 
-install: deps ## install liblitepool, litepool.h and litepool.pc under PREFIX
+install: deps ## install liblitepool.so.0.1.0 (SONAME .so.0, links), .a, litepool.h, litepool.pc under PREFIX (default /usr/local)
 	bash scripts/install.sh "$(PREFIX)"
 
 clean: ## remove build output

@@ -28,11 +28,20 @@ build_ffi() {
 # included), so `npm ci` succeeds as is and never rewrites them; it is the
 # only install command the scripts use (`npm install` would rewrite a lock
 # file written by another npm version and leave the tree dirty).
+# Its report ("added 67 packages") and lifecycle banners go to a log shown
+# only on failure.
 npm_ci_if_needed() { # DIR
   (
     cd "$1" || exit 1
     if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-      npm ci --no-audit --no-fund --loglevel=error || exit 1
+      log=$(mktemp "${TMPDIR:-/tmp}/litepool-npm.XXXXXX")
+      if ! npm ci --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
+        echo "npm ci failed in $1:" >&2
+        cat "$log" >&2
+        rm -f "$log"
+        exit 1
+      fi
+      rm -f "$log"
     fi
   )
 }
