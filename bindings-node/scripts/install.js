@@ -10,9 +10,11 @@
 //      ships litepool.linux-x64-gnu.node (glibc Linux on x86-64).
 //   3. Otherwise (another platform, or a prebuilt addon that does not load,
 //      e.g. an older glibc), builds it from source with cargo, in release:
-//      from LITEPOOL_SOURCE_DIR when set (a litepool checkout), else from
-//      the Rust sources shipped in the package's native/ directory (the core
-//      crate and the binding, put there by `npm pack`). Needs Rust (cargo,
+//      from LITEPOOL_SOURCE_DIR when set (a litepool checkout), from the
+//      checkout the package sits in (`npm install /path/to/litepool/
+//      bindings-node`), else from the Rust sources shipped in the package's
+//      native/ directory (the core crate and the binding, put there by
+//      `npm pack`). Needs Rust (cargo,
 //      https://rustup.rs) and the SQLite headers (Debian: libsqlite3-dev);
 //      cargo fetches the crates from crates.io. A first build takes a few
 //      minutes. The result is copied to litepool.<platform>.node beside
@@ -67,6 +69,11 @@ function sourceManifest() {
     const manifest = path.join(path.resolve(process.env.LITEPOOL_SOURCE_DIR), 'bindings-node', 'Cargo.toml');
     if (!fs.existsSync(manifest)) fail(`LITEPOOL_SOURCE_DIR has no bindings-node/Cargo.toml (looked for ${manifest})`);
     return { manifest, targetDir: path.join(path.resolve(process.env.LITEPOOL_SOURCE_DIR), 'target') };
+  }
+  // A litepool checkout (`npm install /path/to/litepool/bindings-node`).
+  const checkout = path.resolve(PKG, '..');
+  if (fs.existsSync(path.join(PKG, 'Cargo.toml')) && fs.existsSync(path.join(checkout, 'pool-core', 'Cargo.toml'))) {
+    return { manifest: path.join(PKG, 'Cargo.toml'), targetDir: path.join(checkout, 'target') };
   }
   const manifest = path.join(PKG, 'native', 'binding', 'Cargo.toml');
   if (!fs.existsSync(manifest)) {
