@@ -7,7 +7,7 @@ PREFIX ?= /usr/local
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help deps build lint test test-rust test-c test-python test-node test-examples demo demo-core bench install header clean
+.PHONY: help deps build lint test test-rust test-c test-python test-node test-examples test-readme package demo demo-core bench install header clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -22,7 +22,7 @@ lint: deps ## cargo fmt --check and clippy -D warnings
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: deps lint test-rust test-c test-python test-node test-examples ## every suite: Rust, C, Python, Node, examples
+test: deps lint test-rust test-c test-python test-node test-examples test-readme package ## every suite: Rust, C, Python, Node, examples, README quick starts
 	@echo "make test: all suites passed"
 
 test-rust: deps ## Rust unit, integration and doc tests
@@ -40,6 +40,12 @@ test-node: deps ## Node bindings: napi build, node --test
 test-examples: deps ## the quota-proxy service and its Python/C companions
 	bash examples/run-tests.sh
 
+test-readme: deps ## run every README block marked runnable (scripts/check-readme.py), after the documented builds
+	bash scripts/test-readme.sh
+
+package: deps ## build and check the crate, the wheel and the npm tarball (scripts/package.sh); publishes nothing
+	bash scripts/package.sh
+
 demo: deps ## the main job: quota-proxy on litepool under load, with its pool visible
 	bash scripts/demo.sh
 
@@ -52,7 +58,7 @@ bench: deps ## run every benchmark and rewrite BENCHMARKS.md
 header: ## regenerate include/litepool.h with cbindgen
 	bash scripts/gen-header.sh
 
-install: deps ## install liblitepool, litepool.h and litepool.pc under PREFIX
+install: deps ## install liblitepool.so.0.1.0 (SONAME .so.0, links), .a, litepool.h, litepool.pc under PREFIX (default /usr/local)
 	bash scripts/install.sh "$(PREFIX)"
 
 clean: ## remove build output

@@ -2,16 +2,20 @@
 # Builds the Node addon (debug: quicker to build, the same code paths) and
 # runs its suite with node's test runner. Run from anywhere; `make test-node`
 # calls it from the repo root. Installs what it needs: @napi-rs/cli into
-# bindings-node/node_modules, and the real `sqlite3` package (built from
-# source with node-gyp) into bindings-node/.peers for the drop-in comparison.
+# bindings-node/node_modules (`npm ci`, from the committed lock file, which
+# it leaves untouched), and the real `sqlite3` package (built from source
+# with node-gyp) into bindings-node/.peers for the drop-in comparison.
+#
+# The debug addon goes to target/napi-debug/ (examples/build-lib.sh), not
+# next to the release one that `npm pack` ships; the suite loads it through
+# NAPI_RS_NATIVE_LIBRARY_PATH, which the generated loader (index.js) honours.
 set -euo pipefail
 cd "$(dirname "$0")"
-
-# `npm install`, not `npm ci`: npm 11 reports @napi-rs/cli's optional
-# per-platform packages as missing from any lock file it wrote itself.
-npm install --no-audit --no-fund --loglevel=error
-
-npx napi build --platform
+PROFILE=debug
+# shellcheck source=examples/build-lib.sh
+source ../examples/build-lib.sh
+build_node_addon
+echo "run-tests.sh: testing the debug addon $NAPI_RS_NATIVE_LIBRARY_PATH"
 
 # The peer the node-sqlite3 drop-in is compared against. node-gyp finds the
 # headers in /usr/include/node (it must not try to download them).

@@ -3,8 +3,10 @@
 #   1. builds what they need (debug): liblitepool, the Node addon, the Python
 #      extension in .venv, the service's npm packages, the C reader
 #   2. examples/quota-proxy: node --test (every endpoint, auth, bad input,
-#      no over-spend under 200 concurrent requests, graceful SIGTERM, and
-#      the Python report and C reader on the live database)
+#      no over-spend under 200 concurrent requests, graceful SIGTERM, the
+#      Python report and C reader on the live database, the pool monitor,
+#      and the Prometheus alert rules: promtool check/test rules, fetched by
+#      scripts/promtool.sh, and their metrics against a live /metrics)
 #   3. examples/python: pytest for quota_report.py
 #   4. examples/c: test_quota_reader.sh (exact output, valgrind, a writer
 #      in another process)
@@ -31,6 +33,8 @@ elif ! build_all; then
   exit 1
 fi
 READER="$TARGET/examples/quota_reader-$PROFILE"
+# The debug Node addon (build_node_addon puts it apart from the release one).
+[ "$PROFILE" = release ] || export NAPI_RS_NATIVE_LIBRARY_PATH="$NODE_DEBUG_ADDON"
 [ -x "$READER" ] || READER=$(build_c_reader)
 echo "ok"
 
@@ -44,7 +48,10 @@ count() { # count PASSED FAILED SUITE_EXIT_CODE
 }
 
 step "examples/quota-proxy: node --test"
-(cd examples/quota-proxy && QUOTA_REPORT_PYTHON="$VENV_PY" QUOTA_READER="$READER" \
+# promtool for the alert rules' checks (test/80.alerts.test.js); without one
+# that test is skipped, which counts as a failure below.
+PROMTOOL=$(bash examples/quota-proxy/scripts/promtool.sh) || PROMTOOL=
+(cd examples/quota-proxy && PROMTOOL="$PROMTOOL" QUOTA_REPORT_PYTHON="$VENV_PY" QUOTA_READER="$READER" \
   node --test --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$WORK/node.tap" test/*.test.js)
 rc=$?

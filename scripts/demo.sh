@@ -34,12 +34,19 @@ step() { echo; bold "[$1/7] $2"; }
 indent() { sed 's/^/    /'; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" -v d="${2:-1}" 'BEGIN { printf "%.*f", d, b - a }'; }
+# Seconds for people: "40 ms", "8.4 s", "3 min 12 s".
+human_secs() {
+  awk -v s="$1" 'BEGIN {
+    if (s >= 59.95) { r = int(s + 0.5); printf "%d min %d s", r / 60, r % 60 }
+    else if (s < 1) printf "%d ms", s * 1000 + 0.5
+    else printf "%.1f s", s }'
+}
 
 bold "litepool demo: quota-proxy's server on a litepool pool, under load, with its pool visible"
 echo "(node $(node --version), $(cargo --version | cut -d' ' -f1-2), $(python3 --version), $(nproc) CPUs; work dir $WORK)"
 
 # ---------------------------------------------------------------------------
-step 1 "build what the demo needs (release builds; seconds when already built)"
+step 1 "build what the demo needs (release builds: a few minutes the first time, seconds after)"
 t_build=$(now)
 # shellcheck source=examples/build-lib.sh
 PROFILE=release
@@ -55,7 +62,7 @@ install_service_deps
 echo "    C reader                 cc examples/c/quota_reader.c -llitepool"
 READER=$(build_c_reader)
 BUILD_TIME=$(elapsed "$t_build")
-echo "    built in ${BUILD_TIME} s"
+echo "    built in $(human_secs "$BUILD_TIME")"
 t_demo=$(now)
 
 # ---------------------------------------------------------------------------
@@ -117,10 +124,11 @@ step 6 "the pool after the load"
 echo "    GET /admin/db-pool-stats"
 "${HTTP[@]}" GET "$URL/admin/db-pool-stats" --admin >"$WORK/pool.json"
 node -e "
+const { formatCount: n, formatMillis: ms } = require('./examples/quota-proxy/scripts/format');
 const s = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));
 console.log('      now:      active %d, idle %d, total %d of max %d, waiting %d -> health: %s', s.active, s.idle, s.total, s.max, s.waiting, s.health);
-console.log('      counters: %d leases (%d served at once, %d after queueing), %d connections opened,', s.acquired, s.acquiredDirect, s.acquiredWaited, s.created);
-console.log('                %d acquire timeouts, %d leaks, %d rolled back on return, %s ms spent waiting in all', s.timeouts, s.leaks, s.rolledBackOnReturn, s.waitTimeMillis);
+console.log('      counters: %s leases (%s served at once, %s after queueing), %s connections opened,', n(s.acquired), n(s.acquiredDirect), n(s.acquiredWaited), n(s.created));
+console.log('                %s acquire timeouts, %s leaks, %s rolled back on return, %s spent waiting in all', n(s.timeouts), n(s.leaks), n(s.rolledBackOnReturn), ms(s.waitTimeMillis));
 " "$WORK/pool.json"
 echo "      (waiting counts callers queued for a connection or for the write lane; gateway requests queue for the"
 echo "      write lane without holding a connection, so \"active\" stays low while writes are serialised)"
@@ -128,6 +136,14 @@ echo "    GET /healthz"
 echo "      $("${HTTP[@]}" GET "$URL/healthz")"
 echo "    GET /metrics (Prometheus text; a few of its lines)"
 "${HTTP[@]}" GET "$URL/metrics" | grep -E '^(litepool_connections_(active|idle|max)|litepool_connection_(acquired|timeout)_total|litepool_connection_acquire_seconds_count|quota_proxy_gateway_requests_total)' | sed 's/^/      /'
+echo "    the pool monitor: a JSON line every 5 s in $WORK/pool-stats.log (warn when active >= max)"
+node -e "
+const lines = require('fs').readFileSync(process.argv[1], 'utf8').trim().split('\\n').map(JSON.parse);
+const samples = lines.filter((l) => l.event === 'sample');
+const warns = samples.filter((l) => l.level === 'warn');
+console.log('      %d samples so far, %d warnings%s', samples.length, warns.length, warns.length ? ': ' + warns[0].message : '');
+if (samples.length) console.log('      last: %s', JSON.stringify(samples.at(-1)));
+" "$WORK/pool-stats.log"
 
 # ---------------------------------------------------------------------------
 step 7 "stop the service with SIGTERM"
@@ -140,7 +156,7 @@ set -e
 SERVICE_PID=
 STOP_TIME=$(elapsed "$t_stop" 2)
 sed -n '/SIGTERM received/,$p' "$WORK/service.log" | indent
-echo "    exit status $SERVICE_RC after ${STOP_TIME} s"
+echo "    exit status $SERVICE_RC after $(human_secs "$STOP_TIME")"
 # The final word on the data, from the closed database.
 "$VENV_PY" examples/python/quota_report.py "$DB" --json >"$WORK/final.json" 2>"$WORK/final.err" || true
 DEMO_TIME=$(elapsed "$t_demo")
@@ -152,6 +168,26 @@ bold "Summary"
   "$(cat "$WORK/python.rc" 2>/dev/null || echo 1)" "$(cat "$WORK/c.rc" 2>/dev/null || echo 1)" <<'PY'
 import json, sys
 load_path, final_path, pool_path, service_rc, build_s, demo_s, py_rc, c_rc = sys.argv[1:]
+
+
+def ms(v):
+    """A duration in ms, as scripts/format.js prints it: 0.4 ms, 13 ms, 1.23 s, 7 min 27 s."""
+    if v >= 59950:
+        r = round(v / 1000)
+        return f"{r // 60} min {r % 60} s"
+    if v >= 10000:
+        return f"{v / 1000:.1f} s"
+    if v >= 1000:
+        return f"{v / 1000:.2f} s"
+    if v >= 10 or float(v).is_integer():
+        return f"{round(v)} ms"
+    return f"{v:.1f} ms"
+
+
+def secs(s):
+    return ms(float(s) * 1000)
+
+
 load = json.load(open(load_path))
 final = json.load(open(final_path))
 pool = json.load(open(pool_path))
@@ -159,8 +195,8 @@ codes = load["statusCounts"]
 trials = [k for k in final["keys"] if k["label"].startswith("trial-")]
 lat = load["latencyMs"]
 ok = lambda cond: "yes" if cond else "NO"
-print(f"""  - The service (Express on litepool's Node Pool) answered {load['requests']:,} requests in {load['duration']} s:
-    {load['requestsPerSecond']:,} requests/s from {load['connections']} connections; latency p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms.
+print(f"""  - The service (Express on litepool's Node Pool) answered {load['requests']:,} requests in {load['duration']:.1f} s:
+    {load['requestsPerSecond']:,} requests/s from {load['connections']} connections; latency p50 {ms(lat['p50'])}, p90 {ms(lat['p90'])}, p99 {ms(lat['p99'])}.
     Status codes: {', '.join(f'{c} x {n:,}' for c, n in sorted(codes.items()))}; socket errors: {load['errors']}.
   - Quotas held under concurrency: each trial key was spent to exactly its quota
     ({', '.join(f"{k['label']} {k['used_quota']}/{k['total_quota']}" for k in trials)}), the rest were refused with 429
@@ -172,6 +208,6 @@ print(f"""  - The service (Express on litepool's Node Pool) answered {load['requ
   - Python and C read the same file while the service wrote to it, each from one consistent snapshot:
     Python report exit {py_rc}, C reader exit {c_rc} (0 = consistent).
   - SIGTERM: the HTTP server closed, then the pool; exit status {service_rc} ({'clean' if service_rc == '0' else 'NOT clean'}).
-  - Time: build {build_s} s, then the demo itself {demo_s} s.""")
+  - Time: build {secs(build_s)}, then the demo itself {secs(demo_s)}.""")
 sys.exit(0 if service_rc == "0" and final["consistent"] and py_rc == "0" and c_rc == "0" else 1)
 PY

@@ -14,14 +14,21 @@
 //                      the pool (litepool's Pool.fromEnv; milliseconds)
 //   SHUTDOWN_TIMEOUT   ms to let in-flight requests finish on SIGTERM/SIGINT
 //                      before their connections are cut (default: 10000)
+//   POOL_STATS_LOG     the pool monitor's JSON-lines log (default:
+//                      pool-stats.log beside the database)
+//   POOL_STATS_INTERVAL ms between the monitor's samples (default: 5000;
+//                      0 turns it off). A sample with active >= max is a
+//                      `warn` line and a warning on stderr (lib/monitor.js)
 //
 // SIGTERM or SIGINT: stop accepting connections, let in-flight requests
-// finish, then close the pool, then exit 0. A second signal exits at once.
+// finish, stop the monitor, then close the pool, then exit 0. A second
+// signal exits at once.
 const fs = require('node:fs');
 const path = require('node:path');
 const { loadLitepool } = require('./lib/litepool');
 const { createApp } = require('./lib/app');
 const { createLitepoolStore } = require('./lib/store');
+const { readMonitorConfig, startPoolMonitor } = require('./lib/monitor');
 
 function log(message) {
   console.log(`quota-proxy: ${message}`);
@@ -43,18 +50,21 @@ function readConfig(env) {
   if (!Number.isInteger(shutdownTimeout) || shutdownTimeout < 0) {
     throw new Error(`SHUTDOWN_TIMEOUT must be a non-negative integer (ms), got ${JSON.stringify(env.SHUTDOWN_TIMEOUT)}`);
   }
+  const dbPath = path.resolve(env.DB_PATH || path.join('data', 'quota.db'));
   return {
     adminToken,
-    dbPath: path.resolve(env.DB_PATH || path.join('data', 'quota.db')),
+    dbPath,
     host: env.HOST || '127.0.0.1',
     port,
     shutdownTimeout,
+    monitor: readMonitorConfig(env, dbPath),
   };
 }
 
 /**
- * Opens the pool, creates the schema and listens. Resolves with
- * `{ server, pool, url, shutdown(signal) }`.
+ * Opens the pool, creates the schema, starts the pool monitor (unless its
+ * interval is 0) and listens. Resolves with
+ * `{ server, pool, monitor, url, shutdown(signal) }` (`monitor` is null when off).
  */
 async function start(config) {
   const { Pool } = loadLitepool();
@@ -62,6 +72,14 @@ async function start(config) {
   const pool = Pool.fromEnv(config.dbPath, { name: 'quota_proxy' });
   const store = createLitepoolStore(pool);
   await store.init();
+  const monitor =
+    config.monitor && config.monitor.intervalMs > 0
+      ? startPoolMonitor({
+          source: { stats: () => pool.getStats(), health: () => pool.health() },
+          file: config.monitor.file,
+          intervalMs: config.monitor.intervalMs,
+        })
+      : null;
 
   let shuttingDown = false;
   const app = createApp({ store, adminToken: config.adminToken, isShuttingDown: () => shuttingDown });
@@ -87,6 +105,7 @@ async function start(config) {
       server.closeIdleConnections();
     });
     clearTimeout(forced);
+    if (monitor) monitor.stop();
     log('HTTP server closed; closing the pool');
     const stats = pool.getStats();
     await pool.close(5000);
@@ -96,7 +115,7 @@ async function start(config) {
     );
   }
 
-  return { server, pool, url, shutdown };
+  return { server, pool, monitor, url, shutdown };
 }
 
 async function main() {
@@ -116,6 +135,9 @@ async function main() {
   }
   const stats = service.pool.getStats();
   log(`database ${config.dbPath} (pool max=${stats.max} min=${stats.min})`);
+  if (service.monitor) {
+    log(`pool monitor: stats every ${service.monitor.intervalMs} ms to ${service.monitor.file}`);
+  }
   log(`listening on ${service.url}`);
 
   let signals = 0;

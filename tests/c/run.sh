@@ -13,7 +13,10 @@
 #   5. rebuilds them with -fsanitize=address,undefined, linked against
 #      liblitepool.a (a static link keeps ASan's runtime first), and runs them
 #   6. installs a release build into a temporary PREFIX with
-#      scripts/install.sh and builds examples/c/example.c with pkg-config
+#      scripts/install.sh (checks the SONAME, the .so.X.Y.Z/.so.X/.so links
+#      and the rpath guidance), builds examples/c/example.c with pkg-config
+#      and an rpath and runs it (no LD_LIBRARY_PATH), then links it
+#      statically through `pkg-config --static`
 # Exits non-zero on the first failure.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -76,15 +79,38 @@ for t in "${TESTS[@]}"; do
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 "$OUT/$t-asan"
 done
 
-step "make install into a temporary PREFIX, build examples/c/example.c with pkg-config"
+step "make install into a temporary PREFIX: SONAME, symlinks, pkg-config; build examples/c/example.c"
 PREFIX="$WORK/prefix"
-bash scripts/install.sh "$PREFIX"
+bash scripts/install.sh "$PREFIX" | tee "$WORK/install.out"
+VERSION=$(sed -n 's/^#define LITEPOOL_VERSION "\(.*\)"$/\1/p' include/litepool.h)
+SONAME="liblitepool.so.${VERSION%%.*}"
+[ -f "$PREFIX/lib/liblitepool.so.$VERSION" ] && [ ! -L "$PREFIX/lib/liblitepool.so.$VERSION" ] ||
+  { echo "not a file: liblitepool.so.$VERSION"; exit 1; }
+[ "$(readlink "$PREFIX/lib/$SONAME")" = "liblitepool.so.$VERSION" ] || { echo "$SONAME is not a link to liblitepool.so.$VERSION"; exit 1; }
+[ "$(readlink "$PREFIX/lib/liblitepool.so")" = "$SONAME" ] || { echo "liblitepool.so is not a link to $SONAME"; exit 1; }
+readelf -d "$PREFIX/lib/liblitepool.so.$VERSION" | grep -F "Library soname: [$SONAME]" ||
+  { echo "no SONAME $SONAME"; readelf -d "$PREFIX/lib/liblitepool.so.$VERSION"; exit 1; }
+grep -qF -- "-Wl,-rpath,$PREFIX/lib" "$WORK/install.out" || { echo "install printed no rpath guidance"; exit 1; }
+# Installing again over an installed copy replaces it (links and all).
+bash scripts/install.sh "$PREFIX" >/dev/null
+[ "$(readlink "$PREFIX/lib/liblitepool.so")" = "$SONAME" ] || { echo "reinstall broke liblitepool.so"; exit 1; }
 flags=$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --cflags --libs litepool)
-echo "cc examples/c/example.c $flags"
+echo "cc examples/c/example.c $flags -Wl,-rpath,$PREFIX/lib"
 # shellcheck disable=SC2086 # pkg-config output is a list of flags
-"$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror examples/c/example.c $flags -o "$OUT/example"
-LD_LIBRARY_PATH="$PREFIX/lib" "$OUT/example" "$WORK/example.db" | tee "$WORK/example.out"
+"$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror examples/c/example.c $flags -Wl,-rpath,"$PREFIX/lib" -o "$OUT/example"
+# The program records the SONAME, not the development name, and finds it
+# through its rpath alone.
+readelf -d "$OUT/example" | grep -F "Shared library: [$SONAME]" || { echo "example does not need $SONAME"; exit 1; }
+env -u LD_LIBRARY_PATH "$OUT/example" "$WORK/example.db" | tee "$WORK/example.out"
 grep -q "user2 used 300" "$WORK/example.out"
 grep -q "active=0" "$WORK/example.out"
+# A static link through pkg-config --static and the installed archive.
+static_flags=$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --static --cflags --libs-only-other --libs-only-L litepool)
+static_libs=$(PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" pkg-config --static --libs-only-l litepool | sed 's/-llitepool//')
+# shellcheck disable=SC2086
+"$CC" -std=c11 examples/c/example.c $static_flags "$PREFIX/lib/liblitepool.a" $static_libs -o "$OUT/example-static"
+if readelf -d "$OUT/example-static" | grep -q liblitepool; then echo "static example links liblitepool.so"; exit 1; fi
+"$OUT/example-static" "$WORK/example-static.db" | grep -q "user2 used 300"
+echo "static link through pkg-config --static: ok"
 
 printf '\nC ABI suite: all passed\n'

@@ -14,6 +14,7 @@
 // keys in turn.
 const fs = require('node:fs');
 const autocannon = require('autocannon');
+const { formatCount, formatMillis } = require('./format');
 
 function parseArgs(argv) {
   const opts = { duration: 15, connections: 32, mix: 'mixed', usageEvery: 10, quiet: false };
@@ -108,7 +109,7 @@ async function main() {
       pool = ` | pool active ${stats.active}/${stats.max} idle ${stats.idle} waiting ${stats.waiting} (${stats.health})`;
     }
     if (!opts.quiet) {
-      const line = `  load ${String(elapsed).padStart(2)}/${opts.duration} s | ${String(rate).padStart(6)} req/s | ${String(done).padStart(7)} done${pool}`;
+      const line = `  load ${String(elapsed).padStart(2)}/${opts.duration} s | ${formatCount(rate).padStart(6)} req/s | ${formatCount(done).padStart(9)} done${pool}`;
       if (tty) process.stdout.write(`\r${line}\u001b[K`);
       else process.stdout.write(`${line}\n`);
     }
@@ -142,9 +143,13 @@ async function main() {
   };
   if (opts.json) fs.writeFileSync(opts.json, `${JSON.stringify(summary, null, 2)}\n`);
   if (!opts.quiet) {
-    const codes = Object.entries(statusCounts).map(([k, v]) => `${k}: ${v}`).join(', ');
-    console.log(`  ${summary.requests} requests in ${summary.duration} s = ${summary.requestsPerSecond} req/s with ${opts.connections} connections`);
-    console.log(`  latency ms: p50 ${summary.latencyMs.p50}, p90 ${summary.latencyMs.p90}, p99 ${summary.latencyMs.p99}, max ${summary.latencyMs.max}`);
+    const codes = Object.entries(statusCounts).map(([k, v]) => `${k}: ${formatCount(v)}`).join(', ');
+    const l = summary.latencyMs;
+    console.log(
+      `  ${formatCount(summary.requests)} requests in ${summary.duration.toFixed(1)} s = ` +
+        `${formatCount(summary.requestsPerSecond)} req/s with ${opts.connections} connections`,
+    );
+    console.log(`  latency: p50 ${formatMillis(l.p50)}, p90 ${formatMillis(l.p90)}, p99 ${formatMillis(l.p99)}, max ${formatMillis(l.max)}`);
     console.log(`  status codes: ${codes || 'none'}; socket errors: ${summary.errors}, timeouts: ${summary.timeouts}`);
   }
 }

@@ -10,6 +10,16 @@ const path = require('node:path');
 const SERVER = path.join(__dirname, '..', 'server.js');
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
+// The child gets a minimal environment, plus what says which litepool build
+// to load: examples/run-tests.sh points NAPI_RS_NATIVE_LIBRARY_PATH at the
+// debug addon (kept apart from the release one that `npm pack` ships).
+const PASSED_THROUGH = ['PATH', 'NAPI_RS_NATIVE_LIBRARY_PATH', 'LITEPOOL_NODE'];
+function baseEnv() {
+  const env = {};
+  for (const name of PASSED_THROUGH) if (process.env[name] !== undefined) env[name] = process.env[name];
+  return env;
+}
+
 function tempDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'quota-proxy-test-'));
 }
@@ -18,7 +28,7 @@ function tempDir() {
 function runServer(env, timeoutMs = 10000) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SERVER], {
-      env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', ...env },
+      env: { ...baseEnv(), HOST: '127.0.0.1', PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -43,7 +53,7 @@ function runServer(env, timeoutMs = 10000) {
 function startService(env = {}) {
   const dir = tempDir();
   const fullEnv = {
-    PATH: process.env.PATH,
+    ...baseEnv(),
     HOST: '127.0.0.1',
     PORT: '0',
     ADMIN_TOKEN,
