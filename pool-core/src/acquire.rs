@@ -54,6 +54,10 @@ impl Shared {
                     None => continue,
                 },
                 Taken::Queued(w) => {
+                    // Holding the gate without a connection: let sessions
+                    // that hold one through meanwhile (see gate.rs).
+                    let _starving =
+                        permit.as_ref().map(|_| tenant.as_deref().map_or(&self.gate, |t| &t.gate).starving());
                     let outcome = match w.wait_until_deadline() {
                         Some(outcome) => outcome,
                         None if self.internals.lock().waiters.remove(&w) => {
@@ -77,12 +81,14 @@ impl Shared {
         start: clock::Instant,
     ) -> Result<(GatePermit, bool)> {
         let gate = tenant.map_or(&self.gate, |t| &t.gate);
-        match gate.enter(deadline, true, self.owner())? {
+        match gate.enter(deadline, true, self.owner(), false)? {
             GateEntry::Entered(permit) => Ok((permit, false)),
             GateEntry::Queued(w) => match gate.wait(&w)? {
-                Some(permit) => Ok((permit, true)),
+                Some(_) => Ok((gate.permit(), true)),
                 None => Err(self.timed_out("the write gate", start.elapsed())),
             },
+            // Only for callers that hold a connection, which writers here do not.
+            GateEntry::Bypassed => Ok((gate.permit(), false)),
         }
     }
 

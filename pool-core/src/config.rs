@@ -53,6 +53,10 @@ pub struct PoolConfig {
     /// How often the housekeeper retires idle and old connections and
     /// refills `min_idle`. Defaults to 1 s.
     pub housekeeping_period: Duration,
+    /// Threads that run the SQL of asynchronous calls (`call_with`,
+    /// sessions' `submit`), started when first needed. `0` (the default):
+    /// as many as the machine has cores, at most `max_size`.
+    pub workers: u32,
 }
 
 impl Default for PoolConfig {
@@ -73,6 +77,7 @@ impl Default for PoolConfig {
             init_sql: None,
             init_hook: None,
             housekeeping_period: Duration::from_secs(1),
+            workers: 0,
         }
     }
 }
@@ -95,6 +100,7 @@ impl fmt::Debug for PoolConfig {
             .field("init_sql", &self.init_sql)
             .field("init_hook", &self.init_hook.as_ref().map(|_| "<closure>"))
             .field("housekeeping_period", &self.housekeeping_period)
+            .field("workers", &self.workers)
             .finish()
     }
 }
@@ -135,6 +141,8 @@ impl PoolConfig {
         init_sql: Option<String>);
     setter!(/// Sets [`PoolConfig::housekeeping_period`].
         housekeeping_period: Duration);
+    setter!(/// Sets [`PoolConfig::workers`].
+        workers: u32);
 
     /// Sets [`PoolConfig::max_size`], lowering `min_idle` to fit if needed
     /// (so `max_size(1)` works with the default `min_idle` of 2).
@@ -160,6 +168,13 @@ impl PoolConfig {
     {
         self.init_hook = Some(Arc::new(hook));
         self
+    }
+
+    /// The executor's thread count `workers` stands for.
+    pub fn worker_threads(&self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let wanted = if self.workers == 0 { cores } else { self.workers as usize };
+        wanted.min(self.max_size as usize).max(1)
     }
 
     /// Checks every field; the error names the first one at fault.

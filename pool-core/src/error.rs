@@ -103,6 +103,23 @@ pub enum Error {
     #[error("{0}")]
     Misuse(String),
 
+    /// Statement parameters do not fit the statement (count, names).
+    #[error("{0}")]
+    Bind(String),
+
+    /// A parameter value cannot be stored in SQLite (an integer beyond 64 bits…).
+    #[error("{0}")]
+    InvalidValue(String),
+
+    /// The lease was already given back to the pool.
+    #[error("this connection was released back to the pool; acquire another")]
+    Released,
+
+    /// A call is still running on this session; a synchronous call must
+    /// wait for it.
+    #[error("this connection is running an async call; await it before a synchronous call")]
+    Busy,
+
     /// `close()` gave up waiting for leases to come back.
     #[error("close timed out with {active} connection(s) still leased; they will be closed when returned")]
     CloseTimedOut {
@@ -129,6 +146,10 @@ impl Error {
             Error::TenantBusy { .. } => "LITEPOOL_TENANT_BUSY",
             Error::CallbackPanicked(_) => "LITEPOOL_PANIC",
             Error::Misuse(_) => "LITEPOOL_MISUSE",
+            Error::Bind(_) => "LITEPOOL_INVALID_ARGUMENT",
+            Error::Released => "LITEPOOL_RELEASED",
+            Error::Busy => "LITEPOOL_CONNECTION_BUSY",
+            Error::InvalidValue(_) => "LITEPOOL_INVALID_VALUE",
             Error::CloseTimedOut { .. } => "LITEPOOL_CLOSE_TIMEOUT",
         }
     }

@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 use crate::acquire::Taken;
 use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
-use crate::gate::{GateEntry, GatePermit, WriteGate};
+use crate::gate::{GateEntry, GatePermit, Pass, Starving, WriteGate};
 use crate::guard::{Lane, PooledConnection};
 use crate::leak::AcquireSite;
 use crate::pool::{AcquireOptions, Pool};
@@ -30,9 +30,9 @@ use crate::waiter::Waiter;
 
 enum Stage {
     Start,
-    Gate(Arc<WriteGate>, Arc<Waiter<()>>),
-    Conn(Option<GatePermit>),
-    WaitConn(Option<GatePermit>, Arc<Waiter<PoolEntry>>),
+    Gate(Arc<WriteGate>, Arc<Waiter<Pass>>),
+    Conn(Option<(Arc<WriteGate>, GatePermit)>),
+    WaitConn(Option<(GatePermit, Starving)>, Arc<Waiter<PoolEntry>>),
     Done,
 }
 
@@ -85,8 +85,13 @@ impl Acquire {
                     }
                     let gate =
                         self.tenant.as_ref().map_or_else(|| Arc::clone(&self.shared.gate), |t| Arc::clone(&t.gate));
-                    match gate.enter(&mut self.deadline, false, self.shared.owner())? {
-                        GateEntry::Entered(permit) => self.stage = Stage::Conn(Some(permit)),
+                    match gate.enter(&mut self.deadline, false, self.shared.owner(), false)? {
+                        GateEntry::Entered(permit) => self.stage = Stage::Conn(Some((gate, permit))),
+                        // Only for callers holding a connection; writers here do not.
+                        GateEntry::Bypassed => {
+                            let permit = gate.permit();
+                            self.stage = Stage::Conn(Some((gate, permit)));
+                        }
                         GateEntry::Queued(w) => {
                             self.shared.worker.kick_if_before(w.deadline);
                             self.stage = Stage::Gate(gate, w);
@@ -94,9 +99,10 @@ impl Acquire {
                     }
                 }
                 Stage::Gate(gate, w) => match w.poll_grant(cx.waker()) {
-                    Some(Ok(())) => {
+                    Some(Ok(_)) => {
                         self.gate_waited = true;
-                        self.stage = Stage::Conn(Some(gate.permit()));
+                        let permit = gate.permit();
+                        self.stage = Stage::Conn(Some((gate, permit)));
                     }
                     Some(Err(e)) => return Poll::Ready(Err(e)),
                     None => {
@@ -104,17 +110,21 @@ impl Acquire {
                         return Poll::Pending;
                     }
                 },
-                Stage::Conn(permit) => {
+                Stage::Conn(gated) => {
                     match self.shared.take_or_enqueue(&mut self.deadline, false, self.tenant.as_deref())? {
                         Taken::Idle(e) => match self.shared.validate(e, self.start) {
-                            Some(e) => return self.finish(e, permit, self.gate_waited),
-                            None => self.stage = Stage::Conn(permit),
+                            Some(e) => return self.finish(e, gated.map(|(_, p)| p), self.gate_waited),
+                            None => self.stage = Stage::Conn(gated),
                         },
-                        Taken::Queued(w) => self.stage = Stage::WaitConn(permit, w),
+                        // Holding the gate without a connection: let sessions
+                        // that hold one through meanwhile (see gate.rs).
+                        Taken::Queued(w) => {
+                            self.stage = Stage::WaitConn(gated.map(|(gate, p)| (p, gate.starving())), w);
+                        }
                     }
                 }
                 Stage::WaitConn(permit, w) => match w.poll_grant(cx.waker()) {
-                    Some(Ok(e)) => return self.finish(e, permit, true),
+                    Some(Ok(e)) => return self.finish(e, permit.map(|(p, _)| p), true),
                     Some(Err(e)) => return Poll::Ready(Err(e)),
                     None => {
                         self.stage = Stage::WaitConn(permit, w);
@@ -272,7 +282,20 @@ pub struct AcquireHandle {
     task: Arc<dyn Cancel>,
 }
 
+struct Finished;
+
+impl Cancel for Finished {
+    fn cancel(&self) -> bool {
+        false
+    }
+}
+
 impl AcquireHandle {
+    /// A handle on something already done: `cancel` returns `false`.
+    pub(crate) fn finished() -> AcquireHandle {
+        AcquireHandle { task: Arc::new(Finished) }
+    }
+
     /// Withdraws the acquire if its callback has not run yet: the caller
     /// leaves the queue (a connection already granted goes back to the
     /// pool) and the callback is dropped uncalled. Returns `false` when the
@@ -336,45 +359,6 @@ impl Pool {
         F: FnOnce(Result<PooledConnection>) + Send + 'static,
     {
         spawn_with(Box::pin(self.acquire_async(opts)), callback)
-    }
-
-    /// The lease `sql` needs, awaited: an ordinary lease for a read-only
-    /// statement, the write lane otherwise (see [`Pool::routed`]). Takes
-    /// every option of [`Pool::acquire_async`] (per-call timeout, acquire
-    /// site, tenant); `opts.lane` is ignored, the statement picks the lane.
-    #[track_caller]
-    pub fn routed_async(
-        &self,
-        opts: AcquireOptions,
-        sql: &str,
-    ) -> impl Future<Output = Result<PooledConnection>> + Send + 'static {
-        let any = self.acquire_async(AcquireOptions { lane: Lane::Any, ..opts.clone() });
-        let write = self.acquire_async(AcquireOptions { lane: Lane::Write, ..opts });
-        let (shared, sql) = (Arc::clone(self.shared()), sql.to_owned());
-        async move {
-            crate::query::refuse_transaction_control(&sql)?;
-            match shared.cached_read_only(&sql) {
-                Some(true) => return any.await,
-                Some(false) => {}
-                None => {
-                    let conn = any.await?;
-                    if shared.probe_read_only(&conn, &sql)? {
-                        return Ok(conn);
-                    }
-                }
-            }
-            write.await
-        }
-    }
-
-    /// [`Pool::routed_async`] delivered to a callback, like
-    /// [`Pool::acquire_with`].
-    #[track_caller]
-    pub fn routed_with<F>(&self, opts: AcquireOptions, sql: &str, callback: F) -> AcquireHandle
-    where
-        F: FnOnce(Result<PooledConnection>) + Send + 'static,
-    {
-        spawn_with(Box::pin(self.routed_async(opts, sql)), callback)
     }
 }
 

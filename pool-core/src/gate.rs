@@ -5,6 +5,13 @@
 //! read→write upgrade ignores `busy_timeout`); writers queued here never
 //! collide with each other at all.
 //!
+//! A session's writing statement (see `sql/session.rs`) queues here while
+//! it already holds a connection. Were the gate's holder itself waiting for
+//! a connection (a `write()` acquire takes the gate first), the two could
+//! wait on each other; so while a holder starves for a connection, waiters
+//! that hold one are let through without the gate ([`Pass::Bypass`]: their
+//! statement then relies on SQLite's own locking and busy timeout).
+//!
 //! One gate per database *file*, not per pool: every pool in the process
 //! that opens the same file (whatever the path's spelling: the key is the
 //! file's device and inode) gets the same gate, so their writers queue
@@ -24,7 +31,18 @@ use crate::waiter::{WaitQueue, Waiter};
 #[derive(Default)]
 struct GateState {
     held: bool,
-    waiters: WaitQueue<()>,
+    waiters: WaitQueue<Pass>,
+    /// Holders waiting for a connection right now.
+    starving: u32,
+}
+
+/// What a queued waiter is granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pass {
+    /// The gate: the waiter holds it now.
+    Turn,
+    /// Go on without the gate (only for waiters that hold a connection).
+    Bypass,
 }
 
 /// A fair mutual-exclusion gate for writers (one per database file).
@@ -63,7 +81,22 @@ pub(crate) struct Owner<'a> {
 /// The outcome of trying to pass the gate.
 pub(crate) enum GateEntry {
     Entered(GatePermit),
-    Queued(Arc<Waiter<()>>),
+    Queued(Arc<Waiter<Pass>>),
+    /// Let through without the gate (a waiter holding a connection while
+    /// the holder starves for one).
+    Bypassed,
+}
+
+/// While alive, the gate's holder is waiting for a connection.
+pub(crate) struct Starving {
+    gate: Arc<WriteGate>,
+}
+
+impl Drop for Starving {
+    fn drop(&mut self) {
+        let mut st = self.gate.state.lock();
+        st.starving = st.starving.saturating_sub(1);
+    }
 }
 
 /// Holding this is holding the gate; dropping it lets the next writer in.
@@ -79,7 +112,8 @@ impl Drop for GatePermit {
 
 /// Gates of files some pool has open, by `(device, inode)` (a handful: a
 /// list is enough).
-static REGISTRY: Mutex<Vec<((u64, u64), Weak<WriteGate>)>> = Mutex::new(Vec::new());
+type Registry = Vec<((u64, u64), Weak<WriteGate>)>;
+static REGISTRY: Mutex<Registry> = Mutex::new(Vec::new());
 
 impl WriteGate {
     /// The gate of the file with `identity`, shared with every other pool of
@@ -97,7 +131,14 @@ impl WriteGate {
     }
 
     /// Enters at once when free and nobody queues; otherwise queues.
-    pub fn enter(self: &Arc<Self>, deadline: &mut Deadline, blocking: bool, owner: Owner<'_>) -> Result<GateEntry> {
+    /// `holding`: the caller already holds a connection (a session).
+    pub fn enter(
+        self: &Arc<Self>,
+        deadline: &mut Deadline,
+        blocking: bool,
+        owner: Owner<'_>,
+        holding: bool,
+    ) -> Result<GateEntry> {
         let mut st = self.state.lock();
         if owner.closed.load(SeqCst) {
             return Err(Error::Closed);
@@ -106,9 +147,36 @@ impl WriteGate {
             st.held = true;
             return Ok(GateEntry::Entered(GatePermit { gate: Arc::clone(self) }));
         }
-        let waiter = Waiter::owned_by(deadline, blocking, owner.id);
+        if holding && st.starving > 0 {
+            return Ok(GateEntry::Bypassed);
+        }
+        let waiter = Waiter::at_gate(deadline, blocking, owner.id, holding);
         st.waiters.push(Arc::clone(&waiter));
         Ok(GateEntry::Queued(waiter))
+    }
+
+    /// Enters only if the gate is free and nobody queues.
+    pub fn try_enter(self: &Arc<Self>) -> Option<GatePermit> {
+        let mut st = self.state.lock();
+        if st.held || !st.waiters.is_empty() {
+            return None;
+        }
+        st.held = true;
+        Some(GatePermit { gate: Arc::clone(self) })
+    }
+
+    /// Marks the holder as waiting for a connection until the guard drops,
+    /// and lets every queued waiter that holds a connection through.
+    pub fn starving(self: &Arc<Self>) -> Starving {
+        let through = {
+            let mut st = self.state.lock();
+            st.starving += 1;
+            st.waiters.take_where(|w| w.holding)
+        };
+        for w in through {
+            let _ = w.grant(Ok(Pass::Bypass));
+        }
+        Starving { gate: Arc::clone(self) }
     }
 
     /// Wraps a granted turn in a permit.
@@ -124,7 +192,7 @@ impl WriteGate {
                 Some(next) => {
                     drop(st);
                     // An abandoned waiter hands the turn back: try the next one.
-                    if next.grant(Ok(())).is_none() {
+                    if next.grant(Ok(Pass::Turn)).is_none() {
                         return;
                     }
                 }
@@ -138,32 +206,32 @@ impl WriteGate {
 
     /// Takes a waiter that gave up out of the queue; `false` if it was
     /// already granted (or is being granted) its turn.
-    pub fn remove(&self, waiter: &Arc<Waiter<()>>) -> bool {
+    pub fn remove(&self, waiter: &Arc<Waiter<Pass>>) -> bool {
         self.state.lock().waiters.remove(waiter)
     }
 
     /// A blocking wait for a queued turn, up to the waiter's deadline.
     /// `Ok(None)` means the deadline passed while still queued.
-    pub fn wait(self: &Arc<Self>, waiter: &Arc<Waiter<()>>) -> Result<Option<GatePermit>> {
+    pub fn wait(self: &Arc<Self>, waiter: &Arc<Waiter<Pass>>) -> Result<Option<Pass>> {
         let outcome = match waiter.wait_until_deadline() {
             Some(outcome) => outcome,
             None if self.remove(waiter) => return Ok(None),
             None => waiter.wait_for_grant(),
         };
-        outcome.map(|()| Some(self.permit()))
+        outcome.map(Some)
     }
 
     /// Gives up a queued async turn (future dropped).
-    pub fn abandon(self: &Arc<Self>, waiter: &Arc<Waiter<()>>) {
+    pub fn abandon(self: &Arc<Self>, waiter: &Arc<Waiter<Pass>>) {
         if !self.remove(waiter) {
-            if let Some(Ok(())) = waiter.abandon() {
+            if let Some(Ok(Pass::Turn)) = waiter.abandon() {
                 drop(self.permit());
             }
         }
     }
 
     /// Pool `owner`'s async waiters past their deadline, removed from the queue.
-    pub fn take_expired(&self, now: Instant, owner: usize) -> Vec<Arc<Waiter<()>>> {
+    pub fn take_expired(&self, now: Instant, owner: usize) -> Vec<Arc<Waiter<Pass>>> {
         self.state.lock().waiters.take_where(|w| w.owner == owner && w.deadline <= now)
     }
 

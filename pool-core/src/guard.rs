@@ -11,9 +11,11 @@ use rusqlite::{Connection, Params, Transaction, TransactionBehavior};
 use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
 use crate::gate::GatePermit;
-use crate::query::{Executed, Rows};
 use crate::shared::Shared;
 use crate::tenant::Tenant;
+
+/// `SQLITE_BUSY_SNAPSHOT`.
+const SQLITE_BUSY_SNAPSHOT: i32 = 517;
 
 /// The three ways to lease a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -48,7 +50,7 @@ pub struct PooledConnection {
     lease_id: Option<u64>,
     acquired_at: Instant,
     // Declared last: dropped after the connection went back (see Drop).
-    _permit: Option<GatePermit>,
+    permit: Option<GatePermit>,
 }
 
 impl PooledConnection {
@@ -61,7 +63,7 @@ impl PooledConnection {
         lease_id: Option<u64>,
         acquired_at: Instant,
     ) -> Self {
-        PooledConnection { shared, entry: Some(entry), lane, tenant, lease_id, acquired_at, _permit: permit }
+        PooledConnection { shared, entry: Some(entry), lane, tenant, lease_id, acquired_at, permit }
     }
 
     fn entry(&self) -> &PoolEntry {
@@ -72,6 +74,36 @@ impl PooledConnection {
     /// The lane this lease was taken on.
     pub fn lane(&self) -> Lane {
         self.lane
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The write gate of this lease's database (its tenant's, for a tenant lease).
+    pub(crate) fn gate(&self) -> &Arc<crate::gate::WriteGate> {
+        self.tenant.as_ref().map_or(&self.shared.gate, |t| &t.gate)
+    }
+
+    /// Whether this lease holds the write gate (a `write()` lease).
+    pub(crate) fn holds_gate(&self) -> bool {
+        self.permit.is_some()
+    }
+
+    /// Takes the write gate for the rest of the lease, if it is free right
+    /// now (a routed write found on an ordinary lease); `false` otherwise.
+    pub(crate) fn try_upgrade(&mut self) -> bool {
+        if self.permit.is_some() || self.lane == Lane::Read {
+            return self.permit.is_some();
+        }
+        match self.gate().try_enter() {
+            Some(permit) => {
+                self.permit = Some(permit);
+                self.lane = Lane::Write;
+                true
+            }
+            None => false,
+        }
     }
 
     /// The pooled connection's id (as in events and leak reports).
@@ -113,6 +145,15 @@ impl PooledConnection {
                 };
                 rusqlite::Error::SqliteFailure(f, Some(msg))
             }
+            rusqlite::Error::SqliteFailure(f, msg) if f.extended_code == SQLITE_BUSY_SNAPSHOT => {
+                let msg = format!(
+                    "{}: a transaction that began by reading tried to write after another connection \
+                     committed (a deferred read-to-write upgrade); lease with write() (BEGIN IMMEDIATE) \
+                     to write in a transaction",
+                    msg.unwrap_or_else(|| "database is locked".to_owned())
+                );
+                rusqlite::Error::SqliteFailure(f, Some(msg))
+            }
             other => other,
         };
         Error::on_lane(err, self.lane)
@@ -138,16 +179,6 @@ impl PooledConnection {
     /// `Connection::execute_batch`, with lane-aware errors.
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
         self.deref().execute_batch(sql).map_err(|e| self.error(e))
-    }
-
-    /// Runs one statement and collects every row with its column names.
-    pub fn query_rows<P: Params>(&self, sql: &str, params: P) -> Result<Rows> {
-        crate::query::collect_rows(self, sql, params).map_err(|e| self.error(e))
-    }
-
-    /// Runs one statement for its effect.
-    pub fn run<P: Params>(&self, sql: &str, params: P) -> Result<Executed> {
-        crate::query::run(self, sql, params).map_err(|e| self.error(e))
     }
 }
 
@@ -181,7 +212,7 @@ impl Drop for PooledConnection {
         let id = entry.id;
         self.shared.release(entry, now);
         self.shared.emit(|h| h.on_release(id, held));
-        // `_permit` drops after this: the next writer enters only once the
+        // `permit` drops after this: the next writer enters only once the
         // connection is rolled back and returned.
     }
 }

@@ -136,6 +136,12 @@ impl Pool {
         &self.handle.shared
     }
 
+    /// The pool's executor: the threads that run asynchronous calls' SQL
+    /// (for [`crate::sql::SessionQueue`]).
+    pub fn executor(&self) -> crate::sql::Executor {
+        self.shared().executor.clone()
+    }
+
     /// The pool's configuration.
     pub fn config(&self) -> &PoolConfig {
         &self.shared().config

@@ -7,7 +7,6 @@
 //! waiter, so waiters are served first come, first served. The acquire side
 //! lives in `acquire.rs`.
 
-use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
@@ -26,6 +25,8 @@ use crate::housekeeper::{self, WorkerSignal};
 use crate::leak::LeaseRegistry;
 use crate::metrics::Metrics;
 use crate::reset::{self, Baseline};
+use crate::sql::route::Routes;
+use crate::sql::Executor;
 use crate::sqlite::{self, Connector};
 use crate::stats::{Counters, State};
 use crate::tenant::TenantRegistry;
@@ -68,8 +69,10 @@ pub(crate) struct Shared {
     pub tenants: TenantRegistry,
     /// The per-connection state a lease's changes are undone to.
     baseline: Baseline,
-    /// `sqlite3_stmt_readonly` answers per SQL text, for `query`/`execute`.
-    routing: Mutex<HashMap<String, bool>>,
+    /// `sqlite3_stmt_readonly` answers per SQL text, for one-shot calls.
+    pub routes: Routes,
+    /// Threads for the SQL of asynchronous calls.
+    pub executor: Executor,
     pid: AtomicU32,
     /// The process fork generation this pool last checked.
     fork_seen: AtomicU64,
@@ -95,6 +98,7 @@ impl Shared {
         let entry = PoolEntry::new(first, 1, config.max_lifetime, 0)?;
         let id = POOL_IDS.fetch_add(1, Relaxed);
         let gate = WriteGate::for_file(connector.identity());
+        let executor = Executor::new(config.worker_threads(), &config.name);
         let shared = Arc::new(Shared {
             id,
             closed_flag: AtomicBool::new(false),
@@ -119,7 +123,8 @@ impl Shared {
             events,
             worker: Arc::default(),
             tenants: TenantRegistry::new(id),
-            routing: Mutex::new(HashMap::new()),
+            routes: Routes::default(),
+            executor,
             pid: AtomicU32::new(std::process::id()),
             fork_seen: AtomicU64::new(crate::fork::generation()),
             generation: AtomicU64::new(0),
@@ -373,6 +378,7 @@ impl Shared {
         };
         self.gate.close_for(self.id);
         self.tenants.close();
+        self.executor.stop();
         for w in waiters {
             let _ = w.grant(Err(Error::Closed));
         }
@@ -397,22 +403,5 @@ impl Shared {
         } else {
             Err(Error::CloseTimedOut { active })
         }
-    }
-
-    /// The remembered `sqlite3_stmt_readonly` answer for `sql`, if any.
-    pub(crate) fn cached_read_only(&self, sql: &str) -> Option<bool> {
-        self.routing.lock().get(sql).copied()
-    }
-
-    /// Prepares `sql` on `conn` to learn whether it is read-only, and
-    /// remembers the answer.
-    pub(crate) fn probe_read_only(&self, conn: &Connection, sql: &str) -> rusqlite::Result<bool> {
-        let ro = conn.prepare_cached(sql)?.readonly();
-        let mut routing = self.routing.lock();
-        if routing.len() >= 1024 {
-            routing.clear();
-        }
-        routing.insert(sql.to_owned(), ro);
-        Ok(ro)
     }
 }

@@ -54,6 +54,10 @@ pub struct Statistics {
     /// Connections closed on return because what the lease changed could
     /// not be undone (they are replaced by fresh ones).
     pub closed_dirty: u64,
+    /// Writing statements of ordinary leases let through without the write
+    /// gate (its holder was waiting for a connection, or `busy_timeout`
+    /// passed): they relied on SQLite's own locking instead.
+    pub gate_bypassed: u64,
     /// Total time callers spent waiting for a connection.
     pub wait_time: Duration,
 }
@@ -114,6 +118,7 @@ pub(crate) struct Counters {
     pub leaks: AtomicU64,
     pub reset_on_return: AtomicU64,
     pub closed_dirty: AtomicU64,
+    pub gate_bypassed: AtomicU64,
     pub wait_nanos: AtomicU64,
 }
 
@@ -139,6 +144,7 @@ impl Counters {
             leaks: self.leaks.load(Relaxed),
             reset_on_return: self.reset_on_return.load(Relaxed),
             closed_dirty: self.closed_dirty.load(Relaxed),
+            gate_bypassed: self.gate_bypassed.load(Relaxed),
             wait_time: Duration::from_nanos(self.wait_nanos.load(Relaxed)),
         }
     }

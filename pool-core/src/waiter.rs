@@ -41,6 +41,10 @@ pub(crate) struct Waiter<T> {
     /// The pool it waits for (a write gate can be shared by several pools
     /// on one file: each closes and times out only its own waiters).
     pub owner: usize,
+    /// A write-gate waiter that already holds a connection (a session's
+    /// writing statement): it may be let through without the gate when the
+    /// gate's holder itself waits for a connection.
+    pub holding: bool,
 }
 
 impl<T> Waiter<T> {
@@ -50,6 +54,11 @@ impl<T> Waiter<T> {
 
     /// A waiter of pool `owner`.
     pub fn owned_by(deadline: &mut crate::clock::Deadline, blocking: bool, owner: usize) -> Arc<Self> {
+        Self::at_gate(deadline, blocking, owner, false)
+    }
+
+    /// A write-gate waiter of pool `owner`; `holding`: see [`Waiter::holding`].
+    pub fn at_gate(deadline: &mut crate::clock::Deadline, blocking: bool, owner: usize, holding: bool) -> Arc<Self> {
         Arc::new(Waiter {
             slot: Mutex::new(Slot { outcome: None, waker: None, abandoned: false }),
             granted: AtomicBool::new(false),
@@ -58,6 +67,7 @@ impl<T> Waiter<T> {
             timeout: deadline.timeout,
             blocking,
             owner,
+            holding,
         })
     }
 

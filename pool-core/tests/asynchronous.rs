@@ -159,24 +159,32 @@ fn a_cancelled_callback_acquire_leaves_the_queue_and_is_never_called() {
 }
 
 #[test]
-fn routed_async_takes_the_write_lane_only_for_writes() {
+fn routed_calls_take_the_write_lane_only_for_writes() {
+    use litepool::sql::{Call, Op};
     let db = pool_with(quick().max_size(3));
     db.pool.execute_batch("CREATE TABLE t (x)").unwrap();
-    let read = block_on(db.pool.routed_async(Default::default(), "SELECT count(*) FROM t")).unwrap();
-    assert_eq!(read.lane(), Lane::Any);
-    drop(read);
-    // The write gate is held: a routed write waits for it without a thread.
+    // The write gate is held: a routed read goes ahead, a routed write
+    // waits for the gate without a thread.
     let gate = db.pool.write().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    db.pool.routed_with(Default::default(), "INSERT INTO t VALUES (1)", move |r| tx.send(r.map(|c| c.lane())).unwrap());
+    let read_tx = tx.clone();
+    db.pool.call_with(Default::default(), Call::new(Op::All, "SELECT count(*) FROM t"), move |r| {
+        read_tx.send(("read", r.map(|p| p.read_only).ok())).unwrap()
+    });
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), ("read", Some(true)));
+    db.pool.call_with(Default::default(), Call::new(Op::Run, "INSERT INTO t VALUES (1)"), move |r| {
+        tx.send(("write", r.map(|p| p.read_only).ok())).unwrap()
+    });
     assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
     drop(gate);
-    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap().unwrap(), Lane::Write);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), ("write", Some(false)));
+    assert_eq!(db.pool.query("SELECT x FROM t", []).unwrap().rows.len(), 1);
 }
 
 #[test]
-fn routed_async_honours_the_timeout_and_site_and_ignores_the_lane() {
-    let db = pool_with(quick().max_size(2).leak_threshold(Some(Duration::from_secs(60))));
+fn a_first_seen_write_waits_one_timeout_not_two() {
+    use litepool::sql::{Call, Op};
+    let db = pool_with(quick().max_size(2));
     db.pool.execute_batch("CREATE TABLE t (x)").unwrap();
     let opts = |ms| litepool::AcquireOptions {
         lane: Lane::Read,
@@ -184,20 +192,22 @@ fn routed_async_honours_the_timeout_and_site_and_ignores_the_lane() {
         site: Some(litepool::AcquireSite::Text("caller.py:7".into())),
         tenant: None,
     };
-    let read = block_on(db.pool.routed_async(opts(2000), "SELECT count(*) FROM t")).unwrap();
-    assert_eq!(read.lane(), Lane::Any);
-    assert_eq!(read.acquire_site().as_deref(), Some("caller.py:7"));
-    drop(read);
-    // A write waits for the gate: the call's 50 ms apply, not the pool's 2 s.
     let gate = db.pool.write().unwrap();
+    // Not seen before: probed on an ordinary lease, then the write lane,
+    // both within the call's 300 ms (it used to be up to 2 x 300 ms).
     let started = std::time::Instant::now();
-    let waited = block_on(db.pool.routed_async(opts(50), "INSERT INTO t VALUES (1)"));
-    assert!(matches!(waited, Err(Error::Timeout { .. })), "{waited:?}");
-    assert!(started.elapsed() < Duration::from_millis(1500));
-    drop(gate);
+    let err = db.pool.call(opts(300), &Call::new(Op::Run, "INSERT INTO t VALUES (1)")).unwrap_err();
+    assert_eq!(err.code(), "LITEPOOL_TIMEOUT", "{err}");
+    assert!(started.elapsed() < Duration::from_millis(450), "{:?}", started.elapsed());
     let (tx, rx) = std::sync::mpsc::channel();
-    db.pool.routed_with(opts(2000), "INSERT INTO t VALUES (1)", move |r| tx.send(r.map(|c| c.lane())).unwrap());
-    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap().unwrap(), Lane::Write);
+    let started = std::time::Instant::now();
+    db.pool.call_with(opts(300), Call::new(Op::Run, "INSERT INTO t VALUES (2)"), move |r| tx.send(r).unwrap());
+    let err = rx.recv_timeout(Duration::from_secs(5)).unwrap().unwrap_err();
+    assert_eq!(err.code(), "LITEPOOL_TIMEOUT", "{err}");
+    assert!(started.elapsed() < Duration::from_millis(450), "{:?}", started.elapsed());
+    drop(gate);
+    let done = db.pool.call(opts(2000), &Call::new(Op::Run, "INSERT INTO t VALUES (3)")).unwrap();
+    assert_eq!(done.changes, 1);
 }
 
 #[test]

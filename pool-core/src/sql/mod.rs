@@ -1,0 +1,27 @@
+//! The pool's one SQL layer: what every binding runs SQL through.
+//!
+//! - [`Params`] and [`BindRules`]: one parameter model and binder.
+//! - [`classify`]: transaction control and leading keywords, comments skipped.
+//! - [`Call`] → [`Produced`]: one row loop (`exec.rs`).
+//! - [`Pool::call`](crate::Pool::call) / [`Pool::call_with`](crate::Pool::call_with):
+//!   one-shot calls routed to the lane their statement needs, in one acquire
+//!   timeout (`route.rs`).
+//! - [`Session`] / [`SessionQueue`]: a held lease running calls in order,
+//!   with the transaction rules in one place (`session.rs`).
+//! - [`Executor`]: the pool's worker threads for calls off the caller's thread.
+//!
+//! A binding converts its language's values to [`Params`] and [`Produced`]
+//! back, delivers completions to its event loop and maps errors by
+//! [`Error::code`](crate::Error::code); nothing else.
+
+pub mod classify;
+mod exec;
+mod executor;
+mod params;
+pub(crate) mod route;
+mod session;
+
+pub use exec::{execute, Call, Column, Op, Produced, Sql};
+pub use executor::{Executor, Work};
+pub use params::{BadValue, BindRules, Params};
+pub use session::{Action, Done, Session, SessionQueue, TxnMode};

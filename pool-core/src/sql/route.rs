@@ -1,0 +1,171 @@
+//! One-shot calls on the pool: [`Pool::call`] and [`Pool::call_with`] lease
+//! the lane the statement needs (read-only statements an ordinary lease,
+//! others the write lane), run it, and give the lease back — all within
+//! one acquire timeout.
+//!
+//! Whether a statement is read-only is `sqlite3_stmt_readonly`, which needs
+//! it prepared: the answer is remembered per SQL text (and on the [`Sql`]
+//! itself). A statement seen for the first time is prepared on an ordinary
+//! lease; if it writes, the lease takes the write gate on the spot when the
+//! gate is free, else it goes back and the write lane is asked for with
+//! what is left of the same deadline.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::error::Result;
+use crate::future::AcquireHandle;
+use crate::guard::{Lane, PooledConnection};
+use crate::pool::{AcquireOptions, Pool};
+use crate::shared::Shared;
+use crate::sql::classify;
+use crate::sql::exec::{self, Call, Op, Produced, Sql};
+
+/// How many SQL texts the route cache remembers before it starts afresh.
+const ROUTES_KEPT: usize = 1024;
+
+/// `sqlite3_stmt_readonly` answers per SQL text.
+#[derive(Default)]
+pub(crate) struct Routes {
+    map: Mutex<HashMap<Box<str>, bool>>,
+}
+
+impl Routes {
+    /// Whether `sql` is read-only, if known.
+    pub fn known(&self, sql: &Sql) -> Option<bool> {
+        if let Some(ro) = sql.read_only() {
+            return Some(ro);
+        }
+        let ro = self.map.lock().get(sql.as_str()).copied()?;
+        sql.learn(ro);
+        Some(ro)
+    }
+
+    pub fn learn(&self, sql: &Sql, read_only: bool) {
+        sql.learn(read_only);
+        let mut map = self.map.lock();
+        if map.len() >= ROUTES_KEPT {
+            map.clear();
+        }
+        map.insert(sql.as_str().into(), read_only);
+    }
+}
+
+/// The lane a statement with this read-only answer runs on.
+fn lane_for(read_only: bool) -> Lane {
+    if read_only {
+        Lane::Any
+    } else {
+        Lane::Write
+    }
+}
+
+/// What is left of `timeout` since `start`.
+fn remaining(start: Instant, timeout: Duration) -> Duration {
+    timeout.saturating_sub(start.elapsed())
+}
+
+/// The first lane to ask for and whether the statement must be probed.
+fn plan(shared: &Shared, call: &Call) -> Result<(Lane, bool)> {
+    if call.op == Op::Script {
+        return Ok((Lane::Write, false));
+    }
+    classify::refuse_in_one_shot(call.sql.as_str())?;
+    Ok(match shared.routes.known(&call.sql) {
+        Some(ro) => (lane_for(ro), false),
+        None => (Lane::Any, true),
+    })
+}
+
+/// On a probing lease: prepares the statement, learns whether it writes
+/// and, if it does, takes the write gate in place when it is free.
+/// `Ok(true)`: run it on this lease.
+fn probe(shared: &Shared, lease: &mut PooledConnection, sql: &Sql) -> Result<bool> {
+    let read_only = exec::prepare(lease, sql.as_str())?.readonly();
+    shared.routes.learn(sql, read_only);
+    Ok(read_only || lease.try_upgrade())
+}
+
+impl Pool {
+    /// Runs `call` on a lease of the lane its statement needs (see the
+    /// module docs) and gives the lease back. `opts.lane` is ignored; the
+    /// timeout, tenant and acquire site are used. Transaction control
+    /// (`BEGIN`, `COMMIT`, `SAVEPOINT`…) is refused with [`Error::Misuse`]
+    /// outside scripts: the lease ends with the statement.
+    #[track_caller]
+    pub fn call(&self, opts: AcquireOptions, call: &Call) -> Result<Produced> {
+        let start = Instant::now();
+        let timeout = opts.timeout.unwrap_or(self.config().acquire_timeout);
+        let (lane, probing) = plan(self.shared(), call)?;
+        let mut lease = self.acquire(AcquireOptions { lane, timeout: Some(timeout), ..opts.clone() })?;
+        if probing && !probe(self.shared(), &mut lease, &call.sql)? {
+            drop(lease);
+            let rest = remaining(start, timeout);
+            lease = self.acquire(AcquireOptions { lane: Lane::Write, timeout: Some(rest), ..opts })?;
+        }
+        exec::execute(&lease, call)
+    }
+
+    /// [`Pool::call`] off the caller's thread: the lease is acquired without
+    /// blocking and the SQL runs on the pool's executor; `done` is called
+    /// there with the outcome (at once, on this thread, for a call refused
+    /// up front). The handle withdraws a call still waiting for its first
+    /// lease.
+    #[track_caller]
+    pub fn call_with<F>(&self, opts: AcquireOptions, call: Call, done: F) -> AcquireHandle
+    where
+        F: FnOnce(Result<Produced>) + Send + 'static,
+    {
+        let shared = Arc::clone(self.shared());
+        let (lane, probing) = match plan(&shared, &call) {
+            Ok(plan) => plan,
+            Err(e) => {
+                done(Err(e));
+                return AcquireHandle::finished();
+            }
+        };
+        let start = Instant::now();
+        let timeout = opts.timeout.unwrap_or(shared.config.acquire_timeout);
+        let first = AcquireOptions { lane, timeout: Some(timeout), ..opts.clone() };
+        let pool = self.clone();
+        self.acquire_with(first, move |lease| {
+            let lease = match lease {
+                Ok(lease) => lease,
+                Err(e) => return done(Err(e)),
+            };
+            let executor = shared.executor.clone();
+            executor.submit(Box::new(move || {
+                let mut lease = lease;
+                if probing {
+                    match probe(&shared, &mut lease, &call.sql) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            drop(lease);
+                            let again =
+                                AcquireOptions { lane: Lane::Write, timeout: Some(remaining(start, timeout)), ..opts };
+                            let executor = shared.executor.clone();
+                            pool.acquire_with(again, move |lease| match lease {
+                                Ok(lease) => executor.submit(Box::new(move || run_and_return(lease, &call, done))),
+                                Err(e) => done(Err(e)),
+                            });
+                            return;
+                        }
+                        Err(e) => return done(Err(e)),
+                    }
+                }
+                run_and_return(lease, &call, done);
+            }));
+        })
+    }
+}
+
+/// Runs `call`, gives the lease back (which may hand it to the next
+/// queued call, run next on this worker), then reports.
+fn run_and_return<F: FnOnce(Result<Produced>)>(lease: PooledConnection, call: &Call, done: F) {
+    let out = exec::execute(&lease, call);
+    drop(lease);
+    done(out);
+}
