@@ -1,0 +1,353 @@
+//! The one table of the pool's options: every [`PoolConfig`] knob a
+//! binding or the environment can set, declared once — its name in each
+//! language, its kind and unit, its default, what 0 means, its doc and its
+//! `DB_POOL_*` variable. Python's keyword arguments, Node's option objects,
+//! the C config struct and [`PoolConfig::from_env`] are all read through it
+//! (and their documentation is checked against it by tests).
+
+use crate::config::PoolConfig;
+use crate::error::{Error, Result};
+
+/// What kind of value an option takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionKind {
+    /// A whole number, at least `min`.
+    Count {
+        /// The smallest value allowed.
+        min: u64,
+    },
+    /// A duration (seconds in Python, milliseconds elsewhere), above zero.
+    Duration,
+    /// A duration, or off: `0` (or Python's `0.0`) turns it off.
+    DurationOrOff,
+    /// A duration that may be zero (e.g. `busy_timeout`: fail at once).
+    DurationOrZero,
+    /// Text.
+    Text,
+    /// Text, or none: SQLite's own default (an empty string means none).
+    TextOrNone,
+    /// A boolean.
+    Flag,
+}
+
+/// One option.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionSpec {
+    /// The Rust field and Python keyword (`snake_case`).
+    pub name: &'static str,
+    /// The Node option key.
+    pub js: &'static str,
+    /// The `DB_POOL_*` variable that sets it, if any (milliseconds for durations).
+    pub env: Option<&'static str>,
+    /// Its kind.
+    pub kind: OptionKind,
+    /// The default, as the docs state it (`"10"`, `"5000 ms"`, `"off"`).
+    pub default: &'static str,
+    /// One line: what it does.
+    pub doc: &'static str,
+}
+
+/// A value given for an option, already converted from the binding's language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptionValue {
+    /// A whole number.
+    Count(u64),
+    /// A duration.
+    Duration(std::time::Duration),
+    /// Off (`DurationOrOff`), or none (`TextOrNone`).
+    Off,
+    /// Text.
+    Text(String),
+    /// A boolean.
+    Flag(bool),
+}
+
+const fn opt(
+    name: &'static str,
+    js: &'static str,
+    env: Option<&'static str>,
+    kind: OptionKind,
+    default: &'static str,
+    doc: &'static str,
+) -> OptionSpec {
+    OptionSpec { name, js, env, kind, default, doc }
+}
+
+use OptionKind::*;
+
+/// Every option, in the order they are applied (`max_size` before
+/// `min_idle`: a `max_size` alone lowers the default `min_idle` to fit).
+pub const OPTIONS: [OptionSpec; 15] = [
+    opt("max_size", "max", Some("DB_POOL_MAX"), Count { min: 1 }, "10", "The most connections the pool opens."),
+    opt(
+        "min_idle",
+        "min",
+        Some("DB_POOL_MIN"),
+        Count { min: 0 },
+        "2 (or max_size if smaller)",
+        "Idle connections the housekeeper keeps open and warm.",
+    ),
+    opt(
+        "acquire_timeout",
+        "connectionTimeoutMillis",
+        Some("DB_POOL_ACQUIRE_TIMEOUT"),
+        Duration,
+        "5000 ms",
+        "How long an acquire (and so a one-shot call) waits for a connection before failing with LITEPOOL_TIMEOUT.",
+    ),
+    opt(
+        "idle_timeout",
+        "idleTimeoutMillis",
+        Some("DB_POOL_IDLE_TIMEOUT"),
+        DurationOrOff,
+        "30000 ms",
+        "Idle connections above min_idle are closed after this long unused; 0 keeps them.",
+    ),
+    opt(
+        "max_lifetime",
+        "maxLifetimeMillis",
+        Some("DB_POOL_MAX_LIFETIME"),
+        DurationOrOff,
+        "1800000 ms",
+        "Connections are retired once this old (when next idle, with up to 2.5 % jitter); 0 means no limit.",
+    ),
+    opt(
+        "leak_threshold",
+        "leakDetectionMillis",
+        Some("DB_POOL_LEAK_THRESHOLD"),
+        DurationOrOff,
+        "off",
+        "A lease held longer is reported once as an apparent leak, with the site that acquired it; 0 turns it off.",
+    ),
+    opt(
+        "busy_timeout",
+        "busyTimeoutMillis",
+        Some("DB_POOL_BUSY_TIMEOUT"),
+        DurationOrZero,
+        "5000 ms",
+        "SQLite's busy_timeout on every connection; 0 fails at once on a lock.",
+    ),
+    opt(
+        "validation_window",
+        "validationWindowMillis",
+        None,
+        DurationOrZero,
+        "500 ms",
+        "A connection idle longer than this is checked before it is handed out; 0 checks every time.",
+    ),
+    opt(
+        "housekeeping_period",
+        "housekeepingPeriodMillis",
+        Some("DB_POOL_HOUSEKEEPING_PERIOD"),
+        Duration,
+        "1000 ms",
+        "How often the housekeeper retires idle and old connections and refills min_idle.",
+    ),
+    opt(
+        "workers",
+        "workers",
+        Some("DB_POOL_WORKERS"),
+        Count { min: 0 },
+        "0 (as many as cores, at most max_size)",
+        "Threads that run the SQL of asynchronous calls; 0 picks as many as the machine has cores.",
+    ),
+    opt("journal_mode", "journalMode", None, TextOrNone, "WAL", "PRAGMA journal_mode for file databases."),
+    opt("synchronous", "synchronous", None, TextOrNone, "NORMAL", "PRAGMA synchronous on every connection."),
+    opt("foreign_keys", "foreignKeys", None, Flag, "true", "PRAGMA foreign_keys on every connection."),
+    opt("init_sql", "initSql", None, TextOrNone, "none", "SQL run on every new connection after the pool's pragmas."),
+    opt("name", "name", None, Text, "litepool", "The pool label in metrics and thread names."),
+];
+
+/// The spec of option `name` (snake case).
+pub fn option(name: &str) -> Option<&'static OptionSpec> {
+    OPTIONS.iter().find(|o| o.name == name)
+}
+
+/// The spec of Node option `key`.
+pub fn option_js(key: &str) -> Option<&'static OptionSpec> {
+    OPTIONS.iter().find(|o| o.js == key)
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
+    Error::InvalidConfig { field, reason: reason.into() }
+}
+
+fn count(spec: &OptionSpec, value: OptionValue) -> Result<u32> {
+    let OptionKind::Count { min } = spec.kind else { unreachable!("count() on a {:?}", spec.kind) };
+    match value {
+        OptionValue::Count(n) if n >= min => u32::try_from(n).map_err(|_| invalid(spec.name, "is too large")),
+        OptionValue::Count(n) => Err(invalid(spec.name, format!("must be at least {min} (got {n})"))),
+        other => Err(invalid(spec.name, format!("must be a whole number (got {other:?})"))),
+    }
+}
+
+fn duration(spec: &OptionSpec, value: OptionValue) -> Result<Option<std::time::Duration>> {
+    match (spec.kind, value) {
+        (DurationOrOff, OptionValue::Off) => Ok(None),
+        (DurationOrOff, OptionValue::Duration(d)) if d.is_zero() => Ok(None),
+        (Duration, OptionValue::Duration(d)) if d.is_zero() => Err(invalid(spec.name, "must be greater than zero")),
+        (_, OptionValue::Duration(d)) => Ok(Some(d)),
+        (_, other) => Err(invalid(spec.name, format!("must be a duration (got {other:?})"))),
+    }
+}
+
+fn text(spec: &OptionSpec, value: OptionValue) -> Result<Option<String>> {
+    match (spec.kind, value) {
+        (TextOrNone, OptionValue::Off) => Ok(None),
+        (TextOrNone, OptionValue::Text(t)) if t.is_empty() => Ok(None),
+        (_, OptionValue::Text(t)) => Ok(Some(t)),
+        (_, other) => Err(invalid(spec.name, format!("must be text (got {other:?})"))),
+    }
+}
+
+impl PoolConfig {
+    /// Sets option `name` (see [`OPTIONS`]). The value must be of the
+    /// option's kind; ranges are checked here, the rest by [`PoolConfig::validate`].
+    pub fn set_option(&mut self, name: &str, value: OptionValue) -> Result<()> {
+        let spec = option(name).ok_or_else(|| {
+            let known: Vec<&str> = OPTIONS.iter().map(|o| o.name).collect();
+            invalid("options", format!("unknown option {name:?} (known: {})", known.join(", ")))
+        })?;
+        let need = |d: Option<std::time::Duration>| d.ok_or_else(|| invalid(spec.name, "cannot be turned off"));
+        match spec.name {
+            "max_size" => *self = std::mem::take(self).max_size(count(spec, value)?),
+            "min_idle" => self.min_idle = count(spec, value)?,
+            "workers" => self.workers = count(spec, value)?,
+            "acquire_timeout" => self.acquire_timeout = need(duration(spec, value)?)?,
+            "idle_timeout" => self.idle_timeout = duration(spec, value)?,
+            "max_lifetime" => self.max_lifetime = duration(spec, value)?,
+            "leak_threshold" => self.leak_threshold = duration(spec, value)?,
+            "busy_timeout" => self.busy_timeout = need(duration(spec, value)?)?,
+            "validation_window" => self.validation_window = need(duration(spec, value)?)?,
+            "housekeeping_period" => self.housekeeping_period = need(duration(spec, value)?)?,
+            "journal_mode" => self.journal_mode = text(spec, value)?,
+            "synchronous" => self.synchronous = text(spec, value)?,
+            "init_sql" => self.init_sql = text(spec, value)?,
+            "name" => self.name = text(spec, value)?.ok_or_else(|| invalid("name", "must be non-empty"))?,
+            "foreign_keys" => match value {
+                OptionValue::Flag(b) => self.foreign_keys = b,
+                other => return Err(invalid(spec.name, format!("must be a boolean (got {other:?})"))),
+            },
+            _ => unreachable!("every option in OPTIONS has a field: {name}"),
+        }
+        Ok(())
+    }
+
+    /// `base` with `options` applied in [`OPTIONS`] order (whatever order
+    /// they were given in), then validated.
+    pub fn with_options<'a>(mut self, options: impl IntoIterator<Item = (&'a str, OptionValue)>) -> Result<PoolConfig> {
+        let mut given: Vec<(&str, OptionValue)> = options.into_iter().collect();
+        given.sort_by_key(|(name, _)| OPTIONS.iter().position(|o| o.name == *name).unwrap_or(usize::MAX));
+        for (name, value) in given {
+            self.set_option(name, value)?;
+        }
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Reads the `DB_POOL_*` variables of [`OPTIONS`] over the defaults
+    /// (whole numbers; milliseconds for durations; `0` turns the optional
+    /// durations off). Each is named in the options table:
+    /// `DB_POOL_MAX`, `DB_POOL_MIN`, `DB_POOL_ACQUIRE_TIMEOUT`,
+    /// `DB_POOL_IDLE_TIMEOUT`, `DB_POOL_MAX_LIFETIME`,
+    /// `DB_POOL_LEAK_THRESHOLD`, `DB_POOL_BUSY_TIMEOUT`,
+    /// `DB_POOL_HOUSEKEEPING_PERIOD`, `DB_POOL_WORKERS`.
+    ///
+    /// A value that is not a whole number is an [`Error::InvalidEnv`] naming
+    /// the variable and the value; the result is validated as a whole.
+    pub fn from_env() -> Result<PoolConfig> {
+        Self::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    /// [`PoolConfig::from_env`] over any lookup function (for tests and for
+    /// embedding hosts that keep their settings elsewhere).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<PoolConfig> {
+        let mut given = Vec::new();
+        for spec in OPTIONS.iter() {
+            let Some(var) = spec.env else { continue };
+            let Some(raw) = lookup(var) else { continue };
+            let n: u64 = raw.trim().parse().map_err(|_| Error::InvalidEnv {
+                var,
+                value: raw.clone(),
+                reason: "expected a whole number (milliseconds for timeouts)".to_owned(),
+            })?;
+            let value = match spec.kind {
+                Count { .. } => OptionValue::Count(n),
+                _ => OptionValue::Duration(std::time::Duration::from_millis(n)),
+            };
+            given.push((spec.name, value));
+        }
+        PoolConfig::default().with_options(given)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_option_sets_its_field_and_defaults_match_the_table() {
+        let d = PoolConfig::default();
+        let ms = |d: std::time::Duration| format!("{} ms", d.as_millis());
+        for spec in OPTIONS.iter() {
+            let stated = match spec.name {
+                "max_size" => d.max_size.to_string(),
+                "acquire_timeout" => ms(d.acquire_timeout),
+                "idle_timeout" => ms(d.idle_timeout.unwrap()),
+                "max_lifetime" => ms(d.max_lifetime.unwrap()),
+                "busy_timeout" => ms(d.busy_timeout),
+                "validation_window" => ms(d.validation_window),
+                "housekeeping_period" => ms(d.housekeeping_period),
+                "journal_mode" => d.journal_mode.clone().unwrap(),
+                "synchronous" => d.synchronous.clone().unwrap(),
+                "foreign_keys" => d.foreign_keys.to_string(),
+                "name" => d.name.clone(),
+                "leak_threshold" => {
+                    assert!(d.leak_threshold.is_none());
+                    "off".into()
+                }
+                "init_sql" => {
+                    assert!(d.init_sql.is_none());
+                    "none".into()
+                }
+                "min_idle" | "workers" => spec.default.to_owned(),
+                other => panic!("unlisted option {other}"),
+            };
+            assert!(
+                spec.default.starts_with(&stated),
+                "{}: table says {:?}, default is {stated}",
+                spec.name,
+                spec.default
+            );
+            let value = match spec.kind {
+                Count { min } => OptionValue::Count(min.max(1)),
+                Duration | DurationOrOff | DurationOrZero => OptionValue::Duration(std::time::Duration::from_millis(7)),
+                Text | TextOrNone => {
+                    OptionValue::Text(if spec.name == "journal_mode" { "DELETE".into() } else { "x".into() })
+                }
+                Flag => OptionValue::Flag(false),
+            };
+            let mut cfg = PoolConfig::default();
+            cfg.set_option(spec.name, value).unwrap();
+            assert_ne!(format!("{cfg:?}"), format!("{d:?}"), "{} changed nothing", spec.name);
+        }
+    }
+
+    #[test]
+    fn options_apply_in_table_order_and_kinds_are_checked() {
+        let cfg = PoolConfig::default()
+            .with_options([("min_idle", OptionValue::Count(1)), ("max_size", OptionValue::Count(1))])
+            .unwrap();
+        assert_eq!((cfg.max_size, cfg.min_idle), (1, 1));
+        let cfg = PoolConfig::default().with_options([("max_size", OptionValue::Count(1))]).unwrap();
+        assert_eq!(cfg.min_idle, 1, "max_size alone lowers the default min_idle");
+        let err = PoolConfig::default().with_options([("max_size", OptionValue::Count(0))]).unwrap_err();
+        assert!(err.to_string().contains("max_size"), "{err}");
+        let err = PoolConfig::default().with_options([("acquire_timeout", OptionValue::Off)]).unwrap_err();
+        assert!(err.to_string().contains("acquire_timeout"), "{err}");
+        let err = PoolConfig::default().with_options([("nope", OptionValue::Flag(true))]).unwrap_err();
+        assert!(err.to_string().contains("unknown option \"nope\""), "{err}");
+        let cfg = PoolConfig::default().with_options([("idle_timeout", OptionValue::Off)]).unwrap();
+        assert_eq!(cfg.idle_timeout, None);
+    }
+}
