@@ -131,6 +131,25 @@ impl PooledConnection {
         self.entry().watch.note(crate::watch::RAW);
     }
 
+    /// Tells the pool this lease registered SQL function `name` with
+    /// `n_arg` arguments (-1: any) on the connection (through rusqlite's
+    /// `create_scalar_function` and friends): it is removed when the lease
+    /// ends, so the next borrower gets the pool's connection.
+    pub fn note_function(&self, name: &str, n_arg: i32) {
+        self.entry().watch.note_function(name, n_arg);
+    }
+
+    /// Like [`PooledConnection::note_function`], for a collation.
+    pub fn note_collation(&self, name: &str) {
+        self.entry().watch.note_collation(name);
+    }
+
+    /// Tells the pool this lease installed a progress, commit, rollback or
+    /// update hook: they are removed when the lease ends.
+    pub fn note_hooks(&self) {
+        self.entry().watch.note(crate::watch::HOOKS);
+    }
+
     /// An error from SQL run on this lease, as the pool reports it: a write
     /// refused on a `read()` lease becomes [`Error::ReadOnlyLane`], and a
     /// statement the pool's authorizer denied says why.

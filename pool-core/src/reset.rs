@@ -97,6 +97,21 @@ pub(crate) fn restore(
                 restore_pragma(entry, baseline, schema.as_deref(), &name)?;
             }
         }
+        if changes & watch::FUNCTIONS != 0 {
+            let (functions, collations) = watch.take_functions();
+            for (name, n_arg) in functions {
+                entry.conn.remove_function(name.as_str(), n_arg)?;
+            }
+            for name in collations {
+                entry.conn.remove_collation(name.as_str())?;
+            }
+        }
+        if changes & watch::HOOKS != 0 {
+            entry.conn.progress_handler(0, None::<fn() -> bool>)?;
+            entry.conn.commit_hook(None::<fn() -> bool>)?;
+            entry.conn.rollback_hook(None::<fn()>)?;
+            entry.conn.update_hook(None::<fn(rusqlite::hooks::Action, &str, &str, i64)>)?;
+        }
         if changes & (watch::PRAGMA | watch::RAW) != 0 {
             // Never trust the cached lane state a lease could have changed.
             entry.query_only = entry.conn.query_row("PRAGMA query_only", [], |r| r.get(0))?;

@@ -38,6 +38,10 @@ pub(crate) const ATTACH: u32 = 4;
 pub(crate) const UNKNOWN: u32 = 8;
 /// The lease handed out the raw `sqlite3 *` (the C ABI).
 pub(crate) const RAW: u32 = 16;
+/// The lease registered SQL functions or collations (removed on return).
+pub(crate) const FUNCTIONS: u32 = 32;
+/// The lease installed a progress, commit, rollback or update hook.
+pub(crate) const HOOKS: u32 = 64;
 
 /// Pragmas that set per-connection state the pool can read and restore.
 /// Their values right after setup form the pool's baseline (`reset.rs`).
@@ -139,6 +143,9 @@ struct State {
     pragmas: Vec<(Option<String>, String)>,
     /// Why the last denied action was denied, for the error message.
     denied: Option<String>,
+    /// SQL functions `(name, n_arg)` and collations the lease registered.
+    functions: Vec<(String, i32)>,
+    collations: Vec<String>,
 }
 
 impl Watch {
@@ -196,9 +203,27 @@ impl Watch {
         std::mem::take(&mut self.state.lock().pragmas)
     }
 
-    /// Marks a change made outside SQL (raw handle access).
+    /// Marks a change made outside SQL (raw handle access, hooks).
     pub fn note(&self, change: u32) {
         self.changes.fetch_or(change, Relaxed);
+    }
+
+    /// Records a SQL function the lease registered.
+    pub fn note_function(&self, name: &str, n_arg: i32) {
+        self.state.lock().functions.push((name.to_owned(), n_arg));
+        self.note(FUNCTIONS);
+    }
+
+    /// Records a collation the lease registered.
+    pub fn note_collation(&self, name: &str) {
+        self.state.lock().collations.push(name.to_owned());
+        self.note(FUNCTIONS);
+    }
+
+    /// The functions and collations a lease registered (and forgets them).
+    pub fn take_functions(&self) -> (Vec<(String, i32)>, Vec<String>) {
+        let mut st = self.state.lock();
+        (std::mem::take(&mut st.functions), std::mem::take(&mut st.collations))
     }
 
     /// Why the last denied action was denied, if it was.

@@ -226,3 +226,24 @@ fn two_pools_on_one_file_share_one_write_gate() {
     second.close(Duration::from_secs(1)).unwrap();
     db.pool.write().unwrap();
 }
+
+#[test]
+fn functions_collations_and_hooks_a_lease_registered_are_removed_on_return() {
+    use litepool::rusqlite::functions::FunctionFlags;
+    let db = pool_with(quick().max_size(1));
+    {
+        let c = db.pool.get().unwrap();
+        c.create_scalar_function("twice", 1, FunctionFlags::SQLITE_UTF8, |ctx| Ok(ctx.get::<i64>(0)? * 2)).unwrap();
+        c.note_function("twice", 1);
+        c.create_collation("backwards", |a: &str, b: &str| b.cmp(a)).unwrap();
+        c.note_collation("backwards");
+        c.progress_handler(1, Some(|| false)).unwrap();
+        c.note_hooks();
+        let v: i64 = c.query_row("SELECT twice(21)", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, 42);
+    }
+    let c = db.pool.get().unwrap();
+    assert!(c.query_rows("SELECT twice(1)", []).unwrap_err().to_string().contains("no such function"));
+    assert!(c.query_rows("SELECT 'a' < 'b' COLLATE backwards", []).is_err());
+    assert_eq!(db.pool.statistics().reset_on_return, 1);
+}
