@@ -24,10 +24,21 @@ export declare class Connection {
   /**
    * Begins a transaction as the pool does for this lease's mode:
    * `BEGIN IMMEDIATE` on a `'write'` lease (the write lock is taken up
-   * front), `BEGIN DEFERRED` otherwise. End it with `exec('COMMIT')` or
-   * `exec('ROLLBACK')`; a connection released inside a transaction is rolled back.
+   * front), `BEGIN DEFERRED` otherwise. End it with `commit()`/`rollback()`
+   * (or `exec('COMMIT')`); a connection released inside a transaction is
+   * rolled back.
    */
   begin(): Promise<void>
+  /**
+   * Begins a *managed* transaction (what `pool.transaction()` uses): until
+   * `commit()` or `rollback()`, `BEGIN`, `COMMIT` and `ROLLBACK` through
+   * this connection are refused with `LITEPOOL_MISUSE` (savepoints are fine).
+   */
+  beginManaged(): Promise<void>
+  /** Commits the open transaction, if any. */
+  commit(): Promise<void>
+  /** Rolls back the open transaction, if any. */
+  rollback(): Promise<void>
   /** `all()`, run on the calling thread. */
   allSync(sql: string, params?: unknown[] | Record<string, unknown>): Record<string, unknown>[]
   /** `get()`, run on the calling thread. */
@@ -52,7 +63,7 @@ export declare class Connection {
   /** The pooled connection's id (as in leak reports and events). */
   get id(): number
   /** `'any'`, `'read'` or `'write'`: how this lease was taken. */
-  get mode(): string
+  get mode(): 'any' | 'read' | 'write'
 }
 
 /**
@@ -62,7 +73,7 @@ export declare class Connection {
  * first served) for the pool's write gate instead of colliding in SQLite's
  * busy handler. Waiting for a connection never blocks the event loop and
  * never occupies a thread; the SQL of async calls runs on the pool's own
- * worker threads (at most `max`), not on the libuv threadpool.
+ * worker threads (`workers`), not on the libuv threadpool.
  */
 export declare class Pool {
   /**
@@ -129,7 +140,7 @@ export declare class Pool {
   health(): 'healthy' | 'warning' | 'degraded'
   /** The pool's metrics in the Prometheus text format. */
   metrics(): string
-  /** Whether `close()` was called. */
+  /** Whether `close()` was called (true at once, while it still waits). */
   get closed(): boolean
   /**
    * Closes the pool: new calls and every waiter fail with
@@ -152,11 +163,13 @@ export declare class Pool {
    */
   removeTenant(code: string, timeoutMillis?: number): Promise<void>
   /**
-   * Whether `sql` is known to be read-only (`sqlite3_stmt_readonly`):
-   * `undefined` until the pool has prepared it once. The node-sqlite3
-   * drop-in uses it to let reads run concurrently.
+   * What the pool knows of `sql`: `{ control, readOnly }` — `control`
+   * is `'begin'`, `'beginWrite'` (IMMEDIATE/EXCLUSIVE), `'commit'`,
+   * `'rollback'`, `'savepoint'` or `null`; `readOnly` is
+   * `sqlite3_stmt_readonly`'s answer, `undefined` until the pool has
+   * prepared the statement once. The node-sqlite3 drop-in schedules by it.
    */
-  isReadOnly(sql: string): boolean | null
+  classify(sql: string): { control: 'begin' | 'beginWrite' | 'commit' | 'rollback' | 'savepoint' | null, readOnly?: boolean }
   /** Per-tenant counters, by code. */
   tenantStats(): Array<TenantStats>
 }
@@ -193,7 +206,7 @@ export interface AcquireOptions {
    * served; transactions are `BEGIN IMMEDIATE`); `'any'` or omitted: an
    * ordinary lease.
    */
-  mode?: string
+  mode?: 'any' | 'read' | 'write'
   /** Overrides `connectionTimeoutMillis` for this acquire. */
   timeoutMillis?: number
   /**
@@ -203,6 +216,26 @@ export interface AcquireOptions {
   tenant?: string
 }
 
+/** One entry of the core's option table, as `poolOptions()` lists it. */
+export interface OptionInfo {
+  /** The key in `PoolOptions`. */
+  key: string
+  /** The core's (and Python's) name. */
+  name: string
+  /** The `DB_POOL_*` variable that sets it, if any. */
+  env?: string
+  /** The default, as documented. */
+  defaultValue: string
+  /** What it does. */
+  doc: string
+}
+
+/**
+ * The pool options the core knows (its one option table), for tools and
+ * documentation; `safeIntegers` and `strictParameters` are this binding's own.
+ */
+export declare function poolOptions(): Array<OptionInfo>
+
 /**
  * Options for `new Pool(path, options)` and `Pool.fromEnv(path, options)`.
  * Every duration is in milliseconds.
@@ -211,45 +244,64 @@ export interface PoolOptions {
   /** The most connections the pool opens (default: 10). */
   max?: number
   /**
-   * Idle connections the pool keeps open and warm (default: 2, or `max`
-   * if that is smaller).
+   * Idle connections the housekeeper keeps open and warm (default: 2 (or
+   * max_size if smaller)).
    */
   min?: number
   /**
-   * Idle connections above `min` are closed after this long unused; 0
-   * keeps them (default: 30000).
-   */
-  idleTimeoutMillis?: number
-  /**
-   * How long an acquire — and so a `query`/`get`/`run` — waits for a free
-   * connection before failing with `LITEPOOL_TIMEOUT` (default: 5000).
+   * How long an acquire (and so a one-shot call) waits for a connection
+   * before failing with LITEPOOL_TIMEOUT (default: 5000 ms).
    */
   connectionTimeoutMillis?: number
   /**
-   * Connections are retired once this old (when next idle); 0 means no
-   * limit (default: 1800000).
+   * Idle connections above min_idle are closed after this long unused; 0
+   * keeps them (default: 30000 ms).
+   */
+  idleTimeoutMillis?: number
+  /**
+   * Connections are retired once this old (when next idle, with up to
+   * 2.5 % jitter); 0 means no limit (default: 1800000 ms).
    */
   maxLifetimeMillis?: number
   /**
-   * A lease held longer than this is reported as an apparent leak, and a
-   * connection garbage-collected without `release()` emits a warning
-   * naming its acquire stack; 0 turns leak detection off (default: 0).
+   * A lease held longer is reported once as an apparent leak, with the
+   * site that acquired it (and a connection garbage-collected without
+   * `release()` emits a warning naming its acquire stack); 0 turns it off
+   * (default: off).
    */
   leakDetectionMillis?: number
-  /** SQLite's `busy_timeout` on every connection (default: 5000). */
+  /**
+   * SQLite's busy_timeout on every connection; 0 fails at once on a lock
+   * (default: 5000 ms).
+   */
   busyTimeoutMillis?: number
+  /**
+   * A connection idle longer than this is checked before it is handed
+   * out; 0 checks every time (default: 500 ms).
+   */
+  validationWindowMillis?: number
+  /**
+   * How often the housekeeper retires idle and old connections and
+   * refills min_idle (default: 1000 ms).
+   */
+  housekeepingPeriodMillis?: number
+  /**
+   * Threads that run the SQL of asynchronous calls; 0 picks as many as
+   * the machine has cores (default: 0 (as many as cores, at most max_size)).
+   */
+  workers?: number
+  /** PRAGMA journal_mode for file databases (default: WAL). */
+  journalMode?: string
+  /** PRAGMA synchronous on every connection (default: NORMAL). */
+  synchronous?: string
+  /** PRAGMA foreign_keys on every connection (default: true). */
+  foreignKeys?: boolean
   /** SQL run on every new connection after the pool's pragmas (default: none). */
   initSql?: string
+  /** The pool label in metrics and thread names (default: litepool). */
+  name?: string
   /** Return every INTEGER as a `BigInt`, exact beyond 2^53 (default: false). */
   safeIntegers?: boolean
-  /** `PRAGMA journal_mode` for the database file (default: `'WAL'`). */
-  journalMode?: string
-  /** `PRAGMA synchronous` (default: `'NORMAL'`). */
-  synchronous?: string
-  /** `PRAGMA foreign_keys` (default: true). */
-  foreignKeys?: boolean
-  /** The `pool` label in `metrics()` (default: `'litepool'`). */
-  name?: string
   /**
    * `false` binds missing parameters as NULL and ignores a short
    * positional list, as node-sqlite3 does; `true` makes both an error
@@ -294,6 +346,12 @@ export interface PoolStats {
   rolledBackOnReturn: number
   /** Leases held past `leakDetectionMillis`. */
   leaks: number
+  /** Connections a lease changed (pragmas, TEMP objects…), reset on return. */
+  resetOnReturn: number
+  /** Connections closed on return because the lease's changes could not be undone. */
+  closedDirty: number
+  /** Writes of ordinary leases let through without the write gate. */
+  gateBypassed: number
   /** Total time callers spent waiting for a connection, in milliseconds. */
   waitTimeMillis: number
 }

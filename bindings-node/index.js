@@ -838,3 +838,4 @@ module.exports = nativeBinding
 module.exports.Connection = nativeBinding.Connection
 module.exports.Pool = nativeBinding.Pool
 module.exports.Statement = nativeBinding.Statement
+module.exports.poolOptions = nativeBinding.poolOptions

@@ -16,6 +16,13 @@ PROFILE=debug
 source ../examples/build-lib.sh
 build_node_addon
 echo "run-tests.sh: testing the debug addon $NAPI_RS_NATIVE_LIBRARY_PATH"
+# The loader and types napi generates are committed: the build must not change them.
+if git -C .. rev-parse --git-dir >/dev/null 2>&1 && ! git -C .. diff --quiet -- bindings-node/index.js bindings-node/index.d.ts; then
+  echo "run-tests.sh: bindings-node/index.js or index.d.ts differ from what the pinned @napi-rs/cli generates:"
+  git -C .. diff --stat -- bindings-node/index.js bindings-node/index.d.ts
+  echo "run-tests.sh: commit the regenerated files"
+  exit 1
+fi
 
 # The peer the node-sqlite3 drop-in is compared against. node-gyp finds the
 # headers in /usr/include/node (it must not try to download them).

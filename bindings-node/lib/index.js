@@ -7,9 +7,12 @@ const native = require('../index.js');
 const { Pool } = native;
 
 /**
- * Runs `fn(conn)` inside a transaction on the write lane: BEGIN IMMEDIATE,
- * then COMMIT when the promise `fn` returns resolves, or ROLLBACK (and
- * rethrow) when it rejects or throws. The connection is released either way.
+ * Runs `fn(conn)` inside a managed transaction on the write lane: BEGIN
+ * IMMEDIATE, then COMMIT when the promise `fn` returns resolves, or ROLLBACK
+ * (and rethrow) when it rejects or throws. The connection is released
+ * either way. Inside, `BEGIN`/`COMMIT`/`ROLLBACK` are refused with
+ * LITEPOOL_MISUSE (the transaction's end is this function's to decide, so
+ * the caller is never told it failed when it committed); savepoints work.
  */
 Pool.prototype.transaction = async function transaction(fn, options) {
   if (typeof fn !== 'function') {
@@ -17,17 +20,15 @@ Pool.prototype.transaction = async function transaction(fn, options) {
   }
   const conn = await this.acquire({ ...options, mode: 'write' });
   try {
-    await conn.begin();
+    await conn.beginManaged();
     let result;
     try {
       result = await fn(conn);
     } catch (err) {
-      if (conn.inTransaction) {
-        await conn.exec('ROLLBACK').catch(() => {});
-      }
+      await conn.rollback().catch(() => {});
       throw err;
     }
-    await conn.exec('COMMIT');
+    await conn.commit();
     return result;
   } finally {
     conn.release();

@@ -30,7 +30,6 @@ const OPEN_FULLMUTEX = 0x00010000;
 const OPEN_URI = 0x00000040;
 const OPEN_SHAREDCACHE = 0x00020000;
 const OPEN_PRIVATECACHE = 0x00040000;
-const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
 
 /** node-sqlite3's error shape: `SQLITE_ERROR: no such table: t`, errno 1, code 'SQLITE_ERROR'. */
 function sqliteError(errno, message) {
@@ -108,8 +107,9 @@ class Scheduler {
 
   isBarrier(op) {
     if (op.serial || op.kind === 'exec' || op.kind === 'close' || op.kind === 'wait' || this.pinned) return true;
-    if (TRANSACTION_CONTROL.test(op.sql)) return true;
-    return this.db._pool === null || this.db._pool.isReadOnly(op.sql) !== true;
+    if (this.db._pool === null) return true;
+    const { control, readOnly } = this.db._pool.classify(op.sql);
+    return control !== null || readOnly !== true;
   }
 
   pump() {
@@ -163,7 +163,8 @@ class Scheduler {
     // Writes, scripts and transaction control take the write lane (the
     // pool's write gate), so a transaction pinned here keeps other writers
     // queued instead of colliding with them.
-    const read = op.kind !== 'exec' && !TRANSACTION_CONTROL.test(op.sql) && pool.isReadOnly(op.sql) === true;
+    const { control, readOnly } = op.kind === 'exec' ? { control: null, readOnly: false } : pool.classify(op.sql);
+    const read = control === null && readOnly === true;
     const conn = await pool.acquire({ mode: read ? 'any' : 'write' });
     try {
       return await op.run(conn);

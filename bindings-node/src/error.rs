@@ -9,16 +9,11 @@
 use napi::bindgen_prelude::*;
 use napi::{Env, JsError, JsRangeError, JsTypeError};
 
-/// What can fail off the JS thread: the core, or a lease used after
-/// `release()`.
+/// What can fail off the JS thread.
 #[derive(Debug)]
 pub enum Failure {
     /// Anything the pool or SQLite reported.
     Core(litepool::Error),
-    /// `conn.release()` was already called.
-    Released,
-    /// A `*Sync` call on a connection whose async call is still running.
-    Busy,
     /// The call was lost inside the binding before it could settle (a panic
     /// on a worker thread, or a thread the OS would not start).
     Lost,
@@ -40,8 +35,6 @@ impl Failure {
     fn code(&self) -> &'static str {
         match self {
             Failure::Core(e) => e.code(),
-            Failure::Released => "LITEPOOL_RELEASED",
-            Failure::Busy => "LITEPOOL_CONNECTION_BUSY",
             Failure::Lost => "LITEPOOL_PANIC",
         }
     }
@@ -49,8 +42,6 @@ impl Failure {
     fn message(&self) -> String {
         match self {
             Failure::Core(e) => e.to_string(),
-            Failure::Released => "this connection was released back to the pool; acquire another".to_owned(),
-            Failure::Busy => "this connection is running an async call; await it before a *Sync call".to_owned(),
             Failure::Lost => {
                 "this call was lost inside the binding (a worker thread panicked or could not be started)".to_owned()
             }
@@ -60,7 +51,7 @@ impl Failure {
     fn errno(&self) -> Option<i32> {
         match self {
             Failure::Core(e) => e.sqlite_code(),
-            Failure::Released | Failure::Busy | Failure::Lost => None,
+            Failure::Lost => None,
         }
     }
 }

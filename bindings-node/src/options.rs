@@ -1,16 +1,17 @@
 //! Options objects: their documented shapes (these structs become the
-//! `.d.ts` interfaces) and their checking, done by hand so that a bad value
-//! gets a precise `TypeError`/`RangeError` naming the option.
+//! `.d.ts` interfaces) and their checking, so that a bad value gets a
+//! precise `TypeError`/`RangeError` naming the option. Which pool options
+//! exist, their kinds and defaults come from the core's one option table
+//! (`litepool::OPTIONS`); a test checks the `.d.ts` against it.
 
 use std::time::Duration;
 
-use litepool::{Lane, PoolConfig};
+use litepool::{Lane, OptionKind, OptionValue, PoolConfig, OPTIONS};
 use napi::bindgen_prelude::*;
 use napi::{Env, ValueType};
 use napi_derive::napi;
 
-use crate::error::{range_error, type_error};
-use crate::sql::lane_of;
+use crate::error::{range_error, to_js_error, type_error, Failure};
 
 /// Options for `new Pool(path, options)` and `Pool.fromEnv(path, options)`.
 /// Every duration is in milliseconds.
@@ -18,40 +19,82 @@ use crate::sql::lane_of;
 pub struct PoolOptions {
     /// The most connections the pool opens (default: 10).
     pub max: Option<u32>,
-    /// Idle connections the pool keeps open and warm (default: 2, or `max`
-    /// if that is smaller).
+    /// Idle connections the housekeeper keeps open and warm (default: 2 (or
+    /// max_size if smaller)).
     pub min: Option<u32>,
-    /// Idle connections above `min` are closed after this long unused; 0
-    /// keeps them (default: 30000).
-    pub idle_timeout_millis: Option<u32>,
-    /// How long an acquire — and so a `query`/`get`/`run` — waits for a free
-    /// connection before failing with `LITEPOOL_TIMEOUT` (default: 5000).
+    /// How long an acquire (and so a one-shot call) waits for a connection
+    /// before failing with LITEPOOL_TIMEOUT (default: 5000 ms).
     pub connection_timeout_millis: Option<u32>,
-    /// Connections are retired once this old (when next idle); 0 means no
-    /// limit (default: 1800000).
+    /// Idle connections above min_idle are closed after this long unused; 0
+    /// keeps them (default: 30000 ms).
+    pub idle_timeout_millis: Option<u32>,
+    /// Connections are retired once this old (when next idle, with up to
+    /// 2.5 % jitter); 0 means no limit (default: 1800000 ms).
     pub max_lifetime_millis: Option<u32>,
-    /// A lease held longer than this is reported as an apparent leak, and a
-    /// connection garbage-collected without `release()` emits a warning
-    /// naming its acquire stack; 0 turns leak detection off (default: 0).
+    /// A lease held longer is reported once as an apparent leak, with the
+    /// site that acquired it (and a connection garbage-collected without
+    /// `release()` emits a warning naming its acquire stack); 0 turns it off
+    /// (default: off).
     pub leak_detection_millis: Option<u32>,
-    /// SQLite's `busy_timeout` on every connection (default: 5000).
+    /// SQLite's busy_timeout on every connection; 0 fails at once on a lock
+    /// (default: 5000 ms).
     pub busy_timeout_millis: Option<u32>,
+    /// A connection idle longer than this is checked before it is handed
+    /// out; 0 checks every time (default: 500 ms).
+    pub validation_window_millis: Option<u32>,
+    /// How often the housekeeper retires idle and old connections and
+    /// refills min_idle (default: 1000 ms).
+    pub housekeeping_period_millis: Option<u32>,
+    /// Threads that run the SQL of asynchronous calls; 0 picks as many as
+    /// the machine has cores (default: 0 (as many as cores, at most max_size)).
+    pub workers: Option<u32>,
+    /// PRAGMA journal_mode for file databases (default: WAL).
+    pub journal_mode: Option<String>,
+    /// PRAGMA synchronous on every connection (default: NORMAL).
+    pub synchronous: Option<String>,
+    /// PRAGMA foreign_keys on every connection (default: true).
+    pub foreign_keys: Option<bool>,
     /// SQL run on every new connection after the pool's pragmas (default: none).
     pub init_sql: Option<String>,
+    /// The pool label in metrics and thread names (default: litepool).
+    pub name: Option<String>,
     /// Return every INTEGER as a `BigInt`, exact beyond 2^53 (default: false).
     pub safe_integers: Option<bool>,
-    /// `PRAGMA journal_mode` for the database file (default: `'WAL'`).
-    pub journal_mode: Option<String>,
-    /// `PRAGMA synchronous` (default: `'NORMAL'`).
-    pub synchronous: Option<String>,
-    /// `PRAGMA foreign_keys` (default: true).
-    pub foreign_keys: Option<bool>,
-    /// The `pool` label in `metrics()` (default: `'litepool'`).
-    pub name: Option<String>,
     /// `false` binds missing parameters as NULL and ignores a short
     /// positional list, as node-sqlite3 does; `true` makes both an error
     /// (`LITEPOOL_INVALID_ARGUMENT`) (default: true).
     pub strict_parameters: Option<bool>,
+}
+
+/// One entry of the core's option table, as `poolOptions()` lists it.
+#[napi(object)]
+pub struct OptionInfo {
+    /// The key in `PoolOptions`.
+    pub key: String,
+    /// The core's (and Python's) name.
+    pub name: String,
+    /// The `DB_POOL_*` variable that sets it, if any.
+    pub env: Option<String>,
+    /// The default, as documented.
+    pub default_value: String,
+    /// What it does.
+    pub doc: String,
+}
+
+/// The pool options the core knows (its one option table), for tools and
+/// documentation; `safeIntegers` and `strictParameters` are this binding's own.
+#[napi]
+pub fn pool_options() -> Vec<OptionInfo> {
+    OPTIONS
+        .iter()
+        .map(|o| OptionInfo {
+            key: o.js.to_owned(),
+            name: o.name.to_owned(),
+            env: o.env.map(str::to_owned),
+            default_value: o.default.to_owned(),
+            doc: o.doc.to_owned(),
+        })
+        .collect()
 }
 
 /// Options for `pool.acquire(options)`.
@@ -61,6 +104,7 @@ pub struct AcquireOptions {
     /// also holds the pool's write gate (one writer at a time, first come first
     /// served; transactions are `BEGIN IMMEDIATE`); `'any'` or omitted: an
     /// ordinary lease.
+    #[napi(ts_type = "'any' | 'read' | 'write'")]
     pub mode: Option<String>,
     /// Overrides `connectionTimeoutMillis` for this acquire.
     pub timeout_millis: Option<u32>,
@@ -77,8 +121,8 @@ pub struct QueryOptions {
     pub tenant: Option<String>,
 }
 
-/// The pool options that were given, checked; `safe_integers` is the
-/// binding's own.
+/// The pool options that were given, checked; `safe_integers` and
+/// `strict_parameters` are the binding's own (how values are converted).
 pub struct Parsed {
     pub config: PoolConfig,
     pub safe_integers: bool,
@@ -87,6 +131,7 @@ pub struct Parsed {
 
 const MAX_MILLIS: u32 = i32::MAX as u32;
 
+/// What a JS option must be.
 #[derive(Clone, Copy)]
 enum Kind {
     Positive,
@@ -95,22 +140,18 @@ enum Kind {
     Flag,
 }
 
-const POOL_OPTIONS: [(&str, Kind); 14] = [
-    ("max", Kind::Positive),
-    ("min", Kind::NonNegative),
-    ("idleTimeoutMillis", Kind::NonNegative),
-    ("connectionTimeoutMillis", Kind::Positive),
-    ("maxLifetimeMillis", Kind::NonNegative),
-    ("leakDetectionMillis", Kind::NonNegative),
-    ("busyTimeoutMillis", Kind::NonNegative),
-    ("initSql", Kind::Text),
-    ("safeIntegers", Kind::Flag),
-    ("journalMode", Kind::Text),
-    ("synchronous", Kind::Text),
-    ("foreignKeys", Kind::Flag),
-    ("name", Kind::Text),
-    ("strictParameters", Kind::Flag),
-];
+fn kind_of(kind: OptionKind) -> Kind {
+    match kind {
+        OptionKind::Count { min } if min > 0 => Kind::Positive,
+        OptionKind::Duration => Kind::Positive,
+        OptionKind::Count { .. } | OptionKind::DurationOrOff | OptionKind::DurationOrZero => Kind::NonNegative,
+        OptionKind::Text | OptionKind::TextOrNone => Kind::Text,
+        OptionKind::Flag => Kind::Flag,
+    }
+}
+
+/// The binding's own options, beside the core's table.
+const OWN_OPTIONS: [&str; 2] = ["safeIntegers", "strictParameters"];
 
 enum Given {
     Int(u32),
@@ -118,39 +159,35 @@ enum Given {
     Flag(bool),
 }
 
-/// Reads `options` over `config`.
-pub fn parse_pool_options(env: &Env, options: Option<Unknown>, mut config: PoolConfig) -> Result<Parsed> {
-    let mut safe_integers = false;
-    let mut strict_parameters = true;
-    let Some(obj) = options_object(env, options, "options")? else {
-        return Ok(Parsed { config, safe_integers, strict_parameters });
-    };
-    check_known_keys(env, &obj, &POOL_OPTIONS.map(|(k, _)| k))?;
-    for (key, kind) in POOL_OPTIONS {
-        let Some(given) = read_option(env, &obj, key, kind)? else { continue };
-        let ms = |v: u32| Duration::from_millis(u64::from(v));
-        let off_if_zero = |v: u32| (v > 0).then(|| ms(v));
-        match (key, given) {
-            // The core lowers the default `min` to fit (`{ max: 1 }` is a pool of one);
-            // an explicit `min`, read after `max`, still has to fit under it.
-            ("max", Given::Int(v)) => config = config.max_size(v),
-            ("min", Given::Int(v)) => config.min_idle = v,
-            ("idleTimeoutMillis", Given::Int(v)) => config.idle_timeout = off_if_zero(v),
-            ("connectionTimeoutMillis", Given::Int(v)) => config.acquire_timeout = ms(v),
-            ("maxLifetimeMillis", Given::Int(v)) => config.max_lifetime = off_if_zero(v),
-            ("leakDetectionMillis", Given::Int(v)) => config.leak_threshold = off_if_zero(v),
-            ("busyTimeoutMillis", Given::Int(v)) => config.busy_timeout = ms(v),
-            ("initSql", Given::Text(v)) => config.init_sql = Some(v),
-            ("safeIntegers", Given::Flag(v)) => safe_integers = v,
-            ("journalMode", Given::Text(v)) => config.journal_mode = Some(v),
-            ("synchronous", Given::Text(v)) => config.synchronous = Some(v),
-            ("foreignKeys", Given::Flag(v)) => config.foreign_keys = v,
-            ("name", Given::Text(v)) => config.name = v,
-            ("strictParameters", Given::Flag(v)) => strict_parameters = v,
-            _ => {}
+/// Reads `options` over `config` through the core's option table.
+pub fn parse_pool_options(env: &Env, options: Option<Unknown>, config: PoolConfig) -> Result<Parsed> {
+    let mut parsed = Parsed { config, safe_integers: false, strict_parameters: true };
+    let Some(obj) = options_object(env, options, "options")? else { return Ok(parsed) };
+    let known: Vec<&str> = OPTIONS.iter().map(|o| o.js).chain(OWN_OPTIONS).collect();
+    check_known_keys(env, &obj, &known)?;
+    let mut given = Vec::new();
+    for spec in OPTIONS.iter() {
+        let value = match read_option(env, &obj, spec.js, kind_of(spec.kind))? {
+            None => continue,
+            Some(Given::Int(v)) => match spec.kind {
+                OptionKind::Count { .. } => OptionValue::Count(u64::from(v)),
+                _ => OptionValue::Duration(Duration::from_millis(u64::from(v))),
+            },
+            Some(Given::Text(t)) => OptionValue::Text(t),
+            Some(Given::Flag(b)) => OptionValue::Flag(b),
+        };
+        given.push((spec.name, value));
+    }
+    for key in OWN_OPTIONS {
+        if let Some(Given::Flag(b)) = read_option(env, &obj, key, Kind::Flag)? {
+            match key {
+                "safeIntegers" => parsed.safe_integers = b,
+                _ => parsed.strict_parameters = b,
+            }
         }
     }
-    Ok(Parsed { config, safe_integers, strict_parameters })
+    parsed.config = parsed.config.with_options(given).map_err(|e| to_js_error(env, &Failure::Core(e)))?;
+    Ok(parsed)
 }
 
 /// A checked `pool.acquire()` options object.
@@ -166,7 +203,7 @@ pub fn parse_acquire_options(env: &Env, options: Option<Unknown>) -> Result<Acqu
     let Some(obj) = options_object(env, options, "options")? else { return Ok(out) };
     check_known_keys(env, &obj, &["mode", "timeoutMillis", "tenant"])?;
     if let Some(Given::Text(mode)) = read_option(env, &obj, "mode", Kind::Text)? {
-        out.lane = lane_of(Some(&mode)).ok_or_else(|| {
+        out.lane = Lane::parse(&mode).ok_or_else(|| {
             range_error(env, format!("Expected the \"mode\" option to be 'read', 'write' or 'any', got {mode:?}"))
         })?;
     }

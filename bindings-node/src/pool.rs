@@ -2,19 +2,18 @@
 
 use std::time::Duration;
 
-use litepool::{AcquireOptions as CoreAcquire, AcquireSite, Lane, PoolConfig, PooledConnection};
+use litepool::sql::{classify, Call, Op, Params, Sql};
+use litepool::{AcquireOptions as CoreAcquire, AcquireSite, PoolConfig};
 use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
 
-use crate::acquire::{acquire_connection, acquire_then};
 use crate::connection::NewConnection;
+use crate::delivery::{Delivery, Value};
 use crate::error::{to_js_error, type_error, Failure};
-use crate::executor::{Executor, Pending, Value};
 use crate::options::{parse_acquire_options, parse_pool_options, parse_query_options, path_arg, sql_arg, Parsed};
-use crate::sql::{outcome_to_js, run_job, Job, Op, Outcome};
 use crate::statement::Statement;
-use crate::values::params_from_js;
+use crate::values::{params_from_js, produced_to_js};
 
 /// A pool of SQLite connections to one database file.
 ///
@@ -22,19 +21,21 @@ use crate::values::params_from_js;
 /// first served) for the pool's write gate instead of colliding in SQLite's
 /// busy handler. Waiting for a connection never blocks the event loop and
 /// never occupies a thread; the SQL of async calls runs on the pool's own
-/// worker threads (at most `max`), not on the libuv threadpool.
+/// worker threads (`workers`), not on the libuv threadpool.
 #[napi]
 pub struct Pool {
     inner: litepool::Pool,
-    executor: Executor,
+    delivery: Delivery,
     safe_integers: bool,
     strict: bool,
+    /// Set by `close()` at once (the core closes on a thread of its own).
+    closing: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Pool {
     /// Garbage-collected: the workers exit once their queue is empty.
     fn drop(&mut self) {
-        self.executor.stop();
+        self.inner.executor().stop();
     }
 }
 
@@ -75,6 +76,12 @@ pub struct PoolStats {
     pub rolled_back_on_return: i64,
     /// Leases held past `leakDetectionMillis`.
     pub leaks: i64,
+    /// Connections a lease changed (pragmas, TEMP objects…), reset on return.
+    pub reset_on_return: i64,
+    /// Connections closed on return because the lease's changes could not be undone.
+    pub closed_dirty: i64,
+    /// Writes of ordinary leases let through without the write gate.
+    pub gate_bypassed: i64,
     /// Total time callers spent waiting for a connection, in milliseconds.
     pub wait_time_millis: f64,
 }
@@ -160,7 +167,7 @@ impl Pool {
         params: Option<Unknown>,
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
-        self.call(env, Op::Get, sql, params, options)
+        self.call(env, Op::First, sql, params, options)
     }
 
     /// Runs `sql` for its effect; resolves with `{ changes, lastInsertRowid }`.
@@ -181,7 +188,7 @@ impl Pool {
     /// Runs a script of one or more statements on the write lane.
     #[napi(ts_args_type = "sql: string, options?: QueryOptions", ts_return_type = "Promise<void>")]
     pub fn exec<'env>(&self, env: &'env Env, sql: Unknown, options: Option<Unknown>) -> Result<Unknown<'env>> {
-        self.call(env, Op::Exec, sql, None, options)
+        self.call(env, Op::Script, sql, None, options)
     }
 
     /// Leases a connection; resolves with a `Connection` to `release()` when done.
@@ -195,15 +202,17 @@ impl Pool {
             site: site.clone().map(AcquireSite::Text),
             tenant: opts.tenant,
         };
-        let (pending, promise) = self.executor.promise(env)?;
+        let (pending, promise) = self.delivery.promise(env)?;
         let make = NewConnection {
-            pool: self.inner.clone(),
-            executor: self.executor.clone(),
+            executor: self.inner.executor(),
+            delivery: self.delivery.clone(),
             safe_integers: self.safe_integers,
             strict: self.strict,
             site,
         };
-        acquire_connection(&self.inner, core, pending, make);
+        self.inner.acquire_with(core, move |result| {
+            pending.settle(result.map(|lease| Value::Connection(lease, make)).map_err(Failure::Core));
+        });
         Ok(promise)
     }
 
@@ -235,7 +244,7 @@ impl Pool {
         params: Option<Unknown>,
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
-        self.call_sync(env, Op::Get, sql, params, options)
+        self.call_sync(env, Op::First, sql, params, options)
     }
 
     /// `run()` on the calling thread.
@@ -256,7 +265,7 @@ impl Pool {
     /// `exec()` on the calling thread.
     #[napi(ts_args_type = "sql: string, options?: QueryOptions", ts_return_type = "void")]
     pub fn exec_sync<'env>(&self, env: &'env Env, sql: Unknown, options: Option<Unknown>) -> Result<Unknown<'env>> {
-        self.call_sync(env, Op::Exec, sql, None, options)
+        self.call_sync(env, Op::Script, sql, None, options)
     }
 
     /// A prepared statement for `sql`, for SQL run many times: its calls
@@ -275,7 +284,7 @@ impl Pool {
     #[napi(ts_args_type = "sql: string")]
     pub fn prepare(&self, env: Env, sql: Unknown) -> Result<Statement> {
         let sql = sql_arg(&env, sql)?;
-        Ok(Statement::new(self.inner.clone(), self.executor.clone(), sql.into(), self.safe_integers, self.strict))
+        Ok(Statement::new(self.inner.clone(), self.delivery.clone(), Sql::new(sql), self.safe_integers, self.strict))
     }
 
     /// A snapshot of the pool's counts and its cumulative counters.
@@ -302,6 +311,9 @@ impl Pool {
             closed_broken: n(c.closed_broken),
             rolled_back_on_return: n(c.rolled_back_on_return),
             leaks: n(c.leaks),
+            reset_on_return: n(c.reset_on_return),
+            closed_dirty: n(c.closed_dirty),
+            gate_bypassed: n(c.gate_bypassed),
             wait_time_millis: c.wait_time.as_secs_f64() * 1000.0,
         }
     }
@@ -319,10 +331,10 @@ impl Pool {
         self.inner.metrics_text()
     }
 
-    /// Whether `close()` was called.
+    /// Whether `close()` was called (true at once, while it still waits).
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.inner.is_closed()
+        self.closing.load(std::sync::atomic::Ordering::SeqCst) || self.inner.is_closed()
     }
 
     /// Closes the pool: new calls and every waiter fail with
@@ -333,7 +345,7 @@ impl Pool {
     #[napi(ts_args_type = "timeoutMillis?: number", ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env, timeout_millis: Option<Unknown>) -> Result<Unknown<'env>> {
         let timeout = millis_arg(env, timeout_millis, "timeoutMillis", 5000)?;
-        self.executor.stop();
+        self.closing.store(true, std::sync::atomic::Ordering::SeqCst);
         let pool = self.inner.clone();
         self.wait_on_thread(env, "litepool-close", move || pool.close(timeout))
     }
@@ -361,12 +373,28 @@ impl Pool {
         self.wait_on_thread(env, "litepool-remove-tenant", move || pool.remove_tenant(&code, timeout))
     }
 
-    /// Whether `sql` is known to be read-only (`sqlite3_stmt_readonly`):
-    /// `undefined` until the pool has prepared it once. The node-sqlite3
-    /// drop-in uses it to let reads run concurrently.
-    #[napi]
-    pub fn is_read_only(&self, sql: String) -> Option<bool> {
-        self.inner.known_lane(&sql).map(|lane| lane != Lane::Write)
+    /// What the pool knows of `sql`: `{ control, readOnly }` — `control`
+    /// is `'begin'`, `'beginWrite'` (IMMEDIATE/EXCLUSIVE), `'commit'`,
+    /// `'rollback'`, `'savepoint'` or `null`; `readOnly` is
+    /// `sqlite3_stmt_readonly`'s answer, `undefined` until the pool has
+    /// prepared the statement once. The node-sqlite3 drop-in schedules by it.
+    #[napi(
+        ts_return_type = "{ control: 'begin' | 'beginWrite' | 'commit' | 'rollback' | 'savepoint' | null, readOnly?: boolean }"
+    )]
+    pub fn classify(&self, env: Env, sql: String) -> Result<Object<'_>> {
+        let mut out = Object::new(&env)?;
+        let control = classify::control(&sql).map(|c| match c {
+            classify::Control::Begin => "begin",
+            classify::Control::BeginWrite => "beginWrite",
+            classify::Control::Commit => "commit",
+            classify::Control::Rollback => "rollback",
+            classify::Control::Savepoint => "savepoint",
+        });
+        out.set_named_property("control", control)?;
+        if let Some(ro) = self.inner.is_read_only(&sql) {
+            out.set_named_property("readOnly", ro)?;
+        }
+        Ok(out)
     }
 
     /// Per-tenant counters, by code.
@@ -391,9 +419,13 @@ impl Pool {
 impl Pool {
     fn open(env: &Env, path: &str, parsed: Parsed) -> Result<Self> {
         let inner = litepool::Pool::new(path, parsed.config).map_err(|e| to_js_error(env, &Failure::Core(e)))?;
-        let workers = usize::try_from(inner.config().max_size).unwrap_or(1);
-        let executor = Executor::new(env, workers)?;
-        Ok(Pool { inner, executor, safe_integers: parsed.safe_integers, strict: parsed.strict_parameters })
+        Ok(Pool {
+            inner,
+            delivery: Delivery::new(env)?,
+            safe_integers: parsed.safe_integers,
+            strict: parsed.strict_parameters,
+            closing: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     /// `close()` and `removeTenant()` wait (up to their timeout) for leases
@@ -403,11 +435,11 @@ impl Pool {
     where
         F: FnOnce() -> litepool::Result<()> + Send + 'static,
     {
-        let (pending, promise) = self.executor.promise(env)?;
+        let (pending, promise) = self.delivery.promise(env)?;
         // If the OS refuses a thread, the closure is dropped with `pending`,
         // which then rejects (LITEPOOL_PANIC) instead of hanging.
         let _ = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
-            pending.settle(wait().map(|()| Value::Outcome(Outcome::Done, false)).map_err(Failure::Core));
+            pending.settle(wait().map(|()| Value::Done).map_err(Failure::Core));
         });
         Ok(promise)
     }
@@ -420,10 +452,10 @@ impl Pool {
         Some(stack)
     }
 
-    fn job(&self, env: &Env, op: Op, sql: Unknown, params: Option<Unknown>) -> Result<Job> {
+    fn call_of(&self, env: &Env, op: Op, sql: Unknown, params: Option<Unknown>) -> Result<Call> {
         let sql = sql_arg(env, sql)?;
-        let params = params_from_js(env, params)?;
-        Ok(Job { op, sql: sql.into(), params, strict: self.strict, safe_integers: self.safe_integers })
+        let params = if op == Op::Script { Params::None } else { params_from_js(env, params)? };
+        Ok(Call::new(op, sql).params(params).rules(rules(self.strict)))
     }
 
     fn call<'env>(
@@ -434,9 +466,9 @@ impl Pool {
         params: Option<Unknown>,
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
-        let job = self.job(env, op, sql, params)?;
+        let call = self.call_of(env, op, sql, params)?;
         let tenant = parse_query_options(env, options)?;
-        dispatch(env, &self.inner, &self.executor, job, tenant)
+        call_async(env, &self.inner, &self.delivery, call, tenant, self.safe_integers)
     }
 
     fn call_sync<'env>(
@@ -447,41 +479,39 @@ impl Pool {
         params: Option<Unknown>,
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
-        let job = self.job(env, op, sql, params)?;
+        let call = self.call_of(env, op, sql, params)?;
         let tenant = parse_query_options(env, options)?;
-        let lease = match op {
-            Op::Exec => self.inner.acquire(CoreAcquire { lane: Lane::Write, tenant, ..CoreAcquire::default() }),
-            _ => self.inner.routed(tenant.as_deref(), &job.sql),
-        };
-        let result = lease.map_err(Failure::Core).and_then(|mut lease| run_job(&mut lease, &job));
-        match result {
-            Ok(outcome) => outcome_to_js(env, outcome, job.safe_integers),
-            Err(f) => Err(to_js_error(env, &f)),
+        let opts = CoreAcquire { tenant, ..CoreAcquire::default() };
+        match self.inner.call(opts, &call) {
+            Ok(produced) => produced_to_js(env, op, produced, self.safe_integers),
+            Err(e) => Err(to_js_error(env, &Failure::Core(e))),
         }
     }
 }
 
-/// Starts a one-call job: leases on the lane the pool knows `job.sql`
-/// needs (or an ordinary lease, checked on the worker before it runs), then
-/// runs it on a worker of `executor`. Returns the promise.
-pub(crate) fn dispatch<'env>(
+/// The binding rules of `strictParameters`.
+pub(crate) fn rules(strict: bool) -> litepool::sql::BindRules {
+    if strict {
+        litepool::sql::BindRules::STRICT
+    } else {
+        litepool::sql::BindRules::LAX
+    }
+}
+
+/// A one-shot call off the JS thread: the core routes, leases and runs it
+/// on its executor; the promise settles through `delivery`.
+pub(crate) fn call_async<'env>(
     env: &'env Env,
     pool: &litepool::Pool,
-    executor: &Executor,
-    job: Job,
+    delivery: &Delivery,
+    call: Call,
     tenant: Option<String>,
+    safe_integers: bool,
 ) -> Result<Unknown<'env>> {
-    let (lane, probe) = match job.op {
-        Op::Exec => (Lane::Write, false),
-        _ => match pool.known_lane(&job.sql) {
-            Some(lane) => (lane, false),
-            None => (Lane::Any, true),
-        },
-    };
-    let opts = CoreAcquire { lane, tenant: tenant.clone(), ..CoreAcquire::default() };
-    let (pending, promise) = executor.promise(env)?;
-    let call = PoolCall { pool: pool.clone(), job, probe, tenant };
-    acquire_then(pool, opts, pending, move |lease, pending| call.run(lease, pending));
+    let (pending, promise) = delivery.promise(env)?;
+    let op = call.op;
+    let opts = CoreAcquire { tenant, ..CoreAcquire::default() };
+    pool.call_with(opts, call, pending.done(op, safe_integers));
     Ok(promise)
 }
 
@@ -501,40 +531,5 @@ fn millis_arg(env: &Env, value: Option<Unknown>, name: &str, default: u64) -> Re
             Ok(Duration::from_millis(n as u64))
         }
         _ => Err(type_error(env, format!("Expected \"{name}\" to be a non-negative integer"))),
-    }
-}
-
-/// A one-call `query/get/run/exec`, run on a worker once its lease is granted.
-struct PoolCall {
-    pool: litepool::Pool,
-    job: Job,
-    /// The statement's lane is not known yet: it was leased as an ordinary
-    /// connection and is checked there before it runs.
-    probe: bool,
-    tenant: Option<String>,
-}
-
-impl PoolCall {
-    /// On a worker: runs the SQL, gives the lease back (which may hand it
-    /// to the next waiter, whose job this worker then runs), settles.
-    fn run(self, mut lease: PooledConnection, pending: Pending) {
-        if self.probe {
-            match self.pool.learn_lane(&lease, &self.job.sql) {
-                Ok(Lane::Write) => {
-                    // The statement writes: lease again on the write lane.
-                    drop(lease);
-                    let opts = CoreAcquire { lane: Lane::Write, tenant: self.tenant.clone(), ..CoreAcquire::default() };
-                    let pool = self.pool.clone();
-                    let call = PoolCall { probe: false, ..self };
-                    acquire_then(&pool, opts, pending, move |lease, pending| call.run(lease, pending));
-                    return;
-                }
-                Ok(_) => {}
-                Err(e) => return pending.settle(Err(Failure::Core(e))),
-            }
-        }
-        let out = run_job(&mut lease, &self.job);
-        drop(lease);
-        pending.settle(out.map(|outcome| Value::Outcome(outcome, self.job.safe_integers)));
     }
 }

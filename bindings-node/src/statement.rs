@@ -1,38 +1,35 @@
 //! `Statement`: SQL prepared once in JS (`pool.prepare(sql)`), run many times.
 //!
 //! What it saves per call, against `pool.getSync(sql, params)`: converting
-//! the SQL text from JS, checking and routing it (the pool's routing map,
-//! under its lock), and creating the column-name strings of every row
-//! object. Each call still leases its own connection (on the lane the pool
-//! learned for this SQL) and runs on that connection's statement cache.
+//! the SQL text from JS, looking its lane up (the core's `Sql` remembers
+//! it), and creating the column-name strings of every row object. Each call
+//! still leases its own connection and runs on that connection's statement
+//! cache.
 
-use std::cell::{Cell, RefCell};
-use std::sync::Arc;
+use std::cell::RefCell;
 
 use litepool::rusqlite::types::Value;
-use litepool::{AcquireOptions as CoreAcquire, Lane, PooledConnection};
+use litepool::sql::{Call, Op, Sql};
+use litepool::AcquireOptions as CoreAcquire;
 use napi::bindgen_prelude::*;
 use napi::{sys, Env};
 use napi_derive::napi;
 
+use crate::delivery::Delivery;
 use crate::error::{to_js_error, Failure};
-use crate::executor::Executor;
 use crate::options::parse_query_options;
-use crate::pool::dispatch;
-use crate::sql::{outcome_to_js, run_job, Job, Op, Outcome};
-use crate::values::{params_from_js, row_object};
+use crate::pool::{call_async, rules};
+use crate::values::{check, params_from_js, produced_to_js, row_object, rows_array};
 
 /// A prepared statement, made by `pool.prepare(sql)`. Its calls lease a
 /// connection each, like the pool's own `get/query/run`.
 #[napi(custom_finalize)]
 pub struct Statement {
     pool: litepool::Pool,
-    executor: Executor,
-    sql: Arc<str>,
+    delivery: Delivery,
+    sql: Sql,
     safe_integers: bool,
     strict: bool,
-    /// The lane the pool learned for `sql`, once a call has been routed.
-    lane: Cell<Option<Lane>>,
     /// Column-name keys of the last result, kept as JS strings (the `*Sync`
     /// calls, which run on the JS thread).
     keys: RefCell<Keys>,
@@ -52,22 +49,8 @@ impl Default for Keys {
 }
 
 impl Statement {
-    pub(crate) fn new(
-        pool: litepool::Pool,
-        executor: Executor,
-        sql: Arc<str>,
-        safe_integers: bool,
-        strict: bool,
-    ) -> Self {
-        Statement {
-            pool,
-            executor,
-            sql,
-            safe_integers,
-            strict,
-            lane: Cell::new(None),
-            keys: RefCell::new(Keys::default()),
-        }
+    pub(crate) fn new(pool: litepool::Pool, delivery: Delivery, sql: Sql, safe_integers: bool, strict: bool) -> Self {
+        Statement { pool, delivery, sql, safe_integers, strict, keys: RefCell::new(Keys::default()) }
     }
 }
 
@@ -76,7 +59,7 @@ impl Statement {
     /// The SQL text this statement runs.
     #[napi(getter)]
     pub fn source(&self) -> String {
-        self.sql.to_string()
+        self.sql.as_str().to_owned()
     }
 
     /// Runs the statement and resolves with every row, as objects keyed by column name.
@@ -104,7 +87,7 @@ impl Statement {
         params: Option<Unknown>,
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
-        self.call(env, Op::Get, params, options)
+        self.call(env, Op::First, params, options)
     }
 
     /// Runs the statement for its effect; resolves with `{ changes, lastInsertRowid }`.
@@ -147,7 +130,7 @@ impl Statement {
         params: Option<Unknown>,
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
-        self.call_sync(env, Op::Get, params, options)
+        self.call_sync(env, Op::First, params, options)
     }
 
     /// `run()` on the calling thread.
@@ -166,9 +149,9 @@ impl Statement {
 }
 
 impl Statement {
-    fn job(&self, env: &Env, op: Op, params: Option<Unknown>) -> Result<Job> {
+    fn call_of(&self, env: &Env, op: Op, params: Option<Unknown>) -> Result<Call> {
         let params = params_from_js(env, params)?;
-        Ok(Job { op, sql: Arc::clone(&self.sql), params, strict: self.strict, safe_integers: self.safe_integers })
+        Ok(Call::new(op, self.sql.clone()).params(params).rules(rules(self.strict)))
     }
 
     fn call<'env>(
@@ -178,9 +161,9 @@ impl Statement {
         params: Option<Unknown>,
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
-        let job = self.job(env, op, params)?;
+        let call = self.call_of(env, op, params)?;
         let tenant = parse_query_options(env, options)?;
-        dispatch(env, &self.pool, &self.executor, job, tenant)
+        call_async(env, &self.pool, &self.delivery, call, tenant, self.safe_integers)
     }
 
     fn call_sync<'env>(
@@ -190,31 +173,29 @@ impl Statement {
         params: Option<Unknown>,
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
-        let job = self.job(env, op, params)?;
+        let call = self.call_of(env, op, params)?;
         let tenant = parse_query_options(env, options)?;
-        let result = self.lease(tenant).map_err(Failure::Core).and_then(|mut lease| run_job(&mut lease, &job));
-        match result {
-            Ok(Outcome::Row(Some((columns, row)))) => {
-                let obj = self.row_to_js(env, &columns, row)?;
-                // SAFETY: `obj` was created on this env just now.
-                Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), obj) })
+        let produced = self
+            .pool
+            .call(CoreAcquire { tenant, ..CoreAcquire::default() }, &call)
+            .map_err(|e| to_js_error(env, &Failure::Core(e)))?;
+        let names: Vec<String> = produced.column_names().map(str::to_owned).collect();
+        match op {
+            Op::First => match produced.rows.into_iter().next() {
+                Some(row) => {
+                    let obj = self.row_to_js(env, &names, row)?;
+                    // SAFETY: `obj` was created on this env just now.
+                    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), obj) })
+                }
+                None => produced_to_js(env, op, litepool::sql::Produced::default(), self.safe_integers),
+            },
+            Op::All => {
+                let keys = self.keys(env, &names)?;
+                let array = rows_array(env.raw(), &keys, produced.rows, self.safe_integers)?;
+                // SAFETY: `array` was created on this env just now.
+                Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), array) })
             }
-            Ok(Outcome::Rows(columns, rows)) => self.rows_to_js(env, &columns, rows),
-            Ok(outcome) => outcome_to_js(env, outcome, job.safe_integers),
-            Err(f) => Err(to_js_error(env, &f)),
-        }
-    }
-
-    /// The first call is routed by the core (which refuses transaction
-    /// control and learns the lane); later calls lease that lane directly.
-    fn lease(&self, tenant: Option<String>) -> litepool::Result<PooledConnection> {
-        match self.lane.get() {
-            Some(lane) => self.pool.acquire(CoreAcquire { lane, tenant, ..CoreAcquire::default() }),
-            None => {
-                let lease = self.pool.routed(tenant.as_deref(), &self.sql)?;
-                self.lane.set(self.pool.known_lane(&self.sql));
-                Ok(lease)
-            }
+            _ => produced_to_js(env, op, produced, self.safe_integers),
         }
     }
 
@@ -256,21 +237,6 @@ impl Statement {
         let keys = self.keys(env, columns)?;
         row_object(env.raw(), &keys, row, self.safe_integers)
     }
-
-    fn rows_to_js<'env>(&self, env: &'env Env, columns: &[String], rows: Vec<Vec<Value>>) -> Result<Unknown<'env>> {
-        let raw = env.raw();
-        let keys = self.keys(env, columns)?;
-        let mut array = std::ptr::null_mut();
-        // SAFETY: plain napi calls on the JS thread with values created here.
-        unsafe {
-            check(sys::napi_create_array_with_length(raw, rows.len(), &mut array))?;
-            for (i, row) in rows.into_iter().enumerate() {
-                let obj = row_object(raw, &keys, row, self.safe_integers)?;
-                check(sys::napi_set_element(raw, array, i as u32, obj))?;
-            }
-            Ok(Unknown::from_raw_unchecked(raw, array))
-        }
-    }
 }
 
 impl Keys {
@@ -291,13 +257,5 @@ impl ObjectFinalize for Statement {
     fn finalize(self, env: Env) -> Result<()> {
         self.keys.borrow_mut().release(env.raw());
         Ok(())
-    }
-}
-
-fn check(status: sys::napi_status) -> Result<()> {
-    if status == sys::Status::napi_ok {
-        Ok(())
-    } else {
-        Err(napi::Error::new(Status::from(status), "a napi call failed while building a row".to_owned()))
     }
 }

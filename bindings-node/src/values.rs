@@ -11,23 +11,13 @@ use napi::bindgen_prelude::*;
 use napi::{sys, Env, ValueType};
 
 use litepool::rusqlite::types::Value;
+use litepool::sql::{Op, Params, Produced};
 
 use crate::error::{range_error, type_error};
 
-/// Parameters as they arrived from JS, before the statement is known.
-#[derive(Debug, Clone, Default)]
-pub enum Params {
-    /// No parameters given.
-    #[default]
-    None,
-    /// An array (or a single value): bound by position.
-    Positional(Vec<Value>),
-    /// A plain object: bound by name. Keys may carry the prefix (`$a`,
-    /// `:a`, `@a`) or not (`a`); numeric keys bind by position (node-sqlite3).
-    Named(Vec<(String, Value)>),
-}
-
-/// Converts the `params` argument of `query`/`get`/`run`.
+/// Converts the `params` argument of `query`/`get`/`run`: an array (or a
+/// single value) binds by position, a plain object by name (keys with or
+/// without their `$`/`:`/`@` prefix; numeric keys by position).
 pub fn params_from_js(env: &Env, params: Option<Unknown>) -> Result<Params> {
     let Some(params) = params else { return Ok(Params::None) };
     match params.get_type()? {
@@ -51,7 +41,7 @@ pub fn params_from_js(env: &Env, params: Option<Unknown>) -> Result<Params> {
                     let key: String = names.get_element(i)?;
                     let item: Unknown = obj.get_named_property(&key)?;
                     let value = value_from_js(env, item, || format!("parameter {key:?}"))?;
-                    out.push((key, value));
+                    out.push((key, Ok(value)));
                 }
                 Ok(Params::Named(out))
             } else {
@@ -185,40 +175,62 @@ pub fn value_to_js(env: sys::napi_env, value: Value, safe_integers: bool) -> Res
     }
 }
 
-/// Rows as an array of objects keyed by column name (a later duplicate
-/// column name wins).
-pub fn rows_to_js(
-    env: &Env,
-    columns: &[String],
+/// What a call produced, shaped by its op: every row (`all`), the first
+/// row or `undefined` (`get`), `{ changes, lastInsertRowid }` (`run`),
+/// `undefined` (scripts, prepare). Rows are objects keyed by column name (a
+/// later duplicate name wins).
+pub fn produced_to_js<'env>(env: &'env Env, op: Op, produced: Produced, safe_integers: bool) -> Result<Unknown<'env>> {
+    let raw = env.raw();
+    let keys = || -> Result<Vec<sys::napi_value>> {
+        // SAFETY: creating strings on the JS thread.
+        produced.columns.iter().map(|c| unsafe { String::to_napi_value(raw, c.name.clone()) }).collect()
+    };
+    let value = match op {
+        Op::All => rows_array(raw, &keys()?, produced.rows, safe_integers)?,
+        Op::First => match produced.rows.into_iter().next() {
+            Some(row) => row_object(raw, &keys()?, row, safe_integers)?,
+            // SAFETY: creating `undefined` on the JS thread.
+            None => unsafe { Undefined::to_napi_value(raw, ())? },
+        },
+        Op::Run | Op::Many => run_result(raw, &produced, safe_integers)?,
+        // SAFETY: creating `undefined` on the JS thread.
+        Op::Script | Op::Prepare => unsafe { Undefined::to_napi_value(raw, ())? },
+    };
+    // SAFETY: `value` was created on this env just now.
+    Ok(unsafe { Unknown::from_raw_unchecked(raw, value) })
+}
+
+/// Rows as a JS array of objects keyed by `keys`.
+pub fn rows_array(
+    env: sys::napi_env,
+    keys: &[sys::napi_value],
     rows: Vec<Vec<Value>>,
     safe_integers: bool,
 ) -> Result<sys::napi_value> {
-    let raw = env.raw();
-    let keys = column_keys(raw, columns)?;
     let mut array = std::ptr::null_mut();
     // SAFETY: plain napi calls on the JS thread with values created here.
     unsafe {
-        check(sys::napi_create_array_with_length(raw, rows.len(), &mut array))?;
+        check(sys::napi_create_array_with_length(env, rows.len(), &mut array))?;
         for (i, row) in rows.into_iter().enumerate() {
-            let obj = row_object(raw, &keys, row, safe_integers)?;
-            check(sys::napi_set_element(raw, array, i as u32, obj))?;
+            let obj = row_object(env, keys, row, safe_integers)?;
+            check(sys::napi_set_element(env, array, i as u32, obj))?;
         }
     }
     Ok(array)
 }
 
-/// One row as an object.
-pub fn row_to_js(env: &Env, columns: &[String], row: Vec<Value>, safe_integers: bool) -> Result<sys::napi_value> {
-    let keys = column_keys(env.raw(), columns)?;
-    row_object(env.raw(), &keys, row, safe_integers)
-}
-
-fn column_keys(env: sys::napi_env, columns: &[String]) -> Result<Vec<sys::napi_value>> {
-    columns
-        .iter()
-        // SAFETY: creating strings on the JS thread.
-        .map(|c| unsafe { String::to_napi_value(env, c.clone()) })
-        .collect()
+/// `{ changes, lastInsertRowid }`.
+fn run_result(env: sys::napi_env, produced: &Produced, safe_integers: bool) -> Result<sys::napi_value> {
+    let changes = value_to_js(env, Value::Integer(i64::try_from(produced.changes).unwrap_or(i64::MAX)), false)?;
+    let rowid = value_to_js(env, Value::Integer(produced.last_insert_rowid), safe_integers)?;
+    let mut obj = std::ptr::null_mut();
+    // SAFETY: plain napi calls on the JS thread with values created here.
+    unsafe {
+        check(sys::napi_create_object(env, &mut obj))?;
+        check(sys::napi_set_named_property(env, obj, c"changes".as_ptr(), changes))?;
+        check(sys::napi_set_named_property(env, obj, c"lastInsertRowid".as_ptr(), rowid))?;
+    }
+    Ok(obj)
 }
 
 /// One row as an object, keyed by `keys` (JS strings, one per column).
@@ -241,7 +253,7 @@ pub fn row_object(
     Ok(obj)
 }
 
-fn check(status: sys::napi_status) -> Result<()> {
+pub(crate) fn check(status: sys::napi_status) -> Result<()> {
     if status == sys::Status::napi_ok {
         Ok(())
     } else {

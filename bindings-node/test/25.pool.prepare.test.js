@@ -53,7 +53,7 @@ test('prepare: errors surface at the call, with codes', () => withPool({}, async
   const insert = pool.prepare('INSERT INTO t (name) VALUES (?)');
   insert.runSync(['x']);
   assert.throws(() => insert.runSync(['x']), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
-  assert.throws(() => insert.runSync([]), /parameter/i);
+  assert.throws(() => insert.runSync([]), { code: 'LITEPOOL_INVALID_ARGUMENT', message: /bindings supplied/ });
   assert.throws(() => insert.runSync([{}]), { name: 'TypeError' });
 }));
 
@@ -63,7 +63,7 @@ test('prepare: writes take the write lane, reads see them; safeIntegers applies'
   const count = pool.prepare('SELECT count(*) AS c FROM t');
   assert.deepEqual(count.getSync(), { c: 20n });
   assert.deepEqual(await count.get(), { c: 20n });
-  assert.equal(pool.isReadOnly('INSERT INTO t (name, n) VALUES (?, ?)'), false);
+  assert.equal(pool.classify('INSERT INTO t (name, n) VALUES (?, ?)').readOnly, false);
   assert.equal(pool.getStats().active, 0);
 }));
 

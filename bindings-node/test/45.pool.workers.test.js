@@ -1,6 +1,6 @@
 'use strict';
 // Each Pool runs the SQL of its async calls on worker threads of its own
-// (named "litepool-node", at most `max`, started on demand). They must
+// (named "sql-<pool name>", at most `max`, started on demand). They must
 // neither keep the process alive nor outlive the pool; a call still in
 // flight must keep it alive until it settles.
 const test = require('node:test');
@@ -21,7 +21,7 @@ function workerThreads() {
   return fs.readdirSync('/proc/self/task')
     .filter((tid) => {
       try {
-        return fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'litepool-node';
+        return fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'sql-litepool';
       } catch {
         return false; // the thread exited while we looked
       }

@@ -30,6 +30,16 @@ pub enum Lane {
 }
 
 impl Lane {
+    /// The lane named `"any"`, `"read"` or `"write"`.
+    pub fn parse(name: &str) -> Option<Lane> {
+        match name {
+            "any" => Some(Lane::Any),
+            "read" => Some(Lane::Read),
+            "write" => Some(Lane::Write),
+            _ => None,
+        }
+    }
+
     /// `"any"`, `"read"` or `"write"`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -67,14 +67,15 @@ thread_local! {
 
 impl Executor {
     /// An executor with up to `max_workers` threads (none started yet),
-    /// named `litepool-<name>-sql`.
+    /// named `sql-<name>` (Linux keeps 15 characters of it; the housekeeper is
+    /// `litepool-<name>`).
     pub(crate) fn new(max_workers: usize, name: &str) -> Self {
         let inner = Inner {
             queue: Mutex::new(Queue::default()),
             queued: AtomicUsize::new(0),
             work_ready: Condvar::new(),
             max_workers: max_workers.max(1),
-            name: format!("litepool-{name}-sql"),
+            name: format!("sql-{name}"),
         };
         Executor { inner: Arc::new(inner) }
     }
@@ -197,7 +198,7 @@ mod tests {
             ex.submit(Box::new(move || tx.send((i, std::thread::current().name().map(str::to_owned))).unwrap()));
         }
         let got: Vec<_> = (0..100).map(|_| rx.recv().unwrap()).collect();
-        assert!(got.iter().all(|(_, name)| name.as_deref() == Some("litepool-t-sql")));
+        assert!(got.iter().all(|(_, name)| name.as_deref() == Some("sql-t")));
         assert!(ex.workers() <= 2);
         ex.stop();
         let deadline = Instant::now() + Duration::from_secs(5);

@@ -90,6 +90,12 @@ fn probe(shared: &Shared, lease: &mut PooledConnection, sql: &Sql) -> Result<boo
 }
 
 impl Pool {
+    /// Whether `sql` is read-only (`sqlite3_stmt_readonly`), if the pool has
+    /// already prepared it for a one-shot call or a session.
+    pub fn is_read_only(&self, sql: &str) -> Option<bool> {
+        self.shared().routes.known(&Sql::new(sql))
+    }
+
     /// Runs `call` on a lease of the lane its statement needs (see the
     /// module docs) and gives the lease back. `opts.lane` is ignored; the
     /// timeout, tenant and acquire site are used. Transaction control

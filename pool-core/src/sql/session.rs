@@ -349,10 +349,10 @@ impl SessionQueue {
         if st.released {
             return Err(Error::Released);
         }
-        if st.busy {
+        if !st.queue.is_empty() {
             return Err(Error::Busy);
         }
-        let Some(session) = st.session.as_mut() else { return Err(Error::Released) };
+        let Some(session) = st.session.as_mut() else { return Err(Error::Busy) };
         let out = perform(session, &action);
         st.in_transaction = session.in_transaction();
         out
@@ -406,45 +406,52 @@ impl SessionQueue {
                 if let Some(gate) = session.would_wait_for_gate(call) {
                     if let Some(permit) = gate.try_enter() {
                         session.permit = Some(permit);
-                    } else if self.park_for_gate(session, action, done, &gate) {
-                        return;
                     } else {
-                        continue;
+                        return self.park_for_gate(session, action, done, &gate);
                     }
                 }
             }
-            let out = perform(&mut session, &action);
-            self.put_back(session);
-            done(out);
+            if !self.finish(session, &action, done) {
+                return;
+            }
         }
     }
 
-    /// Puts the session back after a call (or lets it go if released meanwhile).
-    fn put_back(&self, session: Session) {
-        let mut st = self.inner.state.lock();
-        st.in_transaction = session.in_transaction();
-        if !st.released {
-            st.session = Some(session);
+    /// Runs `action`, puts the session back (or lets it go if released
+    /// meanwhile) and reports; the session is back *before* `done` runs, so
+    /// a synchronous call made as soon as the caller sees the result finds
+    /// it. Returns whether more calls are queued (this worker runs them, so
+    /// completions keep their order).
+    fn finish(&self, mut session: Session, action: &Action, done: Done) -> bool {
+        let out = perform(&mut session, action);
+        {
+            let mut st = self.inner.state.lock();
+            st.in_transaction = session.in_transaction();
+            if !st.released {
+                st.session = Some(session);
+            }
         }
+        done(out);
+        let mut st = self.inner.state.lock();
+        let more = !st.queue.is_empty() && !st.released;
+        st.busy = more;
+        more
     }
 
     /// Queues at the gate without a worker; the call resumes on a worker
-    /// when granted. Returns `false` when it may go on at once (let through).
-    fn park_for_gate(&self, session: Session, action: Action, done: Done, gate: &Arc<crate::gate::WriteGate>) -> bool {
+    /// when granted (or let through, or after `busy_timeout`).
+    fn park_for_gate(&self, session: Session, action: Action, done: Done, gate: &Arc<crate::gate::WriteGate>) {
         let shared = Arc::clone(session.lease.shared());
         let mut deadline = Deadline::after(shared.config.busy_timeout);
-        let entry = gate.enter(&mut deadline, false, shared.owner(), true);
-        let waiter = match entry {
+        let waiter = match gate.enter(&mut deadline, false, shared.owner(), true) {
             Ok(GateEntry::Entered(permit)) => {
                 let mut session = session;
                 session.permit = Some(permit);
-                self.resume(session, action, done);
-                return true;
+                return self.resume(session, action, done);
             }
             Ok(GateEntry::Bypassed) | Err(_) => {
                 shared.counters.gate_bypassed.fetch_add(1, Relaxed);
-                self.resume(session, action, done);
-                return true;
+                return self.resume(session, action, done);
             }
             Ok(GateEntry::Queued(w)) => w,
         };
@@ -459,17 +466,15 @@ impl SessionQueue {
         if let Some(outcome) = waiter.poll_grant(&Waker::from(Arc::clone(&parked))) {
             parked.resume(outcome);
         }
-        true
     }
 
     /// Runs one call (and then the rest of the queue) on a worker.
-    fn resume(&self, mut session: Session, action: Action, done: Done) {
+    fn resume(&self, session: Session, action: Action, done: Done) {
         let me = self.clone();
         self.inner.executor.submit(Box::new(move || {
-            let out = perform(&mut session, &action);
-            me.put_back(session);
-            done(out);
-            me.drain();
+            if me.finish(session, &action, done) {
+                me.drain();
+            }
         }));
     }
 }
@@ -513,8 +518,8 @@ fn perform(session: &mut Session, action: &Action) -> Result<Produced> {
     match action {
         Action::Call(call) => {
             let out = session.run(call);
-            if let Ok(p) = &out {
-                call.sql.learn(p.read_only);
+            if let (Ok(p), Op::All | Op::First | Op::Run | Op::Prepare) = (&out, call.op) {
+                session.lease.shared().routes.learn(&call.sql, p.read_only);
             }
             out
         }

@@ -1,0 +1,218 @@
+//! Bringing results back to the JS thread.
+//!
+//! The SQL of async calls runs on the core's executor (`litepool::sql`);
+//! its completion callback, on a worker thread, posts the outcome here.
+//! Finished calls go into a mailbox; only the post that finds the mailbox
+//! empty rings the doorbell (a napi-rs `ThreadsafeFunction`, called
+//! non-blocking), so one loop wake-up settles every result that piled up
+//! meanwhile. The doorbell is unreferenced (it does not keep the process
+//! alive) except while calls are in flight.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use litepool::sql::{Op, Produced};
+use litepool::PooledConnection;
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{sys, Env};
+use parking_lot::Mutex;
+
+use crate::connection::NewConnection;
+use crate::error::{js_error_value, Failure};
+use crate::values::produced_to_js;
+
+/// What a settled call resolves with.
+pub(crate) enum Value {
+    /// A SQL call's outcome, shaped by its op; `bool`: `safeIntegers`.
+    Produced(Op, Produced, bool),
+    /// A lease for `pool.acquire()`, to wrap in a JS `Connection`.
+    Connection(PooledConnection, NewConnection),
+    /// Nothing (`undefined`).
+    Done,
+}
+
+/// A promise's napi deferred: created and settled on the JS thread, only
+/// moved in between.
+struct RawDeferred(sys::napi_deferred);
+
+// SAFETY: the pointer is only dereferenced by napi on the JS thread (by
+// `settle_now`, from the doorbell's callback); other threads merely move it.
+unsafe impl Send for RawDeferred {}
+
+/// A settled call on its way to the JS thread.
+struct Settled {
+    deferred: RawDeferred,
+    result: std::result::Result<Value, Failure>,
+    /// A connection's count of calls in flight, lowered once settled.
+    in_flight: Option<Arc<AtomicUsize>>,
+}
+
+/// The doorbell: called with nothing, it makes the JS thread drain the
+/// mailbox. Weak (unreferenced) from the start.
+type Doorbell = ThreadsafeFunction<(), (), (), Status, false, true, 0>;
+
+/// A pool's way back to JS. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Delivery {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    mailbox: Arc<Mailbox>,
+    doorbell: Doorbell,
+}
+
+/// Shared by the delivery and the doorbell's callback (which must not own
+/// the delivery: the delivery owns the doorbell).
+struct Mailbox {
+    settled: Mutex<Vec<Settled>>,
+    /// Promises not yet settled. Read and written on the JS thread only:
+    /// the doorbell is referenced while this is above zero.
+    in_flight: AtomicUsize,
+    /// The doorbell's raw handle, for ref/unref from its own callback.
+    raw: std::sync::atomic::AtomicPtr<sys::napi_threadsafe_function__>,
+}
+
+impl Delivery {
+    /// A new mailbox and doorbell on `env`'s loop.
+    pub fn new(env: &Env) -> Result<Self> {
+        let mailbox = Arc::new(Mailbox {
+            settled: Mutex::new(Vec::new()),
+            in_flight: AtomicUsize::new(0),
+            raw: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
+        });
+        let for_callback = Arc::clone(&mailbox);
+        let noop = env.create_function_from_closure::<(), (), _>("litepoolDelivered", |_| Ok(()))?;
+        let doorbell: Doorbell = noop
+            .build_threadsafe_function::<()>()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .max_queue_size::<0>()
+            .build_callback(move |ctx| {
+                for_callback.deliver(&ctx.env);
+                Ok(())
+            })?;
+        mailbox.raw.store(doorbell.raw(), Ordering::Relaxed);
+        Ok(Delivery { inner: Arc::new(Inner { mailbox, doorbell }) })
+    }
+
+    /// A new promise, settled later through [`Pending::settle`] from any
+    /// thread. Call on the JS thread.
+    pub fn promise<'env>(&self, env: &'env Env) -> Result<(Pending, Unknown<'env>)> {
+        let mut deferred = std::ptr::null_mut();
+        let mut promise = std::ptr::null_mut();
+        // SAFETY: plain napi call on the JS thread; both out-params are written on success.
+        let status = unsafe { sys::napi_create_promise(env.raw(), &mut deferred, &mut promise) };
+        if status != sys::Status::napi_ok {
+            return Err(napi::Error::from_reason("litepool: could not create a promise"));
+        }
+        let mailbox = &self.inner.mailbox;
+        if mailbox.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
+            // Keep the process alive until this promise settles.
+            // SAFETY: on the JS thread; the doorbell lives as long as `self.inner`.
+            unsafe { sys::napi_ref_threadsafe_function(env.raw(), self.inner.doorbell.raw()) };
+        }
+        // SAFETY: `promise` was just created on this env.
+        let promise = unsafe { Unknown::from_raw_unchecked(env.raw(), promise) };
+        Ok((Pending { deferred: Some(RawDeferred(deferred)), delivery: self.clone(), in_flight: None }, promise))
+    }
+
+    fn post(&self, settled: Settled) {
+        let mut box_ = self.inner.mailbox.settled.lock();
+        let ring = box_.is_empty();
+        box_.push(settled);
+        drop(box_);
+        if ring {
+            // Non-blocking into an unbounded queue: fails only while Node
+            // tears the environment down, when nothing is left to settle.
+            let _ = self.inner.doorbell.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+}
+
+impl Mailbox {
+    /// On the JS thread: settles every promise posted so far.
+    fn deliver(&self, env: &Env) {
+        let batch = std::mem::take(&mut *self.settled.lock());
+        let count = batch.len();
+        for settled in batch {
+            if let Some(n) = &settled.in_flight {
+                n.fetch_sub(1, Ordering::Relaxed);
+            }
+            settle_now(env, settled.deferred.0, settled.result);
+        }
+        if count > 0 && self.in_flight.fetch_sub(count, Ordering::Relaxed) == count {
+            // SAFETY: on the JS thread, from the doorbell's own callback, so it is alive.
+            unsafe { sys::napi_unref_threadsafe_function(env.raw(), self.raw.load(Ordering::Relaxed)) };
+        }
+    }
+}
+
+/// Resolves or rejects `deferred` on the JS thread.
+fn settle_now(env: &Env, deferred: sys::napi_deferred, result: std::result::Result<Value, Failure>) {
+    let mut scope = std::ptr::null_mut();
+    // SAFETY: on the JS thread; the scope is closed below.
+    let opened = unsafe { sys::napi_open_handle_scope(env.raw(), &mut scope) } == sys::Status::napi_ok;
+    let value = match result {
+        Ok(Value::Produced(op, produced, safe_integers)) => produced_to_js(env, op, produced, safe_integers),
+        Ok(Value::Connection(lease, make)) => make.into_js(env, lease),
+        // SAFETY: creating `undefined` on the JS thread.
+        Ok(Value::Done) => unsafe { Undefined::to_napi_value(env.raw(), ()) }
+            .map(|raw| unsafe { Unknown::from_raw_unchecked(env.raw(), raw) }),
+        Err(failure) => Err(napi::Error::from(js_error_value(env, &failure))),
+    };
+    // SAFETY: `deferred` came from napi_create_promise on this env and is settled exactly once (here).
+    unsafe {
+        match value {
+            Ok(v) => sys::napi_resolve_deferred(env.raw(), deferred, v.raw()),
+            Err(e) => {
+                let reason = JsError::from(e).into_value(env.raw());
+                sys::napi_reject_deferred(env.raw(), deferred, reason)
+            }
+        };
+        if opened {
+            sys::napi_close_handle_scope(env.raw(), scope);
+        }
+    }
+}
+
+/// A promise handed to JS, to be settled from any thread. Dropped unsettled
+/// (a panic in the binding, a callback the core never called), it rejects
+/// with `LITEPOOL_PANIC` rather than leave the caller hanging.
+pub(crate) struct Pending {
+    /// `None` once settled.
+    deferred: Option<RawDeferred>,
+    delivery: Delivery,
+    in_flight: Option<Arc<AtomicUsize>>,
+}
+
+impl Pending {
+    /// Settles the promise with `result` (converted to JS on the JS thread).
+    pub fn settle(mut self, result: std::result::Result<Value, Failure>) {
+        if let Some(deferred) = self.deferred.take() {
+            self.delivery.post(Settled { deferred, result, in_flight: self.in_flight.take() });
+        }
+    }
+
+    /// Counts this call in `in_flight` (on the JS thread) until it settles there.
+    pub fn counted_in(mut self, in_flight: &Arc<AtomicUsize>) -> Self {
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        self.in_flight = Some(Arc::clone(in_flight));
+        self
+    }
+
+    /// A completion for the core (`call_with`, `SessionQueue::submit`):
+    /// settles with the outcome shaped by `op`.
+    pub fn done(self, op: Op, safe_integers: bool) -> impl FnOnce(litepool::Result<Produced>) + Send + 'static {
+        move |out| self.settle(out.map(|p| Value::Produced(op, p, safe_integers)).map_err(Failure::Core))
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(deferred) = self.deferred.take() {
+            self.delivery.post(Settled { deferred, result: Err(Failure::Lost), in_flight: self.in_flight.take() });
+        }
+    }
+}
