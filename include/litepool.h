@@ -197,6 +197,23 @@ enum litepool_result
    * when `timeout_ms` ran out. It stays registered and usable.
    */
   LITEPOOL_TENANT_BUSY = 19,
+  /**
+   * The call cannot work as asked (e.g. transaction control where the
+   * pool manages the transaction); the message says why.
+   */
+  LITEPOOL_MISUSE = 20,
+  /**
+   * A parameter value cannot be stored in SQLite.
+   */
+  LITEPOOL_INVALID_VALUE = 21,
+  /**
+   * The lease was already given back (the core's sessions).
+   */
+  LITEPOOL_RELEASED = 22,
+  /**
+   * A call is still running on the lease.
+   */
+  LITEPOOL_CONNECTION_BUSY = 23,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -321,6 +338,12 @@ typedef struct {
    * `PRAGMA foreign_keys` on every connection. Default true.
    */
   bool foreign_keys;
+  /**
+   * Threads that run the SQL of asynchronous calls. Default 0: as many as
+   * the machine has cores, at most `max_size` (C callers, which lease and
+   * run SQL themselves, never use them).
+   */
+  uint32_t workers;
   /**
    * The `pool` label in `litepool_metrics`. Default "litepool"; NULL means
    * the default. Must not contain a quote, backslash or newline.

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, CStr};
 use std::time::Duration;
 
-use litepool_core::PoolConfig;
+use litepool_core::{OptionValue, PoolConfig};
 
 use crate::result::{litepool_result, Failure};
 
@@ -45,6 +45,10 @@ pub struct litepool_config {
     pub housekeeping_period_ms: u32,
     /// `PRAGMA foreign_keys` on every connection. Default true.
     pub foreign_keys: bool,
+    /// Threads that run the SQL of asynchronous calls. Default 0: as many as
+    /// the machine has cores, at most `max_size` (C callers, which lease and
+    /// run SQL themselves, never use them).
+    pub workers: u32,
     /// The `pool` label in `litepool_metrics`. Default "litepool"; NULL means
     /// the default. Must not contain a quote, backslash or newline.
     pub name: *const c_char,
@@ -91,6 +95,7 @@ fn defaults() -> litepool_config {
         busy_timeout_ms: ms(Some(d.busy_timeout)),
         housekeeping_period_ms: ms(Some(d.housekeeping_period)),
         foreign_keys: d.foreign_keys,
+        workers: d.workers,
         // The defaults are static strings owned by the library.
         name: c"litepool".as_ptr(),
         journal_mode: c"WAL".as_ptr(),
@@ -130,33 +135,36 @@ unsafe fn optional_str(ptr: *const c_char, what: &str) -> Result<Option<String>,
     unsafe { c_str(ptr, what) }.map(|s| Some(s.to_owned()))
 }
 
-/// Translates a C config into the core's. Ranges are checked by the core
-/// when the pool is built.
+/// Translates a C config into the core's, through the core's option table
+/// (which checks every range and names the field at fault).
 ///
 /// # Safety
 /// Every non-NULL string field must be NUL-terminated and alive for the call.
 pub(crate) unsafe fn to_pool_config(cfg: &litepool_config) -> Result<PoolConfig, Failure> {
-    let ms = |v: u32| Duration::from_millis(u64::from(v));
-    let off_if_zero = |v: u32| (v > 0).then(|| ms(v));
-    let mut out = PoolConfig::default()
-        .max_size(cfg.max_size)
-        .min_idle(cfg.min_idle)
-        .acquire_timeout(ms(cfg.acquire_timeout_ms))
-        .idle_timeout(off_if_zero(cfg.idle_timeout_ms))
-        .max_lifetime(off_if_zero(cfg.max_lifetime_ms))
-        .validation_window(ms(cfg.validation_window_ms))
-        .leak_threshold(off_if_zero(cfg.leak_threshold_ms))
-        .busy_timeout(ms(cfg.busy_timeout_ms))
-        .housekeeping_period(ms(cfg.housekeeping_period_ms))
-        .foreign_keys(cfg.foreign_keys);
+    let count = |v: u32| OptionValue::Count(u64::from(v));
+    let ms = |v: u32| OptionValue::Duration(Duration::from_millis(u64::from(v)));
+    let text = |v: Option<String>| v.map_or(OptionValue::Off, OptionValue::Text);
+    let mut given = vec![
+        ("max_size", count(cfg.max_size)),
+        ("min_idle", count(cfg.min_idle)),
+        ("acquire_timeout", ms(cfg.acquire_timeout_ms)),
+        ("idle_timeout", ms(cfg.idle_timeout_ms)),
+        ("max_lifetime", ms(cfg.max_lifetime_ms)),
+        ("validation_window", ms(cfg.validation_window_ms)),
+        ("leak_threshold", ms(cfg.leak_threshold_ms)),
+        ("busy_timeout", ms(cfg.busy_timeout_ms)),
+        ("housekeeping_period", ms(cfg.housekeeping_period_ms)),
+        ("workers", count(cfg.workers)),
+        ("foreign_keys", OptionValue::Flag(cfg.foreign_keys)),
+    ];
     // SAFETY (all four): the caller guarantees the string fields.
     if let Some(name) = unsafe { optional_str(cfg.name, "cfg->name") }? {
-        out = out.name(name);
+        given.push(("name", OptionValue::Text(name)));
     }
-    out = out.journal_mode(unsafe { optional_str(cfg.journal_mode, "cfg->journal_mode") }?);
-    out = out.synchronous(unsafe { optional_str(cfg.synchronous, "cfg->synchronous") }?);
-    out = out.init_sql(unsafe { optional_str(cfg.init_sql, "cfg->init_sql") }?);
-    Ok(out)
+    given.push(("journal_mode", text(unsafe { optional_str(cfg.journal_mode, "cfg->journal_mode") }?)));
+    given.push(("synchronous", text(unsafe { optional_str(cfg.synchronous, "cfg->synchronous") }?)));
+    given.push(("init_sql", text(unsafe { optional_str(cfg.init_sql, "cfg->init_sql") }?)));
+    Ok(PoolConfig::default().with_options(given)?)
 }
 
 #[cfg(test)]

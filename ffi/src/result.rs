@@ -66,6 +66,15 @@ pub enum litepool_result {
     /// `litepool_remove_tenant` gave up: the tenant still had leases out
     /// when `timeout_ms` ran out. It stays registered and usable.
     LITEPOOL_TENANT_BUSY = 19,
+    /// The call cannot work as asked (e.g. transaction control where the
+    /// pool manages the transaction); the message says why.
+    LITEPOOL_MISUSE = 20,
+    /// A parameter value cannot be stored in SQLite.
+    LITEPOOL_INVALID_VALUE = 21,
+    /// The lease was already given back (the core's sessions).
+    LITEPOOL_RELEASED = 22,
+    /// A call is still running on the lease.
+    LITEPOOL_CONNECTION_BUSY = 23,
 }
 
 use litepool_result::*;
@@ -98,12 +107,16 @@ impl litepool_result {
             LITEPOOL_INVALID_TENANT => "LITEPOOL_INVALID_TENANT\0",
             LITEPOOL_UNKNOWN_TENANT => "LITEPOOL_UNKNOWN_TENANT\0",
             LITEPOOL_TENANT_BUSY => "LITEPOOL_TENANT_BUSY\0",
+            LITEPOOL_MISUSE => "LITEPOOL_MISUSE\0",
+            LITEPOOL_INVALID_VALUE => "LITEPOOL_INVALID_VALUE\0",
+            LITEPOOL_RELEASED => "LITEPOOL_RELEASED\0",
+            LITEPOOL_CONNECTION_BUSY => "LITEPOOL_CONNECTION_BUSY\0",
         }
     }
 }
 
 /// Every code, in numeric order (for the name lookup and tests).
-const ALL: [litepool_result; 20] = [
+const ALL: [litepool_result; 24] = [
     LITEPOOL_OK,
     LITEPOOL_TIMEOUT,
     LITEPOOL_CLOSED,
@@ -124,6 +137,10 @@ const ALL: [litepool_result; 20] = [
     LITEPOOL_INVALID_TENANT,
     LITEPOOL_UNKNOWN_TENANT,
     LITEPOOL_TENANT_BUSY,
+    LITEPOOL_MISUSE,
+    LITEPOOL_INVALID_VALUE,
+    LITEPOOL_RELEASED,
+    LITEPOOL_CONNECTION_BUSY,
 ];
 
 /// A failed call: the code to return and the message (and SQLite code) for
@@ -147,30 +164,31 @@ impl Failure {
 }
 
 impl From<litepool_core::Error> for Failure {
+    /// By [`litepool_core::Error::code`]: a `LITEPOOL_*` code maps to the C
+    /// result of the same name, a SQLite one to `LITEPOOL_SQLITE_ERROR` (the
+    /// extended code in `litepool_last_sqlite_code()`). One exception: a
+    /// database that cannot be opened (whose code is SQLite's reason) is
+    /// `LITEPOOL_OPEN_FAILED`.
     fn from(err: litepool_core::Error) -> Failure {
-        use litepool_core::Error as E;
-        let code = match &err {
-            E::Timeout { .. } => LITEPOOL_TIMEOUT,
-            E::Closed => LITEPOOL_CLOSED,
-            E::Exhausted { .. } => LITEPOOL_EXHAUSTED,
-            E::InvalidConfig { .. } | E::InvalidEnv { .. } => LITEPOOL_INVALID_CONFIG,
-            E::Open { .. } => LITEPOOL_OPEN_FAILED,
-            E::ReadOnlyLane(_) => LITEPOOL_READ_ONLY_LANE,
-            E::Sqlite(_) if err.sqlite_code().is_some() => LITEPOOL_SQLITE_ERROR,
-            // rusqlite refused the input before SQLite saw it.
-            E::Sqlite(_) => LITEPOOL_INVALID_ARGUMENT,
-            E::CallbackPanicked(_) => LITEPOOL_PANIC,
-            E::CloseTimedOut { .. } => LITEPOOL_CLOSE_TIMEOUT,
-            E::InvalidTenant(_) => LITEPOOL_INVALID_TENANT,
-            E::UnknownTenant(_) => LITEPOOL_UNKNOWN_TENANT,
-            E::TenantBusy { .. } => LITEPOOL_TENANT_BUSY,
-            _ => LITEPOOL_ERROR,
+        let code = if matches!(err, litepool_core::Error::Open { .. }) {
+            LITEPOOL_OPEN_FAILED
+        } else {
+            result_for_code(err.code())
         };
         let message = match err.sqlite_code() {
             Some(c) => format!("{err} [{}]", litepool_core::sqlite_code_name(c)),
             None => err.to_string(),
         };
         Failure { code, message, sqlite_code: err.sqlite_code().unwrap_or(0) }
+    }
+}
+
+/// The C result for a core error code.
+fn result_for_code(code: &str) -> litepool_result {
+    match ALL.iter().find(|r| r.name() == code) {
+        Some(r) => *r,
+        None if code.starts_with("SQLITE_") => LITEPOOL_SQLITE_ERROR,
+        None => LITEPOOL_ERROR,
     }
 }
 
@@ -195,6 +213,20 @@ mod tests {
             assert_eq!(*code as usize, i, "{code:?}");
             assert!(code.name_nul().ends_with('\0'));
         }
+    }
+
+    #[test]
+    fn every_core_code_has_the_c_result_of_the_same_name() {
+        for code in litepool_core::Error::CODES.iter().copied() {
+            let result = result_for_code(code);
+            assert_eq!(result.name(), code, "{code}");
+            // SAFETY: litepool_result_name returns a static NUL-terminated string.
+            let name = unsafe { std::ffi::CStr::from_ptr(litepool_result_name(result as u32)) };
+            assert_eq!(name.to_str().unwrap(), code);
+        }
+        assert_eq!(result_for_code("SQLITE_CONSTRAINT_UNIQUE"), LITEPOOL_SQLITE_ERROR);
+        let misuse = Failure::from(litepool_core::Error::Misuse("BEGIN here".into()));
+        assert_eq!(misuse.code, LITEPOOL_MISUSE, "was LITEPOOL_ERROR when mapped by variant");
     }
 
     #[test]

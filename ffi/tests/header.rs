@@ -79,3 +79,36 @@ fn header_version_macros_match_the_crate_version() {
     let expected = format!("#define LITEPOOL_VERSION \"{}\"", env!("CARGO_PKG_VERSION"));
     assert!(committed.contains(&expected), "include/litepool.h lacks `{expected}`");
 }
+
+/// The C config struct has a field for every option of the core's option
+/// table (`<name>` or `<name>_ms` for durations), documented with the
+/// table's default.
+#[test]
+fn the_config_struct_covers_the_option_table_with_its_defaults() {
+    let header = std::fs::read_to_string(header_path()).expect("include/litepool.h is readable");
+    let end = header.find("} litepool_config;").expect("litepool_config in the header");
+    let body = &header[header[..end].rfind("typedef struct").expect("its typedef")..end];
+    for spec in litepool_core::OPTIONS.iter() {
+        let duration = !matches!(
+            spec.kind,
+            litepool_core::OptionKind::Count { .. }
+                | litepool_core::OptionKind::Flag
+                | litepool_core::OptionKind::Text
+                | litepool_core::OptionKind::TextOrNone
+        );
+        let field = if duration { format!("{}_ms;", spec.name) } else { format!("{};", spec.name) };
+        let at = [" ", "*"]
+            .iter()
+            .find_map(|before| body.find(&format!("{before}{field}")))
+            .unwrap_or_else(|| panic!("litepool_config lacks {field}"));
+        let doc = &body[body[..at].rfind("/**").expect("a doc comment")..at];
+        let first = spec.default.split_whitespace().next().unwrap_or_default();
+        let stated = match first {
+            "off" => "Default 0".to_owned(),
+            "none" => "Default NULL".to_owned(),
+            n if n.parse::<u64>().is_ok() || n == "true" => format!("Default {n}"),
+            text => format!("Default \"{text}\""),
+        };
+        assert!(doc.contains(&stated), "{field} should say {stated:?}: {doc}");
+    }
+}

@@ -129,6 +129,26 @@ pub enum Error {
 }
 
 impl Error {
+    /// Every `LITEPOOL_*` code [`Error::code`] can return (the others are
+    /// SQLite's names, `SQLITE_*`). Bindings check their mapping against it.
+    pub const CODES: [&'static str; 15] = [
+        "LITEPOOL_TIMEOUT",
+        "LITEPOOL_CLOSED",
+        "LITEPOOL_EXHAUSTED",
+        "LITEPOOL_INVALID_CONFIG",
+        "LITEPOOL_READ_ONLY_LANE",
+        "LITEPOOL_INVALID_ARGUMENT",
+        "LITEPOOL_INVALID_TENANT",
+        "LITEPOOL_UNKNOWN_TENANT",
+        "LITEPOOL_TENANT_BUSY",
+        "LITEPOOL_PANIC",
+        "LITEPOOL_MISUSE",
+        "LITEPOOL_INVALID_VALUE",
+        "LITEPOOL_RELEASED",
+        "LITEPOOL_CONNECTION_BUSY",
+        "LITEPOOL_CLOSE_TIMEOUT",
+    ];
+
     /// A stable, documented code for this error, e.g. `LITEPOOL_TIMEOUT` or,
     /// for SQLite failures, SQLite's own extended name such as
     /// `SQLITE_CONSTRAINT_UNIQUE`.
