@@ -25,6 +25,7 @@
 // SIGTERM or SIGINT: stop accepting connections, let in-flight requests
 // finish, then close the pool, then exit 0. A second signal exits at once.
 const fs = require('node:fs');
+const http = require('node:http');
 const { loadLitepool } = require('./lib/litepool');
 const { readConfig } = require('./lib/config');
 const { createApp } = require('./lib/app');
@@ -56,7 +57,10 @@ async function start(config) {
 
     let shuttingDown = false;
     const app = createApp({ store, registry, config, isShuttingDown: () => shuttingDown, log: logError });
-    server = app.listen(config.port, config.host);
+    // Node answers a request without Host with a bare 400 of its own; let the
+    // tenant resolver answer it instead (JSON, MISSING_HOST).
+    server = http.createServer({ requireHostHeader: false }, app);
+    server.listen(config.port, config.host);
     await new Promise((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);
