@@ -82,7 +82,8 @@ async function start(config) {
         server.closeIdleConnections();
       });
       clearTimeout(forced);
-      log('HTTP server closed; closing the pool');
+      const r = app.requestCounts;
+      log(`HTTP server closed (${r.answered} requests answered, ${r.cut} cut off); closing the pool`);
       const stats = pool.getStats();
       const tenantLeases = pool.tenantStats().reduce((n, t) => n + t.acquired, 0);
       await pool.close(5000);

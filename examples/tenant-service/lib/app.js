@@ -28,6 +28,18 @@ function createApp({ store, registry, config, isShuttingDown = () => false, log 
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(metrics.middleware);
+  // Requests begun, answered, and cut off before their answer was sent (the
+  // shutdown log reports them: after SIGTERM none should be cut).
+  const requestCounts = { started: 0, answered: 0, cut: 0 };
+  app.requestCounts = requestCounts;
+  app.use((_req, res, next) => {
+    requestCounts.started += 1;
+    res.on('close', () => {
+      if (res.writableFinished) requestCounts.answered += 1;
+      else requestCounts.cut += 1;
+    });
+    next();
+  });
   app.use((req, res, next) => {
     // While shutting down, ask keep-alive clients to go away after this response.
     if (isShuttingDown()) res.set('Connection', 'close');
