@@ -274,32 +274,36 @@ def e2e_chart(plt, data: dict) -> pathlib.Path:
 
 
 def e2e_tenants_chart(plt, data: dict) -> pathlib.Path:
+    """One row of panels per tenant count: requests/s and p99 (median, with the
+    rounds' min-max), open fds and RSS (peak), a bar per store."""
     stores = data["stores"]
-    names = [s["name"].replace(", ", ",\n", 1) for s in stores]
+    names = [s.get("short", s["name"]) for s in stores]
     panels = [
-        ("rps", "requests / s (median; bars: min-max of rounds)", True),
+        ("rps", "requests / s (median; bars: min-max)", True),
         ("p99", "p99 latency, ms (median; bars: min-max)", True),
         ("fds", "open file descriptors (peak)", False),
         ("rss", "RSS, MiB (peak)", False),
     ]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.6))
+    sets = data["sets"]
+    fig, axes = plt.subplots(len(sets), len(panels), figsize=(4.2 * len(panels), 3.4 * len(sets) + 0.6), squeeze=False)
     colors = ["#1f77b4", "#9467bd", "#d62728", "#17becf"]
-    for ax, (key, title, spread) in zip(axes, panels):
-        values = [data["summary"][s["id"]][key] for s in stores]
-        err = None
-        if spread:
-            runs = [[r[key] for r in data["runs"][s["id"]]] for s in stores]
-            err = [[v - min(r) for v, r in zip(values, runs)], [max(r) - v for v, r in zip(values, runs)]]
-        ax.barh(range(len(stores)), values, xerr=err, color=colors[: len(stores)], capsize=3)
-        for y, v in enumerate(values):
-            ax.annotate(f"{v:,.0f}" if v >= 100 else f"{v:,.1f}", (v, y), xytext=(4, 6), textcoords="offset points", fontsize=7)
-        ax.set_yticks(range(len(stores)), names if ax is axes[0] else [""] * len(stores), fontsize=7)
-        ax.invert_yaxis()
-        ax.set_title(title, fontsize=9)
-        ax.grid(axis="x", alpha=0.3)
+    for row, tset in zip(axes, sets):
+        for col, (ax, (key, title, spread)) in enumerate(zip(row, panels)):
+            values = [tset["summary"][s["id"]][key] for s in stores]
+            err = None
+            if spread:
+                runs = [[r[key] for r in tset["runs"][s["id"]]] for s in stores]
+                err = [[v - min(r) for v, r in zip(values, runs)], [max(r) - v for v, r in zip(values, runs)]]
+            ax.barh(range(len(stores)), values, xerr=err, color=colors[: len(stores)], capsize=3)
+            for y, v in enumerate(values):
+                ax.annotate(f"{v:,.0f}" if v >= 100 else f"{v:,.1f}", (v, y), xytext=(4, 6), textcoords="offset points", fontsize=7)
+            ax.set_yticks(range(len(stores)), names if col == 0 else [""] * len(stores), fontsize=7)
+            ax.invert_yaxis()
+            ax.set_title(f"{tset['tenants']} tenants: {title}", fontsize=8)
+            ax.grid(axis="x", alpha=0.3)
     fig.suptitle(
-        f"Tenant service, {data['tenants']} tenants, {data['clients']} clients ({data['date']}, {data['cpus']} CPUs, "
-        f"{data['rounds']} rounds of {data['duration']} s)",
+        f"Tenant service on each store, {data['clients']} clients ({data['date']}, {data['cpus']} CPUs, "
+        f"{data['rounds']} rounds of {data['duration']} s per tenant count)",
         fontsize=10,
     )
     fig.tight_layout()

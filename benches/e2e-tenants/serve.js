@@ -34,6 +34,7 @@ async function main() {
   await store.init();
   const registry = new TenantRegistry({ store, dataDir: config.dataDir, log });
   await registry.load();
+  if (store.ready) await store.ready(); // node-sqlite3 opens its Databases asynchronously
   const app = createApp({ store, registry, config, log });
   const server = http.createServer(app).listen(0, '127.0.0.1', () => {
     console.log(`listening on http://127.0.0.1:${server.address().port}`);

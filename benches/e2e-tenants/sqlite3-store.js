@@ -121,6 +121,8 @@ function createSqlite3Store(dbPath, { log = () => {} } = {}) {
       tenants.delete(code);
       if (t) await (await t.conn).close();
     },
+    /** Resolves once every tenant's Database is open (serve.js waits for it before listening). */
+    ready: () => Promise.all([mainConn, ...[...tenants.values()].map((t) => t.conn)]).then(() => undefined),
     forTenant(code) {
       operations += 1;
       return tenants.get(code).db;
