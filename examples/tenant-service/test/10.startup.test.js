@@ -127,3 +127,24 @@ test('an empty registry starts (the table is created) and serves health; every t
   await pool.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('the provisioning and load scripts refuse bad arguments with a message', async () => {
+  const { spawnSync } = require('node:child_process');
+  const run = (script, args) => spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', script), ...args], { encoding: 'utf8' });
+  const cases = [
+    ['provision.js', [], 2, /--db is required/],
+    ['provision.js', ['--db', path.join(data.dir, 'x.db'), '--tenants', 'many'], 2, /--tenants must be a non-negative integer/],
+    ['provision.js', ['--db', path.join(data.dir, 'x.db'), '--prefix', 'K-'], 1, /is not a tenant code/],
+    ['provision.js', ['--db', path.join(data.dir, 'x.db'), '--tenants', '2', '--inactive', 'k009'], 1, /--inactive names tenants not being provisioned: k009/],
+    ['provision.js', ['--db', data.dbPath, '--tenants', '1'], 1, /tenant k001 is already in the registry/],
+    ['provision.js', ['--bogus'], 2, /unknown argument --bogus/],
+    ['load.js', ['--tokens', 'x.json'], 1, /--url is required/],
+    ['load.js', ['--url', 'http://127.0.0.1:1', '--tokens', 'x.json', '--clients', '0'], 1, /--clients must be a positive integer/],
+  ];
+  for (const [script, args, code, message] of cases) {
+    const res = run(script, args);
+    assert.equal(res.status, code, `${script} ${args.join(' ')}: ${res.stderr}`);
+    assert.match(res.stderr, message);
+  }
+  assert.equal(fs.existsSync(path.join(data.dir, 'x.db')), false, 'refused arguments create nothing');
+});
