@@ -37,7 +37,7 @@ test-python: deps ## Python bindings: build into .venv, run pytest
 test-node: deps ## Node bindings: napi build, node --test
 	bash bindings-node/run-tests.sh
 
-test-examples: deps ## the quota-proxy service and its Python/C companions
+test-examples: deps ## the quota-proxy service, its Python/C companions, the tenant service
 	bash examples/run-tests.sh
 
 test-readme: deps ## run every README block marked runnable (scripts/check-readme.py), after the documented builds
@@ -46,7 +46,7 @@ test-readme: deps ## run every README block marked runnable (scripts/check-readm
 package: deps ## build and check the crate, the wheel and the npm tarball (scripts/package.sh); publishes nothing
 	bash scripts/package.sh
 
-demo: deps ## the main job: quota-proxy on litepool under load, with its pool visible
+demo: deps ## the main job: quota-proxy and the 200-tenant service on litepool under load, pools visible
 	bash scripts/demo.sh
 
 demo-core: deps ## the Rust-only demo: a mixed workload through the pool, stats and metrics

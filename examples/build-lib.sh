@@ -110,6 +110,16 @@ install_service_deps() {
   npm_ci_if_needed "$ROOT/examples/quota-proxy"
 }
 
+# express for the tenant service, in examples/tenant-service/node_modules.
+install_tenant_service_deps() {
+  (
+    cd "$ROOT/examples/tenant-service"
+    if [ ! -d node_modules/express ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+      npm ci --no-audit --no-fund --loglevel=error || exit 1
+    fi
+  )
+}
+
 # examples/c/quota_reader against liblitepool in $LIBDIR; prints its path.
 build_c_reader() {
   local out="$TARGET/examples/quota_reader-$PROFILE"

@@ -7,8 +7,11 @@
 #      Python report and C reader on the live database, the pool monitor,
 #      and the Prometheus alert rules: promtool check/test rules, fetched by
 #      scripts/promtool.sh, and their metrics against a live /metrics)
-#   3. examples/python: pytest for quota_report.py
-#   4. examples/c: test_quota_reader.sh (exact output, valgrind, a writer
+#   3. examples/tenant-service: node --test (every endpoint and error code,
+#      isolation of 200 tenants on one pool under 20 concurrent clients,
+#      SIGTERM under load)
+#   4. examples/python: pytest for quota_report.py
+#   5. examples/c: test_quota_reader.sh (exact output, valgrind, a writer
 #      in another process)
 # Prints "examples: N passed, M failed" (tests) and exits non-zero on any failure.
 # EXAMPLES_SKIP_BUILD=1 skips step 1 (to rerun the suites on what is built).
@@ -22,7 +25,8 @@ trap 'rm -rf "$WORK"' EXIT
 step() { printf '\n== %s\n' "$*"; }
 
 build_all() {
-  build_ffi && build_node_addon && build_python && install_service_deps && build_c_reader >/dev/null
+  build_ffi && build_node_addon && build_python && install_service_deps && install_tenant_service_deps &&
+    build_c_reader >/dev/null
 }
 step "build (debug): liblitepool, Node addon, Python extension, service packages, C reader"
 if [ "${EXAMPLES_SKIP_BUILD:-0}" = 1 ]; then
@@ -58,6 +62,14 @@ rc=$?
 count "$(sed -n 's/^# pass //p' "$WORK/node.tap" | tail -1)" "$(sed -n 's/^# fail //p' "$WORK/node.tap" | tail -1)" "$rc"
 skipped=$(sed -n 's/^# skipped //p' "$WORK/node.tap" | tail -1)
 if [ "${skipped:-0}" -ne 0 ]; then echo "examples: $skipped node test(s) skipped"; failed=$((failed + skipped)); fi
+
+step "examples/tenant-service: node --test"
+(cd examples/tenant-service && node --test --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$WORK/tenant.tap" test/*.test.js)
+rc=$?
+count "$(sed -n 's/^# pass //p' "$WORK/tenant.tap" | tail -1)" "$(sed -n 's/^# fail //p' "$WORK/tenant.tap" | tail -1)" "$rc"
+skipped=$(sed -n 's/^# skipped //p' "$WORK/tenant.tap" | tail -1)
+if [ "${skipped:-0}" -ne 0 ]; then echo "examples: $skipped tenant-service test(s) skipped"; failed=$((failed + skipped)); fi
 
 step "examples/python: pytest"
 "$VENV_PY" -m pytest -q -p no:cacheprovider examples/python 2>&1 | tee "$WORK/pytest.out"

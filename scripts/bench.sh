@@ -16,5 +16,6 @@ for lang in c python node; do
   fi
 done
 [ -f benches/e2e/run.sh ] && bash benches/e2e/run.sh
+[ -f benches/e2e-tenants/run.sh ] && bash benches/e2e-tenants/run.sh
 python3 scripts/charts.py  # PNG charts into benches/charts/ (matplotlib in .venv)
 python3 scripts/assemble-benchmarks.py

@@ -6,6 +6,9 @@
 - benches/results/e2e.json (benches/e2e/run.sh): the quota-proxy service's
   throughput vs concurrency, litepool vs a node-sqlite3 connection per
   request, one panel per endpoint.
+- benches/results/e2e_tenants.json (benches/e2e-tenants/run.sh): the tenant
+  service with 200 tenants on each store: requests/s and p99 (median, with
+  the rounds' min-max), open file descriptors and RSS (peak).
 - every other benches/results/*.md: each markdown table with numeric columns
   becomes a horizontal bar chart. A table with ratio columns ("3.29×") is
   drawn as its ratios, with the 1× line (right of it: litepool is faster);
@@ -270,6 +273,46 @@ def e2e_chart(plt, data: dict) -> pathlib.Path:
     return out
 
 
+def e2e_tenants_chart(plt, data: dict) -> pathlib.Path:
+    """One row of panels per tenant count: requests/s and p99 (median, with the
+    rounds' min-max), open fds and RSS (peak), a bar per store."""
+    stores = data["stores"]
+    names = [s.get("short", s["name"]) for s in stores]
+    panels = [
+        ("rps", "requests / s (median; bars: min-max)", True),
+        ("p99", "p99 latency, ms (median; bars: min-max)", True),
+        ("fds", "open file descriptors (peak)", False),
+        ("rss", "RSS, MiB (peak)", False),
+    ]
+    sets = data["sets"]
+    fig, axes = plt.subplots(len(sets), len(panels), figsize=(4.2 * len(panels), 3.4 * len(sets) + 0.6), squeeze=False)
+    colors = ["#1f77b4", "#9467bd", "#d62728", "#17becf"]
+    for row, tset in zip(axes, sets):
+        for col, (ax, (key, title, spread)) in enumerate(zip(row, panels)):
+            values = [tset["summary"][s["id"]][key] for s in stores]
+            err = None
+            if spread:
+                runs = [[r[key] for r in tset["runs"][s["id"]]] for s in stores]
+                err = [[v - min(r) for v, r in zip(values, runs)], [max(r) - v for v, r in zip(values, runs)]]
+            ax.barh(range(len(stores)), values, xerr=err, color=colors[: len(stores)], capsize=3)
+            for y, v in enumerate(values):
+                ax.annotate(f"{v:,.0f}" if v >= 100 else f"{v:,.1f}", (v, y), xytext=(4, 6), textcoords="offset points", fontsize=7)
+            ax.set_yticks(range(len(stores)), names if col == 0 else [""] * len(stores), fontsize=7)
+            ax.invert_yaxis()
+            ax.set_title(f"{tset['tenants']} tenants: {title}", fontsize=8)
+            ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(
+        f"Tenant service on each store, {data['clients']} clients ({data['date']}, {data['cpus']} CPUs, "
+        f"{data['rounds']} rounds of {data['duration']} s per tenant count)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    out = CHARTS / "e2e_tenants-stores.png"
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def main() -> int:
     ensure_matplotlib()
     import matplotlib
@@ -279,7 +322,7 @@ def main() -> int:
 
     CHARTS.mkdir(parents=True, exist_ok=True)
     # Remove this script's earlier charts (named after a results file), nothing else.
-    stems = {md.stem for md in RESULTS.glob("*.md")} | {"e2e"}
+    stems = {md.stem for md in RESULTS.glob("*.md")} | {"e2e", "e2e_tenants"}
     for old in CHARTS.glob("*.png"):
         if old.name.split("-", 1)[0] in stems:
             old.unlink()
@@ -287,8 +330,11 @@ def main() -> int:
     e2e = RESULTS / "e2e.json"
     if e2e.exists():
         written.append(e2e_chart(plt, json.loads(e2e.read_text())))
+    e2e_tenants = RESULTS / "e2e_tenants.json"
+    if e2e_tenants.exists():
+        written.append(e2e_tenants_chart(plt, json.loads(e2e_tenants.read_text())))
     for md in sorted(RESULTS.glob("*.md")):
-        if md.stem == "e2e" and e2e.exists():
+        if (md.stem == "e2e" and e2e.exists()) or (md.stem == "e2e_tenants" and e2e_tenants.exists()):
             continue  # drawn from its JSON above
         for n, table in enumerate(parse_tables(md.read_text()), start=1):
             try:

@@ -211,3 +211,8 @@ print(f"""  - The service (Express on litepool's Node Pool) answered {load['requ
   - Time: build {secs(build_s)}, then the demo itself {secs(demo_s)}.""")
 sys.exit(0 if service_rc == "0" and final["consistent"] and py_rc == "0" and c_rc == "0" else 1)
 PY
+
+# ---------------------------------------------------------------------------
+# The second design note's multi-tenant service: 200 tenants on one pool, under load.
+echo
+bash examples/tenant-service/scripts/demo.sh
