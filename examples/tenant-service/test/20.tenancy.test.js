@@ -142,8 +142,10 @@ test('a tenant lease (the service\'s executor) cannot reach another tenant\'s sc
     const k001 = store.forTenant('k001');
     const k002 = store.forTenant('k002');
     assert.equal((await k002.all('SELECT id FROM tenant_k002.users', [])).length, 3);
-    const attached = await k001.all('SELECT name FROM pragma_database_list', []);
+    const attached = await pool.query('SELECT name FROM pragma_database_list');
     assert.ok(attached.some((r) => r.name === 'tenant_k002'), 'k002 is attached to the one connection');
+    // ...which a tenant lease may not even list (the pool's clean-leases rule)
+    await assert.rejects(k001.all('SELECT name FROM pragma_database_list', []), { code: 'SQLITE_AUTH' });
     await assert.rejects(k001.all('SELECT email FROM tenant_k002.users', []), { code: 'SQLITE_AUTH' });
     await assert.rejects(k001.run('UPDATE tenant_k002.users SET name = ?', ['x']), { code: 'SQLITE_AUTH' });
     await assert.rejects(
@@ -156,9 +158,9 @@ test('a tenant lease (the service\'s executor) cannot reach another tenant\'s sc
     );
     assert.equal((await k002.get('SELECT count(*) AS n FROM tenant_k002.orders', [])).n, 2, 'nothing was deleted');
     // each refusal was logged with the tenant that tried and the statement
-    assert.equal(logged.length, 4);
-    assert.match(logged[0], /^SQL error tenant=k001 code=SQLITE_AUTH statement="SELECT email FROM tenant_k002.users" params=<0 redacted>/);
-    assert.match(logged[1], /params=<1 redacted>/);
+    assert.equal(logged.length, 5);
+    assert.match(logged[1], /^SQL error tenant=k001 code=SQLITE_AUTH statement="SELECT email FROM tenant_k002.users" params=<0 redacted>/);
+    assert.match(logged[2], /params=<1 redacted>/);
     assert.doesNotMatch(logged.join('\n'), /'x'/);
   } finally {
     await pool.close();

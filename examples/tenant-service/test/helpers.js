@@ -30,7 +30,9 @@ async function provisionData(opts = {}) {
 }
 
 function baseEnv(env) {
-  return { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', ADMIN_TOKEN, TENANT_DOMAIN: DOMAIN, ...env };
+  // The addon the suite was built for (examples/run-tests.sh points it at the debug build).
+  const addon = process.env.NAPI_RS_NATIVE_LIBRARY_PATH ? { NAPI_RS_NATIVE_LIBRARY_PATH: process.env.NAPI_RS_NATIVE_LIBRARY_PATH } : {};
+  return { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', ADMIN_TOKEN, TENANT_DOMAIN: DOMAIN, ...addon, ...env };
 }
 
 /** Runs server.js to completion (for configurations that must refuse to start). */
