@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{self, Deadline};
+use crate::config::Fairness;
 use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
 use crate::events::CloseReason;
@@ -14,23 +15,13 @@ use crate::gate::{GateEntry, GatePermit};
 use crate::guard::{Lane, PooledConnection};
 use crate::leak::AcquireSite;
 use crate::pool::AcquireOptions;
-use crate::shared::{Internals, Shared};
+use crate::shared::Shared;
+use crate::slots::Want;
 use crate::stats::Counters;
 use crate::tenant::Tenant;
-use crate::waiter::Waiter;
+use crate::waiter::{Waiter, Woken};
 
 impl Shared {
-    /// Asks the housekeeper for connections while waiters outnumber
-    /// connections being opened and there is room.
-    pub(crate) fn request_creations(&self, int: &mut Internals) {
-        let room = self.config.max_size.saturating_sub(int.total + int.pending);
-        let wanted = (int.waiters.len() as u32).saturating_sub(int.pending).min(room);
-        if wanted > 0 {
-            int.pending += wanted;
-            self.worker.kick();
-        }
-    }
-
     pub(crate) fn acquire_blocking(
         self: &Arc<Self>,
         opts: AcquireOptions,
@@ -47,8 +38,9 @@ impl Shared {
             }
             _ => (None, false),
         };
+        let want = Want { query_only: opts.lane == Lane::Read, tenant: tenant.as_deref() };
         let (entry, waited) = loop {
-            match self.take_or_enqueue(&mut deadline, true, tenant.as_deref())? {
+            match self.take_or_enqueue(&mut deadline, true, want)? {
                 Taken::Idle(e) => match self.validate(e, start) {
                     Some(e) => break (e, gate_waited),
                     None => continue,
@@ -58,18 +50,60 @@ impl Shared {
                     // that hold one through meanwhile (see gate.rs).
                     let _starving =
                         permit.as_ref().map(|_| tenant.as_deref().map_or(&self.gate, |t| &t.gate).starving());
-                    let outcome = match w.wait_until_deadline() {
-                        Some(outcome) => outcome,
-                        None if self.internals.lock().waiters.remove(&w) => {
-                            return Err(self.timed_out("a connection", start.elapsed()));
-                        }
-                        None => w.wait_for_grant(),
-                    };
-                    break (outcome?, true);
+                    match self.wait_blocking(&w, want, start)? {
+                        Some(e) => break (e, true),
+                        // Nudged, took an idle connection that failed validation: queue again.
+                        None => continue,
+                    }
                 }
             }
         };
         self.lease(entry, opts.lane, permit, tenant, site, start, waited)
+    }
+
+    /// A queued blocking caller: waits for a hand-off, or, when nudged,
+    /// tries to take an idle connection itself (it keeps its place in the
+    /// queue until it has one). `Ok(None)`: it took one that failed
+    /// validation and must queue again.
+    fn wait_blocking(
+        &self,
+        w: &Arc<Waiter<PoolEntry>>,
+        want: Want<'_>,
+        start: clock::Instant,
+    ) -> Result<Option<PoolEntry>> {
+        loop {
+            match w.wait() {
+                Woken::Granted(outcome) => return outcome.map(Some),
+                Woken::Nudged => {
+                    let (taken, next) = {
+                        let mut int = self.slots.lock();
+                        let taken = int.take_for(w, want);
+                        (taken, int.next_to_nudge())
+                    };
+                    if let Some(next) = next {
+                        next.nudge();
+                    }
+                    if let Some(e) = taken {
+                        return Ok(self.validate(e, start));
+                    }
+                }
+                Woken::TimedOut => {
+                    let (withdrawn, next) = {
+                        let mut int = self.slots.lock();
+                        let withdrawn = int.withdraw(w);
+                        (withdrawn, int.next_to_nudge())
+                    };
+                    if let Some(next) = next {
+                        next.nudge();
+                    }
+                    if withdrawn {
+                        return Err(self.timed_out("a connection", start.elapsed()));
+                    }
+                    // Removed by someone who owes us a grant: it is coming.
+                    return w.wait_for_grant().map(Some);
+                }
+            }
+        }
     }
 
     /// Passes the write gate, queueing if needed; says whether it queued
@@ -95,74 +129,61 @@ impl Shared {
     pub(crate) fn try_acquire(self: &Arc<Self>, site: AcquireSite) -> Result<PooledConnection> {
         let start = clock::now();
         self.check_fork();
+        let want = Want { query_only: false, tenant: None };
         loop {
-            let mut int = self.internals.lock();
+            let mut int = self.slots.lock();
             if int.closed {
                 return Err(Error::Closed);
             }
-            if int.waiters.is_empty() {
-                if let Some(e) = int.idle.pop() {
-                    drop(int);
-                    match self.validate(e, start) {
-                        Some(e) => return self.lease(e, Lane::Any, None, None, site, start, false),
-                        None => continue,
+            if let Some(e) = int.take(want, Fairness::Strict) {
+                drop(int);
+                match self.validate(e, start) {
+                    Some(e) => return self.lease(e, Lane::Any, None, None, site, start, false),
+                    None => continue,
+                }
+            }
+            // The slot is reserved in the books' total, not as a pending
+            // opening (the housekeeper would open a second one for it).
+            if int.reserve_inline(self.config.max_size) {
+                drop(int);
+                let entry = match self.open_entry() {
+                    Ok(e) => e,
+                    Err(e) => {
+                        let mut int = self.slots.lock();
+                        int.dropped();
+                        int.last_error = Some(e.to_string());
+                        drop(int);
+                        self.closed_cv.notify_all();
+                        return Err(e);
                     }
-                }
-                if int.total + int.pending < self.config.max_size {
-                    // Reserve the slot in `total`, not `pending`: `pending`
-                    // counts the housekeeper's orders, and it would open a
-                    // second connection for this one (over max_size, then
-                    // underflowing `pending`).
-                    int.total += 1;
-                    drop(int);
-                    let entry = match self.open_entry() {
-                        Ok(e) => e,
-                        Err(e) => {
-                            let mut int = self.internals.lock();
-                            int.total -= 1;
-                            int.last_error = Some(e.to_string());
-                            drop(int);
-                            self.closed_cv.notify_all();
-                            return Err(e);
-                        }
-                    };
-                    Counters::bump(&self.counters.created);
-                    self.emit(|h| h.on_create(entry.id));
-                    return self.lease(entry, Lane::Any, None, None, site, start, false);
-                }
+                };
+                Counters::bump(&self.counters.created);
+                self.emit(|h| h.on_create(entry.id));
+                return self.lease(entry, Lane::Any, None, None, site, start, false);
             }
             drop(int);
             return Err(Error::Exhausted { state: self.state() });
         }
     }
 
-    /// Takes an idle connection if nobody queues (preferring one with the
-    /// tenant attached), else queues a waiter and asks for a connection.
-    pub(crate) fn take_or_enqueue(
-        &self,
-        deadline: &mut Deadline,
-        blocking: bool,
-        tenant: Option<&Tenant>,
-    ) -> Result<Taken> {
-        let mut int = self.internals.lock();
+    /// Takes an idle connection if the fairness rules allow it now
+    /// (preferring one in the lane's `query_only` state, or with the tenant
+    /// attached), else queues a waiter and asks for a connection.
+    pub(crate) fn take_or_enqueue(&self, deadline: &mut Deadline, blocking: bool, want: Want<'_>) -> Result<Taken> {
+        let mut int = self.slots.lock();
         if int.closed {
             return Err(Error::Closed);
         }
-        if int.waiters.is_empty() {
-            let preferred = tenant.and_then(|t| t.pick(&int.idle));
-            let taken = match preferred {
-                Some(i) => Some(int.idle.remove(i)),
-                None => int.idle.pop(),
-            };
-            if let Some(e) = taken {
-                return Ok(Taken::Idle(e));
-            }
+        if let Some(e) = int.take(want, self.config.fairness) {
+            return Ok(Taken::Idle(e));
         }
         let waiter = Waiter::new(deadline, blocking);
-        int.waiters.push(Arc::clone(&waiter));
-        self.request_creations(&mut int);
+        int.enqueue(Arc::clone(&waiter));
+        let kick = int.request_creations(self.config.max_size);
         drop(int);
-        if !blocking {
+        if kick {
+            self.worker.kick();
+        } else if !blocking {
             // Blocking waiters time themselves out; async ones need the housekeeper.
             self.worker.kick_if_before(waiter.deadline);
         }
@@ -245,7 +266,7 @@ impl Shared {
         Counters::bump(&self.counters.timeouts);
         let state = self.state();
         self.emit(|h| h.on_timeout(waited, state));
-        let last_error = self.internals.lock().last_error.clone();
+        let last_error = self.slots.lock().last_error.clone();
         Error::Timeout { what, waited, state, last_error }
     }
 }

@@ -25,6 +25,7 @@ use crate::guard::{Lane, PooledConnection};
 use crate::leak::AcquireSite;
 use crate::pool::{AcquireOptions, Pool};
 use crate::shared::Shared;
+use crate::slots::Want;
 use crate::tenant::Tenant;
 use crate::waiter::Waiter;
 
@@ -111,7 +112,8 @@ impl Acquire {
                     }
                 },
                 Stage::Conn(gated) => {
-                    match self.shared.take_or_enqueue(&mut self.deadline, false, self.tenant.as_deref())? {
+                    let want = Want { query_only: self.lane == Lane::Read, tenant: self.tenant.as_deref() };
+                    match self.shared.take_or_enqueue(&mut self.deadline, false, want)? {
                         Taken::Idle(e) => match self.shared.validate(e, self.start) {
                             Some(e) => return self.finish(e, gated.map(|(_, p)| p), self.gate_waited),
                             None => self.stage = Stage::Conn(gated),
@@ -150,7 +152,7 @@ impl Drop for Acquire {
         match std::mem::replace(&mut self.stage, Stage::Done) {
             Stage::Gate(gate, w) => gate.abandon(&w),
             Stage::WaitConn(permit, w) => {
-                let removed = self.shared.internals.lock().waiters.remove(&w);
+                let removed = self.shared.slots.lock().withdraw(&w);
                 if !removed {
                     if let Some(Ok(entry)) = w.abandon() {
                         self.shared.release(entry, clock::now());

@@ -25,8 +25,9 @@ use crate::clock::Deadline;
 
 use parking_lot::Mutex;
 
+use crate::config::Fairness;
 use crate::error::{Error, Result};
-use crate::waiter::{WaitQueue, Waiter};
+use crate::waiter::{WaitQueue, Waiter, Woken};
 
 #[derive(Default)]
 struct GateState {
@@ -34,6 +35,11 @@ struct GateState {
     waiters: WaitQueue<Pass>,
     /// Holders waiting for a connection right now.
     starving: u32,
+    /// The first waiter waited past the starvation bound: hand off, no barging.
+    queue_starving: bool,
+    /// The fairness of the pools using the gate (the last to enter sets it).
+    fairness: Fairness,
+    bound: std::time::Duration,
 }
 
 /// What a queued waiter is granted.
@@ -76,6 +82,8 @@ impl Drop for WriteGate {
 pub(crate) struct Owner<'a> {
     pub id: usize,
     pub closed: &'a AtomicBool,
+    pub fairness: Fairness,
+    pub bound: std::time::Duration,
 }
 
 /// The outcome of trying to pass the gate.
@@ -143,7 +151,10 @@ impl WriteGate {
         if owner.closed.load(SeqCst) {
             return Err(Error::Closed);
         }
-        if !st.held && st.waiters.is_empty() {
+        st.fairness = owner.fairness;
+        st.bound = owner.bound;
+        let barging = owner.fairness == Fairness::Barging && !st.queue_starving;
+        if !st.held && (st.waiters.is_empty() || barging) {
             st.held = true;
             return Ok(GateEntry::Entered(GatePermit { gate: Arc::clone(self) }));
         }
@@ -184,22 +195,31 @@ impl WriteGate {
         GatePermit { gate: Arc::clone(self) }
     }
 
-    /// Passes the gate to the first waiter, or frees it.
+    /// Passes the gate to the first waiter, or frees it (nudging the first
+    /// waiter, when barging: a running writer may enter first).
     fn leave(&self) {
         loop {
             let mut st = self.state.lock();
-            match st.waiters.pop() {
-                Some(next) => {
-                    drop(st);
-                    // An abandoned waiter hands the turn back: try the next one.
-                    if next.grant(Ok(Pass::Turn)).is_none() {
-                        return;
-                    }
-                }
-                None => {
-                    st.held = false;
-                    return;
-                }
+            let Some(head) = st.waiters.front().cloned() else {
+                st.held = false;
+                st.queue_starving = false;
+                return;
+            };
+            st.queue_starving = head.since.elapsed() > st.bound;
+            if st.fairness == Fairness::Barging && head.blocking && !st.queue_starving {
+                st.held = false;
+                drop(st);
+                head.nudge();
+                return;
+            }
+            let next = st.waiters.pop().expect("front exists");
+            if st.waiters.is_empty() {
+                st.queue_starving = false;
+            }
+            drop(st);
+            // An abandoned waiter hands the turn back: try the next one.
+            if next.grant(Ok(Pass::Turn)).is_none() {
+                return;
             }
         }
     }
@@ -210,15 +230,37 @@ impl WriteGate {
         self.state.lock().waiters.remove(waiter)
     }
 
-    /// A blocking wait for a queued turn, up to the waiter's deadline.
+    /// A blocking wait for a queued turn, up to the waiter's deadline; a
+    /// nudged waiter takes the gate itself if it is still free.
     /// `Ok(None)` means the deadline passed while still queued.
     pub fn wait(self: &Arc<Self>, waiter: &Arc<Waiter<Pass>>) -> Result<Option<Pass>> {
-        let outcome = match waiter.wait_until_deadline() {
-            Some(outcome) => outcome,
-            None if self.remove(waiter) => return Ok(None),
-            None => waiter.wait_for_grant(),
-        };
-        outcome.map(Some)
+        loop {
+            match waiter.wait() {
+                Woken::Granted(outcome) => return outcome.map(Some),
+                Woken::Nudged => {
+                    let mut st = self.state.lock();
+                    let allowed = !st.held && (!st.queue_starving || st.waiters.is_front(waiter));
+                    if allowed && st.waiters.remove(waiter) {
+                        st.held = true;
+                        return Ok(Some(Pass::Turn));
+                    }
+                }
+                Woken::TimedOut => {
+                    let mut st = self.state.lock();
+                    if st.waiters.remove(waiter) {
+                        // The gate may be free with others queued: wake the next.
+                        let next = if st.held { None } else { st.waiters.front().cloned() };
+                        drop(st);
+                        if let Some(next) = next {
+                            next.nudge();
+                        }
+                        return Ok(None);
+                    }
+                    drop(st);
+                    return waiter.wait_for_grant().map(Some);
+                }
+            }
+        }
     }
 
     /// Gives up a queued async turn (future dropped).

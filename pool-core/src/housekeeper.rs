@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::entry::PoolEntry;
 use crate::events::CloseReason;
 use crate::shared::Shared;
 use crate::stats::Counters;
@@ -181,41 +180,28 @@ fn run(weak: &Weak<Shared>, signal: &WorkerSignal) {
 /// One housekeeping round: retire expired idle connections, refill `min_idle`.
 fn housekeep(shared: &Shared, now: crate::clock::Instant) {
     let cfg = &shared.config;
-    let mut retired: Vec<(PoolEntry, CloseReason)> = Vec::new();
-    {
-        let mut int = shared.internals.lock();
+    let retired = {
+        let mut int = shared.slots.lock();
         if int.closed {
             return;
         }
         // Oldest-used entries sit at the bottom of the LIFO stack.
-        let mut i = 0;
-        while i < int.idle.len() {
-            let e = &int.idle[i];
+        let retired = int.retire(|e, idle| {
             let idle_too_long = cfg.idle_timeout.is_some_and(|t| now.duration_since(e.last_used) >= t);
-            let reason = if e.is_expired(now) {
+            if e.is_expired(now) {
                 Some(CloseReason::Lifetime)
-            } else if idle_too_long && int.idle.len() > cfg.min_idle as usize {
+            } else if idle_too_long && idle > cfg.min_idle as usize {
                 Some(CloseReason::Idle)
             } else {
                 None
-            };
-            match reason {
-                Some(reason) => {
-                    let entry = int.idle.remove(i);
-                    int.total -= 1;
-                    retired.push((entry, reason));
-                }
-                None => i += 1,
             }
-        }
-        let room = cfg.max_size.saturating_sub(int.total + int.pending);
-        let deficit = cfg.min_idle.saturating_sub(int.idle.len() as u32 + int.pending);
-        int.pending += deficit.min(room);
-        if deficit.min(room) > 0 {
+        });
+        if int.refill(cfg.min_idle, cfg.max_size) {
             // Open them this round, not one housekeeping period later.
             shared.worker.kick();
         }
-    }
+        retired
+    };
     for (entry, reason) in retired {
         let counter = match reason {
             CloseReason::Lifetime => &shared.counters.closed_lifetime,

@@ -60,6 +60,7 @@ mod pool;
 mod query;
 mod reset;
 mod shared;
+mod slots;
 pub mod sql;
 mod sqlite;
 mod stats;
@@ -68,7 +69,7 @@ mod waiter;
 mod watch;
 
 pub use codes::sqlite_code_name;
-pub use config::{InitHook, PoolConfig};
+pub use config::{Fairness, InitHook, PoolConfig};
 pub use error::{Error, Result};
 pub use events::{CloseReason, LeakReport, PoolEvents};
 pub use future::{Acquire, AcquireHandle};

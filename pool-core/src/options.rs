@@ -5,7 +5,7 @@
 //! the C config struct and [`PoolConfig::from_env`] are all read through it
 //! (and their documentation is checked against it by tests).
 
-use crate::config::PoolConfig;
+use crate::config::{Fairness, PoolConfig};
 use crate::error::{Error, Result};
 
 /// What kind of value an option takes.
@@ -77,7 +77,7 @@ use OptionKind::*;
 
 /// Every option, in the order they are applied (`max_size` before
 /// `min_idle`: a `max_size` alone lowers the default `min_idle` to fit).
-pub const OPTIONS: [OptionSpec; 15] = [
+pub const OPTIONS: [OptionSpec; 18] = [
     opt("max_size", "max", Some("DB_POOL_MAX"), Count { min: 1 }, "10", "The most connections the pool opens."),
     opt(
         "min_idle",
@@ -156,6 +156,30 @@ pub const OPTIONS: [OptionSpec; 15] = [
     opt("foreign_keys", "foreignKeys", None, Flag, "true", "PRAGMA foreign_keys on every connection."),
     opt("init_sql", "initSql", None, TextOrNone, "none", "SQL run on every new connection after the pool's pragmas."),
     opt("name", "name", None, Text, "litepool", "The pool label in metrics and thread names."),
+    opt(
+        "fairness",
+        "fairness",
+        Some("DB_POOL_FAIRNESS"),
+        Text,
+        "barging",
+        "How waiters are served: barging (a running thread may go first, until a waiter waited past starvation_bound) or strict (first come, first served).",
+    ),
+    opt(
+        "starvation_bound",
+        "starvationBoundMillis",
+        None,
+        Duration,
+        "1 ms",
+        "With barging: how long the first waiter may wait before freed connections are handed to it directly.",
+    ),
+    opt(
+        "group_commit",
+        "groupCommit",
+        None,
+        Flag,
+        "false",
+        "One-shot writes queued behind the write gate commit together in one transaction, each in its own savepoint.",
+    ),
 ];
 
 /// The spec of option `name` (snake case).
@@ -200,6 +224,13 @@ fn text(spec: &OptionSpec, value: OptionValue) -> Result<Option<String>> {
     }
 }
 
+fn flag(spec: &OptionSpec, value: OptionValue) -> Result<bool> {
+    match value {
+        OptionValue::Flag(b) => Ok(b),
+        other => Err(invalid(spec.name, format!("must be a boolean (got {other:?})"))),
+    }
+}
+
 impl PoolConfig {
     /// Sets option `name` (see [`OPTIONS`]). The value must be of the
     /// option's kind; ranges are checked here, the rest by [`PoolConfig::validate`].
@@ -224,10 +255,14 @@ impl PoolConfig {
             "synchronous" => self.synchronous = text(spec, value)?,
             "init_sql" => self.init_sql = text(spec, value)?,
             "name" => self.name = text(spec, value)?.ok_or_else(|| invalid("name", "must be non-empty"))?,
-            "foreign_keys" => match value {
-                OptionValue::Flag(b) => self.foreign_keys = b,
-                other => return Err(invalid(spec.name, format!("must be a boolean (got {other:?})"))),
-            },
+            "foreign_keys" => self.foreign_keys = flag(spec, value)?,
+            "group_commit" => self.group_commit = flag(spec, value)?,
+            "starvation_bound" => self.starvation_bound = need(duration(spec, value)?)?,
+            "fairness" => {
+                let text = text(spec, value)?.unwrap_or_default();
+                self.fairness = Fairness::parse(&text)
+                    .ok_or_else(|| invalid("fairness", format!("must be \"barging\" or \"strict\" (got {text:?})")))?;
+            }
             _ => unreachable!("every option in OPTIONS has a field: {name}"),
         }
         Ok(())
@@ -266,6 +301,10 @@ impl PoolConfig {
         for spec in OPTIONS.iter() {
             let Some(var) = spec.env else { continue };
             let Some(raw) = lookup(var) else { continue };
+            if matches!(spec.kind, Text | TextOrNone) {
+                given.push((spec.name, OptionValue::Text(raw.trim().to_owned())));
+                continue;
+            }
             let n: u64 = raw.trim().parse().map_err(|_| Error::InvalidEnv {
                 var,
                 value: raw.clone(),
@@ -311,6 +350,9 @@ mod tests {
                     "none".into()
                 }
                 "min_idle" | "workers" => spec.default.to_owned(),
+                "fairness" => "barging".into(),
+                "starvation_bound" => ms(d.starvation_bound),
+                "group_commit" => d.group_commit.to_string(),
                 other => panic!("unlisted option {other}"),
             };
             assert!(
@@ -322,10 +364,12 @@ mod tests {
             let value = match spec.kind {
                 Count { min } => OptionValue::Count(min.max(1)),
                 Duration | DurationOrOff | DurationOrZero => OptionValue::Duration(std::time::Duration::from_millis(7)),
-                Text | TextOrNone => {
-                    OptionValue::Text(if spec.name == "journal_mode" { "DELETE".into() } else { "x".into() })
-                }
-                Flag => OptionValue::Flag(false),
+                Text | TextOrNone => OptionValue::Text(match spec.name {
+                    "journal_mode" => "DELETE".into(),
+                    "fairness" => "strict".into(),
+                    _ => "x".into(),
+                }),
+                Flag => OptionValue::Flag(spec.default != "true"),
             };
             let mut cfg = PoolConfig::default();
             cfg.set_option(spec.name, value).unwrap();

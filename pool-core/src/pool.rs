@@ -198,7 +198,7 @@ impl Pool {
 
     /// Whether `close()` was called (or the pool was dropped).
     pub fn is_closed(&self) -> bool {
-        self.shared().internals.lock().closed
+        self.shared().slots.lock().closed
     }
 
     /// The pool's metrics in the Prometheus text format, labelled

@@ -1,7 +1,7 @@
 //! The state a pool, its leases and its housekeeper share, and the
 //! machinery that takes connections back, opens new ones and closes them.
 //!
-//! Lock discipline: one mutex guards [`Internals`]; SQLite work (opening,
+//! Lock discipline: one mutex guards the books (`slots.rs`); SQLite work (opening,
 //! validating, rolling back, closing) and waking waiters happen with it
 //! released. A connection that comes free is handed straight to the first
 //! waiter, so waiters are served first come, first served. The acquire side
@@ -25,28 +25,13 @@ use crate::housekeeper::{self, WorkerSignal};
 use crate::leak::LeaseRegistry;
 use crate::metrics::Metrics;
 use crate::reset::{self, Baseline};
+use crate::slots::{Freed, Slots};
+use crate::sql::group::Group;
 use crate::sql::route::Routes;
 use crate::sql::Executor;
 use crate::sqlite::{self, Connector};
 use crate::stats::{Counters, State};
 use crate::tenant::TenantRegistry;
-use crate::waiter::WaitQueue;
-
-/// State under the pool's lock.
-pub(crate) struct Internals {
-    /// Idle connections; the most recently used on top (reused LIFO).
-    pub idle: Vec<PoolEntry>,
-    /// Open connections (idle + leased), not counting ones being opened.
-    pub total: u32,
-    /// Connections the housekeeper has been asked to open.
-    pub pending: u32,
-    pub waiters: WaitQueue<PoolEntry>,
-    pub closed: bool,
-    pub last_error: Option<String>,
-    pub(crate) next_id: u64,
-    /// Keeps a shared in-memory database alive; never leased.
-    anchor: Option<Connection>,
-}
 
 /// Configuration, lock and counters shared by the pool, its leases and its
 /// housekeeper.
@@ -57,8 +42,9 @@ pub(crate) struct Shared {
     pub closed_flag: AtomicBool,
     pub config: PoolConfig,
     pub connector: Arc<dyn Connector>,
-    pub internals: Mutex<Internals>,
-    /// Signalled when `total` drops while closing.
+    /// The books: idle connections, waiters, counts (`slots.rs`).
+    pub slots: Mutex<Slots>,
+    /// Signalled when the books' total drops while closing.
     pub(crate) closed_cv: Condvar,
     pub counters: Counters,
     pub metrics: Metrics,
@@ -73,6 +59,8 @@ pub(crate) struct Shared {
     pub routes: Routes,
     /// Threads for the SQL of asynchronous calls.
     pub executor: Executor,
+    /// One-shot writes waiting to commit together (`group_commit`).
+    pub group: Group,
     pid: AtomicU32,
     /// The process fork generation this pool last checked.
     fork_seen: AtomicU64,
@@ -104,16 +92,7 @@ impl Shared {
             closed_flag: AtomicBool::new(false),
             baseline,
             leases: LeaseRegistry::new(config.leak_threshold),
-            internals: Mutex::new(Internals {
-                idle: vec![entry],
-                total: 1,
-                pending: 0,
-                waiters: WaitQueue::default(),
-                closed: false,
-                last_error: None,
-                next_id: 1,
-                anchor,
-            }),
+            slots: Mutex::new(Slots::new(entry, anchor)),
             config,
             connector,
             closed_cv: Condvar::new(),
@@ -125,6 +104,7 @@ impl Shared {
             tenants: TenantRegistry::new(id),
             routes: Routes::default(),
             executor,
+            group: Group::default(),
             pid: AtomicU32::new(std::process::id()),
             fork_seen: AtomicU64::new(crate::fork::generation()),
             generation: AtomicU64::new(0),
@@ -136,7 +116,12 @@ impl Shared {
 
     /// This pool as a waiter at a (possibly shared) write gate.
     pub(crate) fn owner(&self) -> Owner<'_> {
-        Owner { id: self.id, closed: &self.closed_flag }
+        Owner {
+            id: self.id,
+            closed: &self.closed_flag,
+            fairness: self.config.fairness,
+            bound: self.config.starvation_bound,
+        }
     }
 
     pub(crate) fn emit(&self, f: impl FnOnce(&dyn PoolEvents)) {
@@ -148,15 +133,14 @@ impl Shared {
     }
 
     pub(crate) fn state(&self) -> State {
-        let int = self.internals.lock();
-        let idle = int.idle.len() as u32;
+        let (idle, total, waiting) = self.slots.lock().counts();
         State {
-            active: int.total - idle,
+            active: total - idle,
             idle,
-            total: int.total,
+            total,
             max: self.config.max_size,
             min: self.config.min_idle,
-            waiting: (int.waiters.len() + self.gate.waiting(self.id)) as u32,
+            waiting: waiting + self.gate.waiting(self.id) as u32,
         }
     }
 
@@ -178,18 +162,12 @@ impl Shared {
             self.fork_seen.store(seen, Relaxed);
             return;
         }
-        let mut int = self.internals.lock();
+        let mut int = self.slots.lock();
         if self.pid.load(Relaxed) == pid {
             return;
         }
         let old_generation = self.generation.fetch_add(1, Relaxed);
-        let inherited: Vec<PoolEntry> = std::mem::take(&mut int.idle);
-        if let Some(anchor) = int.anchor.take() {
-            std::mem::forget(anchor);
-        }
-        int.total = 0;
-        int.pending = 0;
-        int.waiters.drain();
+        let inherited: Vec<PoolEntry> = int.forget_after_fork();
         self.pid.store(pid, Relaxed);
         self.fork_seen.store(seen, Relaxed);
         drop(int);
@@ -240,27 +218,25 @@ impl Shared {
         self.put_back(entry);
     }
 
-    /// Hands a ready connection to the first waiter, or makes it idle.
-    fn put_back(&self, mut entry: PoolEntry) {
+    /// Books a ready connection: idle (nudging the first waiter, when
+    /// barging), or handed to the first waiter.
+    pub(crate) fn put_back(&self, mut entry: PoolEntry) {
         loop {
-            let mut int = self.internals.lock();
-            if int.closed {
-                int.total -= 1;
-                drop(int);
-                self.closed_cv.notify_all();
-                return self.destroy(entry, CloseReason::PoolClosed);
-            }
-            match int.waiters.pop() {
-                Some(waiter) => {
-                    drop(int);
-                    match waiter.grant(Ok(entry)) {
-                        None => return,
-                        Some(back) => entry = back,
-                    }
-                }
-                None => {
-                    int.idle.push(entry);
+            let freed = self.slots.lock().free(entry, self.config.fairness, self.config.starvation_bound);
+            match freed {
+                Freed::Idle => return,
+                Freed::Nudge(waiter) => {
+                    waiter.nudge();
                     return;
+                }
+                Freed::Grant(waiter, e) => match waiter.grant(Ok(e)) {
+                    None => return,
+                    // Abandoned meanwhile: the next waiter, or idle.
+                    Some(back) => entry = back,
+                },
+                Freed::Close(e) => {
+                    self.closed_cv.notify_all();
+                    return self.destroy(e, CloseReason::PoolClosed);
                 }
             }
         }
@@ -268,10 +244,13 @@ impl Shared {
 
     /// Closes a connection that is not in the idle list and frees its slot.
     pub(crate) fn discard(&self, entry: PoolEntry, reason: CloseReason) {
-        {
-            let mut int = self.internals.lock();
-            int.total -= 1;
-            self.request_creations(&mut int);
+        let kick = {
+            let mut int = self.slots.lock();
+            int.dropped();
+            int.request_creations(self.config.max_size)
+        };
+        if kick {
+            self.worker.kick();
         }
         self.closed_cv.notify_all();
         self.destroy(entry, reason);
@@ -286,28 +265,19 @@ impl Shared {
 
     /// Whether the housekeeper should open a connection now.
     pub(crate) fn creation_wanted(&self) -> bool {
-        let int = self.internals.lock();
-        int.pending > 0 && !int.closed
+        self.slots.lock().creation_wanted()
     }
 
     /// Opens and sets up a new entry (outside the lock).
     pub(crate) fn open_entry(&self) -> Result<PoolEntry> {
         let conn = sqlite::open(&*self.connector, &self.config)?;
-        let id = {
-            let mut int = self.internals.lock();
-            int.next_id += 1;
-            int.next_id
-        };
+        let id = self.slots.lock().next_id();
         Ok(PoolEntry::new(conn, id, self.config.max_lifetime, self.generation.load(Relaxed))?)
     }
 
     /// Books a connection the housekeeper opened and hands it on.
     pub(crate) fn add_created(&self, entry: PoolEntry) {
-        {
-            let mut int = self.internals.lock();
-            int.pending = int.pending.saturating_sub(1);
-            int.total += 1;
-        }
+        self.slots.lock().opened();
         Counters::bump(&self.counters.created);
         self.emit(|h| h.on_create(entry.id));
         self.put_back(entry);
@@ -317,19 +287,12 @@ impl Shared {
     pub(crate) fn creation_failed(&self, err: &Error) -> bool {
         Counters::bump(&self.counters.create_failures);
         log::warn!("litepool: cannot open a connection to {}: {err}", self.connector.describe());
-        let mut int = self.internals.lock();
-        int.last_error = Some(err.to_string());
-        if int.waiters.is_empty() || int.closed {
-            int.pending = int.pending.saturating_sub(1);
-            false
-        } else {
-            true
-        }
+        self.slots.lock().open_failed(err.to_string())
     }
 
     /// Fails asynchronous waiters whose deadline passed.
     pub(crate) fn expire_async_waiters(&self, now: Instant) {
-        let expired = self.internals.lock().waiters.take_expired(now);
+        let expired = self.slots.lock().take_expired(now);
         for w in expired {
             let err = self.timed_out("a connection", w.timeout);
             let _ = w.grant(Err(err));
@@ -345,7 +308,7 @@ impl Shared {
     /// The earliest moment the housekeeper must act for an async waiter or a
     /// lease nearing the leak threshold.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        let waiters = self.internals.lock().waiters.next_async_deadline();
+        let waiters = self.slots.lock().next_async_deadline();
         let gates = std::iter::once(Arc::clone(&self.gate))
             .chain(self.tenants.gates())
             .filter_map(|g| g.next_async_deadline(self.id))
@@ -369,13 +332,7 @@ impl Shared {
     pub(crate) fn close(&self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         self.closed_flag.store(true, SeqCst);
-        let (idle, waiters) = {
-            let mut int = self.internals.lock();
-            int.closed = true;
-            let idle = std::mem::take(&mut int.idle);
-            int.total -= idle.len() as u32;
-            (idle, int.waiters.drain())
-        };
+        let (idle, waiters) = self.slots.lock().close();
         self.gate.close_for(self.id);
         self.tenants.close();
         self.executor.stop();
@@ -385,14 +342,14 @@ impl Shared {
         for e in idle {
             self.destroy(e, CloseReason::PoolClosed);
         }
-        let mut int = self.internals.lock();
-        while int.total > 0 {
+        let mut int = self.slots.lock();
+        while int.total() > 0 {
             if self.closed_cv.wait_until(&mut int, deadline).timed_out() {
                 break;
             }
         }
-        let active = int.total;
-        let anchor = if active == 0 { int.anchor.take() } else { None };
+        let active = int.total();
+        let anchor = int.take_anchor();
         drop(int);
         drop(anchor);
         // The housekeeper exits within microseconds of the signal unless it

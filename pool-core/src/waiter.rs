@@ -1,10 +1,13 @@
 //! One queued caller, blocking or asynchronous, and the FIFO queue of them.
 //!
-//! The pool and the write gate both hand what they guard *directly* to the
-//! waiter at the front of their queue, so a newcomer never overtakes it.
-//! Whoever removes a waiter from its queue owns the duty to grant it exactly
-//! once; a waiter that gave up (timed out, future dropped) and was already
-//! removed gets its grant back through [`Waiter::grant`]'s return value.
+//! Two ways to serve the waiter at the front: **hand-off** ([`Waiter::grant`]:
+//! the thing itself, so nobody can overtake it — strict FIFO, and always for
+//! asynchronous waiters) and **nudge** ([`Waiter::nudge`]: "something came
+//! free, come and try", while a running thread may take it first — bounded
+//! barging, see `slots.rs`). Whoever removes a waiter from its queue owns the
+//! duty to grant it exactly once; a waiter that gave up (timed out, future
+//! dropped) and was already removed gets its grant back through
+//! [`Waiter::grant`]'s return value.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +23,17 @@ struct Slot<T> {
     outcome: Option<Result<T, Error>>,
     waker: Option<Waker>,
     abandoned: bool,
+    nudged: bool,
+}
+
+/// How a blocking wait ended.
+pub(crate) enum Woken<T> {
+    /// Granted (or failed, e.g. closed).
+    Granted(Result<T, Error>),
+    /// Told to try again: what it waits for may be free now.
+    Nudged,
+    /// The deadline passed.
+    TimedOut,
 }
 
 /// How often a blocking waiter yields before parking on its condvar.
@@ -28,9 +42,12 @@ const SPINS_BEFORE_PARKING: u32 = 16;
 /// A caller waiting for a `T` until its deadline.
 pub(crate) struct Waiter<T> {
     slot: Mutex<Slot<T>>,
-    /// Set once an outcome is in the slot: lets a blocking waiter spin
-    /// briefly on an atomic before it parks.
+    /// Set once an outcome is in the slot or a nudge came: lets a blocking
+    /// waiter spin briefly on an atomic before it parks.
     granted: AtomicBool,
+    /// When it queued (the deadline minus the timeout): how long it has
+    /// waited decides whether the queue starves.
+    pub since: Instant,
     cv: Condvar,
     pub deadline: Instant,
     /// The timeout the deadline was computed from (for error messages).
@@ -59,11 +76,13 @@ impl<T> Waiter<T> {
 
     /// A write-gate waiter of pool `owner`; `holding`: see [`Waiter::holding`].
     pub fn at_gate(deadline: &mut crate::clock::Deadline, blocking: bool, owner: usize, holding: bool) -> Arc<Self> {
+        let at = deadline.at();
         Arc::new(Waiter {
-            slot: Mutex::new(Slot { outcome: None, waker: None, abandoned: false }),
+            slot: Mutex::new(Slot { outcome: None, waker: None, abandoned: false, nudged: false }),
             granted: AtomicBool::new(false),
+            since: at.checked_sub(deadline.timeout).unwrap_or(at),
             cv: Condvar::new(),
-            deadline: deadline.at(),
+            deadline: at,
             timeout: deadline.timeout,
             blocking,
             owner,
@@ -91,13 +110,24 @@ impl<T> Waiter<T> {
         None
     }
 
-    /// Blocks until granted or the deadline passes (`None`).
-    ///
-    /// A hand-over usually follows within microseconds when connections are
-    /// busy but not scarce, so the waiter first yields its time slice a few
-    /// times: if the grant lands meanwhile, neither side pays for a futex
-    /// wake-up and a context switch.
-    pub fn wait_until_deadline(&self) -> Option<Result<T, Error>> {
+    /// Wakes a blocking waiter to try again, without granting anything.
+    /// Returns `false` when it was nudged already and has not looked yet (no
+    /// second wake-up is paid for).
+    pub fn nudge(&self) -> bool {
+        let mut slot = self.slot.lock();
+        if slot.nudged || slot.outcome.is_some() {
+            return false;
+        }
+        slot.nudged = true;
+        self.granted.store(true, Ordering::Release);
+        drop(slot);
+        self.cv.notify_one();
+        true
+    }
+
+    /// Blocks until granted, nudged or the deadline passes; yields a few
+    /// times first (a grant or nudge usually follows within microseconds).
+    pub fn wait(&self) -> Woken<T> {
         for _ in 0..SPINS_BEFORE_PARKING {
             if self.granted.load(Ordering::Acquire) {
                 break;
@@ -107,10 +137,18 @@ impl<T> Waiter<T> {
         let mut slot = self.slot.lock();
         loop {
             if let Some(outcome) = slot.outcome.take() {
-                return Some(outcome);
+                return Woken::Granted(outcome);
+            }
+            if slot.nudged {
+                slot.nudged = false;
+                self.granted.store(false, Ordering::Release);
+                return Woken::Nudged;
             }
             if self.cv.wait_until(&mut slot, self.deadline).timed_out() {
-                return slot.outcome.take();
+                return match slot.outcome.take() {
+                    Some(outcome) => Woken::Granted(outcome),
+                    None => Woken::TimedOut,
+                };
             }
         }
     }
@@ -179,6 +217,16 @@ impl<T> WaitQueue<T> {
 
     pub fn pop(&mut self) -> Option<Arc<Waiter<T>>> {
         self.queue.pop_front()
+    }
+
+    /// The waiter at the front, left in place.
+    pub fn front(&self) -> Option<&Arc<Waiter<T>>> {
+        self.queue.front()
+    }
+
+    /// Whether `waiter` is at the front.
+    pub fn is_front(&self, waiter: &Arc<Waiter<T>>) -> bool {
+        self.queue.front().is_some_and(|w| Arc::ptr_eq(w, waiter))
     }
 
     /// Removes `waiter` if still queued; `false` means someone removed it

@@ -1,4 +1,5 @@
-//! Waiters are served first come, first served; idle connections LIFO.
+//! With `fairness = strict`, waiters are served first come, first served;
+//! idle connections are reused LIFO. (Barging, the default: tests/barging.rs.)
 mod common;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -8,7 +9,8 @@ use common::*;
 
 #[test]
 fn waiters_are_served_in_arrival_order() {
-    let db = pool_with(quick().max_size(1).acquire_timeout(Duration::from_secs(10)));
+    let db =
+        pool_with(quick().fairness(litepool::Fairness::Strict).max_size(1).acquire_timeout(Duration::from_secs(10)));
     let pool = db.pool.clone();
     let held = pool.get().unwrap();
     let order = Arc::new(Mutex::new(Vec::new()));
@@ -33,7 +35,8 @@ fn waiters_are_served_in_arrival_order() {
 
 #[test]
 fn a_newcomer_never_overtakes_a_waiter() {
-    let db = pool_with(quick().max_size(1).acquire_timeout(Duration::from_secs(5)));
+    let db =
+        pool_with(quick().fairness(litepool::Fairness::Strict).max_size(1).acquire_timeout(Duration::from_secs(5)));
     let pool = db.pool.clone();
     let held = pool.get().unwrap();
     let waiter = {
@@ -50,7 +53,8 @@ fn a_newcomer_never_overtakes_a_waiter() {
 
 #[test]
 fn try_get_does_not_jump_the_queue() {
-    let db = pool_with(quick().max_size(1).acquire_timeout(Duration::from_secs(5)));
+    let db =
+        pool_with(quick().fairness(litepool::Fairness::Strict).max_size(1).acquire_timeout(Duration::from_secs(5)));
     let pool = db.pool.clone();
     let held = pool.get().unwrap();
     let waiter = {
@@ -84,7 +88,8 @@ fn idle_connections_are_reused_last_in_first_out() {
 
 #[test]
 fn sync_and_async_waiters_share_one_queue() {
-    let db = pool_with(quick().max_size(1).acquire_timeout(Duration::from_secs(10)));
+    let db =
+        pool_with(quick().fairness(litepool::Fairness::Strict).max_size(1).acquire_timeout(Duration::from_secs(10)));
     let pool = db.pool.clone();
     let held = pool.get().unwrap();
     let order = Arc::new(Mutex::new(Vec::new()));

@@ -17,6 +17,7 @@
 pub mod classify;
 mod exec;
 mod executor;
+pub(crate) mod group;
 mod params;
 pub(crate) mod route;
 mod session;

@@ -80,6 +80,12 @@ fn plan(shared: &Shared, call: &Call) -> Result<(Lane, bool)> {
     })
 }
 
+/// Whether a call goes through the group commit: on, a known write (not a
+/// script), no tenant (a tenant's writes go to its own database).
+fn grouped(shared: &Shared, opts: &AcquireOptions, call: &Call, lane: Lane, probing: bool) -> bool {
+    shared.config.group_commit && lane == Lane::Write && !probing && call.op != Op::Script && opts.tenant.is_none()
+}
+
 /// On a probing lease: prepares the statement, learns whether it writes
 /// and, if it does, takes the write gate in place when it is free.
 /// `Ok(true)`: run it on this lease.
@@ -106,6 +112,9 @@ impl Pool {
         let start = Instant::now();
         let timeout = opts.timeout.unwrap_or(self.config().acquire_timeout);
         let (lane, probing) = plan(self.shared(), call)?;
+        if grouped(self.shared(), &opts, call, lane, probing) {
+            return self.group_call(AcquireOptions { timeout: Some(timeout), ..opts }, call);
+        }
         let mut lease = self.acquire(AcquireOptions { lane, timeout: Some(timeout), ..opts.clone() })?;
         if probing && !probe(self.shared(), &mut lease, &call.sql)? {
             drop(lease);
@@ -135,6 +144,10 @@ impl Pool {
         };
         let start = Instant::now();
         let timeout = opts.timeout.unwrap_or(shared.config.acquire_timeout);
+        if grouped(&shared, &opts, &call, lane, probing) {
+            self.group_call_with(AcquireOptions { timeout: Some(timeout), ..opts }, call, Box::new(done));
+            return AcquireHandle::finished();
+        }
         let first = AcquireOptions { lane, timeout: Some(timeout), ..opts.clone() };
         let pool = self.clone();
         self.acquire_with(first, move |lease| {

@@ -1,0 +1,298 @@
+//! The pool's books: idle connections, the queue of waiters and the
+//! counts. They change only through the named operations here (bb8's
+//! `Approval`, sqlx's `DecrementSizeGuard` and HikariCP's `ConcurrentBag`
+//! are the models), always under the pool's one lock.
+//!
+//! **Fairness.** With [`Fairness::Barging`] (the default) a connection that
+//! comes free goes back to the idle stack and the first waiter is *nudged*:
+//! a running thread may take the connection first (the one that just
+//! returned it, typically — no futex wake-up, no context switch), and the
+//! nudged waiter tries again. Once the first waiter has waited longer than
+//! `starvation_bound`, the queue is *starving*: freed connections are handed
+//! straight to it, first come first served, and newcomers queue, until a
+//! waiter is served within the bound again (Go's `sync.Mutex` does the
+//! same). Asynchronous waiters (futures, callbacks) are always handed their
+//! connection: they cannot race. [`Fairness::Strict`] hands off every time.
+//!
+//! **Lanes.** Idle connections are taken by the `query_only` state the
+//! lease wants (a read lease prefers one already read-only), so a pool
+//! serving both lanes toggles the pragma only when it has to.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::config::Fairness;
+use crate::entry::PoolEntry;
+use crate::tenant::Tenant;
+use crate::waiter::{WaitQueue, Waiter};
+
+/// What a lease wants from an idle connection.
+#[derive(Clone, Copy)]
+pub(crate) struct Want<'a> {
+    /// `PRAGMA query_only` on (a read lease) or off.
+    pub query_only: bool,
+    /// A tenant whose attachment is preferred (affinity).
+    pub tenant: Option<&'a Tenant>,
+}
+
+/// What to do with a connection that came free.
+pub(crate) enum Freed {
+    /// It is idle now; nobody waits.
+    Idle,
+    /// Hand it to this waiter (out of the queue now; its grant may come back).
+    Grant(Arc<Waiter<PoolEntry>>, PoolEntry),
+    /// It is idle; nudge this waiter (still queued) to come and take it.
+    Nudge(Arc<Waiter<PoolEntry>>),
+    /// The pool is closed: close it (already out of the books).
+    Close(PoolEntry),
+}
+
+/// The state under the pool's lock.
+pub(crate) struct Slots {
+    /// Idle connections; the most recently used on top.
+    idle: Vec<PoolEntry>,
+    /// Open connections (idle + leased), not counting ones being opened.
+    total: u32,
+    /// Connections the housekeeper has been asked to open.
+    pending: u32,
+    waiters: WaitQueue<PoolEntry>,
+    /// The first waiter waited past the starvation bound: hand off, no barging.
+    starving: bool,
+    pub closed: bool,
+    pub last_error: Option<String>,
+    next_id: u64,
+    /// Keeps a shared in-memory database alive; never leased.
+    anchor: Option<Connection>,
+}
+
+impl Slots {
+    pub fn new(first: PoolEntry, anchor: Option<Connection>) -> Slots {
+        Slots {
+            idle: vec![first],
+            total: 1,
+            pending: 0,
+            waiters: WaitQueue::default(),
+            starving: false,
+            closed: false,
+            last_error: None,
+            next_id: 1,
+            anchor,
+        }
+    }
+
+    /// `(idle, total, waiting)`.
+    pub fn counts(&self) -> (u32, u32, u32) {
+        (self.idle.len() as u32, self.total, self.waiters.len() as u32)
+    }
+
+    pub fn total(&self) -> u32 {
+        self.total
+    }
+
+    /// A new connection id.
+    pub fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// An idle connection for a newcomer, if the rules allow one now: with
+    /// waiters queued, only when barging and the queue is not starving.
+    pub fn take(&mut self, want: Want<'_>, fairness: Fairness) -> Option<PoolEntry> {
+        if !self.waiters.is_empty() && (fairness == Fairness::Strict || self.starving) {
+            return None;
+        }
+        self.pick(want)
+    }
+
+    /// An idle connection for a nudged waiter: it leaves the queue with it.
+    /// `None` when someone else took the connection first (it stays queued)
+    /// or it was granted meanwhile (it is out of the queue: a grant is coming).
+    pub fn take_for(&mut self, waiter: &Arc<Waiter<PoolEntry>>, want: Want<'_>) -> Option<PoolEntry> {
+        if self.starving && !self.waiters.is_front(waiter) {
+            return None;
+        }
+        if self.idle.is_empty() || !self.waiters.remove(waiter) {
+            return None;
+        }
+        self.pick(want)
+    }
+
+    fn pick(&mut self, want: Want<'_>) -> Option<PoolEntry> {
+        let i = match want.tenant {
+            Some(t) => t.pick(&self.idle)?,
+            None => {
+                let top = self.idle.len().checked_sub(1)?;
+                if self.idle[top].query_only == want.query_only {
+                    top
+                } else {
+                    self.idle.iter().rposition(|e| e.query_only == want.query_only).unwrap_or(top)
+                }
+            }
+        };
+        Some(self.idle.remove(i))
+    }
+
+    pub fn enqueue(&mut self, waiter: Arc<Waiter<PoolEntry>>) {
+        self.waiters.push(waiter);
+    }
+
+    /// Takes a waiter that gave up out of the queue; `false` if it was
+    /// already removed (a grant is on its way).
+    pub fn withdraw(&mut self, waiter: &Arc<Waiter<PoolEntry>>) -> bool {
+        let removed = self.waiters.remove(waiter);
+        if self.waiters.is_empty() {
+            self.starving = false;
+        }
+        removed
+    }
+
+    /// The waiter to nudge when a connection is idle with waiters queued
+    /// (after one left the queue, or took one of several idle connections).
+    pub fn next_to_nudge(&self) -> Option<Arc<Waiter<PoolEntry>>> {
+        if self.idle.is_empty() {
+            return None;
+        }
+        self.waiters.front().filter(|w| w.blocking).cloned()
+    }
+
+    /// Books a connection that came free (see [`Freed`]).
+    pub fn free(&mut self, entry: PoolEntry, fairness: Fairness, bound: Duration) -> Freed {
+        if self.closed {
+            self.total -= 1;
+            return Freed::Close(entry);
+        }
+        let Some(head) = self.waiters.front() else {
+            self.starving = false;
+            self.idle.push(entry);
+            return Freed::Idle;
+        };
+        let waited = head.since.elapsed();
+        self.starving = waited > bound;
+        if fairness == Fairness::Strict || !head.blocking || self.starving {
+            let head = self.waiters.pop().expect("front exists");
+            if self.waiters.is_empty() {
+                self.starving = false;
+            }
+            return Freed::Grant(head, entry);
+        }
+        let head = Arc::clone(head);
+        self.idle.push(entry);
+        Freed::Nudge(head)
+    }
+
+    /// Reserves a slot for a connection opened inline (`try_get`): only
+    /// when nobody queues and there is room.
+    pub fn reserve_inline(&mut self, max: u32) -> bool {
+        if !self.waiters.is_empty() || self.total + self.pending >= max {
+            return false;
+        }
+        self.total += 1;
+        true
+    }
+
+    /// A connection left the books (closed, discarded, or an inline open failed).
+    pub fn dropped(&mut self) {
+        self.total -= 1;
+    }
+
+    /// Asks for connections while waiters outnumber connections being
+    /// opened and there is room; `true` when the housekeeper must wake.
+    pub fn request_creations(&mut self, max: u32) -> bool {
+        let room = max.saturating_sub(self.total + self.pending);
+        let wanted = (self.waiters.len() as u32).saturating_sub(self.pending).min(room);
+        self.pending += wanted;
+        wanted > 0
+    }
+
+    /// Asks for connections so that `min_idle` are idle; `true` when the
+    /// housekeeper must open some.
+    pub fn refill(&mut self, min_idle: u32, max: u32) -> bool {
+        let room = max.saturating_sub(self.total + self.pending);
+        let deficit = min_idle.saturating_sub(self.idle.len() as u32 + self.pending).min(room);
+        self.pending += deficit;
+        deficit > 0
+    }
+
+    pub fn creation_wanted(&self) -> bool {
+        self.pending > 0 && !self.closed
+    }
+
+    /// The housekeeper opened one it was asked for.
+    pub fn opened(&mut self) {
+        self.pending = self.pending.saturating_sub(1);
+        self.total += 1;
+    }
+
+    /// An opening failed: `true` to retry soon (someone waits).
+    pub fn open_failed(&mut self, error: String) -> bool {
+        self.last_error = Some(error);
+        if self.waiters.is_empty() || self.closed {
+            self.pending = self.pending.saturating_sub(1);
+            false
+        } else {
+            true
+        }
+    }
+
+    /// Idle connections `retire` picks (given the entry and how many are idle), out of the books.
+    pub fn retire<R>(&mut self, mut retire: impl FnMut(&PoolEntry, usize) -> Option<R>) -> Vec<(PoolEntry, R)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.idle.len() {
+            match retire(&self.idle[i], self.idle.len()) {
+                Some(reason) => {
+                    out.push((self.idle.remove(i), reason));
+                    self.total -= 1;
+                }
+                None => i += 1,
+            }
+        }
+        out
+    }
+
+    pub fn take_expired(&mut self, now: std::time::Instant) -> Vec<Arc<Waiter<PoolEntry>>> {
+        let expired = self.waiters.take_expired(now);
+        if self.waiters.is_empty() {
+            self.starving = false;
+        }
+        expired
+    }
+
+    pub fn next_async_deadline(&self) -> Option<std::time::Instant> {
+        self.waiters.next_async_deadline()
+    }
+
+    /// Closes the books: the idle connections and the waiters, to close
+    /// and to fail.
+    pub fn close(&mut self) -> (Vec<PoolEntry>, Vec<Arc<Waiter<PoolEntry>>>) {
+        self.closed = true;
+        let idle = std::mem::take(&mut self.idle);
+        self.total -= idle.len() as u32;
+        self.starving = false;
+        (idle, self.waiters.drain())
+    }
+
+    /// The anchor, once every connection is back (close).
+    pub fn take_anchor(&mut self) -> Option<Connection> {
+        if self.total == 0 {
+            self.anchor.take()
+        } else {
+            None
+        }
+    }
+
+    /// In a forked child: forgets everything the parent had (the idle
+    /// connections are returned, to be let go without closing).
+    pub fn forget_after_fork(&mut self) -> Vec<PoolEntry> {
+        if let Some(anchor) = self.anchor.take() {
+            std::mem::forget(anchor);
+        }
+        self.total = 0;
+        self.pending = 0;
+        self.starving = false;
+        self.waiters.drain();
+        std::mem::take(&mut self.idle)
+    }
+}
