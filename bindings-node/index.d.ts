@@ -131,11 +131,25 @@ export declare class Pool {
    * ```
    */
   prepare(sql: string): Statement
+  /**
+   * Changes `max` and `min` on the live pool: idle connections above the
+   * new `max` close now, leased ones when released; queued calls get the
+   * new room at once. Throws `LITEPOOL_INVALID_CONFIG` for `max` 0 or
+   * `min` above `max`.
+   */
+  resize(max: number, min: number): void
+  /**
+   * Retires every connection gracefully (after a schema migration, say):
+   * idle ones close now, leased ones when released, fresh ones open as
+   * needed. Returns how many closed now.
+   */
+  evict(): number
   /** A snapshot of the pool's counts and its cumulative counters. */
   getStats(): PoolStats
   /**
-   * `'healthy'` (active below 80 % of max), `'warning'` (below 90 %) or
-   * `'degraded'` (90 % and up, or closed).
+   * `'healthy'` (active below 80 % of max, nobody waiting), `'warning'`
+   * (below 90 %, or some callers waiting) or `'degraded'` (90 % and up,
+   * as many waiting as `max`, or closed).
    */
   health(): 'healthy' | 'warning' | 'degraded'
   /** The pool's metrics in the Prometheus text format. */
@@ -300,6 +314,23 @@ export interface PoolOptions {
   initSql?: string
   /** The pool label in metrics and thread names (default: litepool). */
   name?: string
+  /**
+   * How waiters are served: `'barging'` (a running call may go first,
+   * until a waiter has waited past `starvationBoundMillis`) or `'strict'`
+   * (first come, first served) (default: barging).
+   */
+  fairness?: 'barging' | 'strict'
+  /**
+   * With barging: how long the first waiter may wait before freed
+   * connections are handed to it directly (default: 1 ms).
+   */
+  starvationBoundMillis?: number
+  /**
+   * One-shot writes queued behind the write gate commit together in one
+   * transaction, each in its own savepoint; each call still gets its own
+   * result (default: false).
+   */
+  groupCommit?: boolean
   /** Return every INTEGER as a `BigInt`, exact beyond 2^53 (default: false). */
   safeIntegers?: boolean
   /**
@@ -352,6 +383,8 @@ export interface PoolStats {
   closedDirty: number
   /** Writes of ordinary leases let through without the write gate. */
   gateBypassed: number
+  /** Connections retired by `evict()` or a lowered `max`. */
+  closedEvicted: number
   /** Total time callers spent waiting for a connection, in milliseconds. */
   waitTimeMillis: number
 }

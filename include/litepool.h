@@ -363,6 +363,23 @@ typedef struct {
    * SQL run on every new connection after the pragmas. Default NULL (none).
    */
   const char *init_sql;
+  /**
+   * How waiters are served: "barging" (a running thread may go first,
+   * until a waiter has waited past `starvation_bound_ms`) or "strict"
+   * (first come, first served). Default "barging"; NULL means the default.
+   */
+  const char *fairness;
+  /**
+   * With barging: how long the first waiter may wait before freed
+   * connections are handed to it directly. Default 1; must be greater than 0.
+   */
+  uint32_t starvation_bound_ms;
+  /**
+   * One-shot writes queued behind the write gate commit together (each in
+   * its own savepoint). Default false (C callers run their own SQL; this
+   * serves the pool's one-shot calls).
+   */
+  bool group_commit;
 } litepool_config;
 
 /**
@@ -652,6 +669,24 @@ litepool_result litepool_open_from_env(const char *path, litepool_pool **out);
  * `out` must point to writable memory for one `litepool_stats`.
  */
 litepool_result litepool_get_stats(const litepool_pool *pool, litepool_stats *out);
+
+/**
+ * Changes `max_size` and `min_idle` on the live pool: idle connections
+ * above the new maximum close now, leased ones when released; queued
+ * callers get the new room at once. `LITEPOOL_INVALID_CONFIG` when
+ * `max_size` is 0 or `min_idle` exceeds it.
+ */
+litepool_result litepool_resize(litepool_pool *pool, uint32_t max_size, uint32_t min_idle);
+
+/**
+ * Retires every connection gracefully (after a schema migration, say):
+ * idle ones close now, leased ones when released, and fresh ones are
+ * opened as needed. Writes how many closed now to `*closed` (which may be NULL).
+ *
+ * # Safety
+ * `closed` must be NULL or point to writable memory for one `uint32_t`.
+ */
+litepool_result litepool_evict(litepool_pool *pool, uint32_t *closed);
 
 /**
  * The pool's health: `LITEPOOL_HEALTHY` (0), `LITEPOOL_WARNING` (1) or

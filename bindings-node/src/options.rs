@@ -58,6 +58,18 @@ pub struct PoolOptions {
     pub init_sql: Option<String>,
     /// The pool label in metrics and thread names (default: litepool).
     pub name: Option<String>,
+    /// How waiters are served: `'barging'` (a running call may go first,
+    /// until a waiter has waited past `starvationBoundMillis`) or `'strict'`
+    /// (first come, first served) (default: barging).
+    #[napi(ts_type = "'barging' | 'strict'")]
+    pub fairness: Option<String>,
+    /// With barging: how long the first waiter may wait before freed
+    /// connections are handed to it directly (default: 1 ms).
+    pub starvation_bound_millis: Option<u32>,
+    /// One-shot writes queued behind the write gate commit together in one
+    /// transaction, each in its own savepoint; each call still gets its own
+    /// result (default: false).
+    pub group_commit: Option<bool>,
     /// Return every INTEGER as a `BigInt`, exact beyond 2^53 (default: false).
     pub safe_integers: Option<bool>,
     /// `false` binds missing parameters as NULL and ignores a short

@@ -82,6 +82,8 @@ pub struct PoolStats {
     pub closed_dirty: i64,
     /// Writes of ordinary leases let through without the write gate.
     pub gate_bypassed: i64,
+    /// Connections retired by `evict()` or a lowered `max`.
+    pub closed_evicted: i64,
     /// Total time callers spent waiting for a connection, in milliseconds.
     pub wait_time_millis: f64,
 }
@@ -287,6 +289,23 @@ impl Pool {
         Ok(Statement::new(self.inner.clone(), self.delivery.clone(), Sql::new(sql), self.safe_integers, self.strict))
     }
 
+    /// Changes `max` and `min` on the live pool: idle connections above the
+    /// new `max` close now, leased ones when released; queued calls get the
+    /// new room at once. Throws `LITEPOOL_INVALID_CONFIG` for `max` 0 or
+    /// `min` above `max`.
+    #[napi]
+    pub fn resize(&self, env: Env, max: u32, min: u32) -> Result<()> {
+        self.inner.resize(max, min).map_err(|e| to_js_error(&env, &Failure::Core(e)))
+    }
+
+    /// Retires every connection gracefully (after a schema migration, say):
+    /// idle ones close now, leased ones when released, fresh ones open as
+    /// needed. Returns how many closed now.
+    #[napi]
+    pub fn evict(&self) -> u32 {
+        u32::try_from(self.inner.evict()).unwrap_or(u32::MAX)
+    }
+
     /// A snapshot of the pool's counts and its cumulative counters.
     #[napi]
     pub fn get_stats(&self) -> PoolStats {
@@ -314,12 +333,14 @@ impl Pool {
             reset_on_return: n(c.reset_on_return),
             closed_dirty: n(c.closed_dirty),
             gate_bypassed: n(c.gate_bypassed),
+            closed_evicted: n(c.closed_evicted),
             wait_time_millis: c.wait_time.as_secs_f64() * 1000.0,
         }
     }
 
-    /// `'healthy'` (active below 80 % of max), `'warning'` (below 90 %) or
-    /// `'degraded'` (90 % and up, or closed).
+    /// `'healthy'` (active below 80 % of max, nobody waiting), `'warning'`
+    /// (below 90 %, or some callers waiting) or `'degraded'` (90 % and up,
+    /// as many waiting as `max`, or closed).
     #[napi(ts_return_type = "'healthy' | 'warning' | 'degraded'")]
     pub fn health(&self) -> &'static str {
         self.inner.health().as_str()

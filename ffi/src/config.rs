@@ -60,6 +60,17 @@ pub struct litepool_config {
     pub synchronous: *const c_char,
     /// SQL run on every new connection after the pragmas. Default NULL (none).
     pub init_sql: *const c_char,
+    /// How waiters are served: "barging" (a running thread may go first,
+    /// until a waiter has waited past `starvation_bound_ms`) or "strict"
+    /// (first come, first served). Default "barging"; NULL means the default.
+    pub fairness: *const c_char,
+    /// With barging: how long the first waiter may wait before freed
+    /// connections are handed to it directly. Default 1; must be greater than 0.
+    pub starvation_bound_ms: u32,
+    /// One-shot writes queued behind the write gate commit together (each in
+    /// its own savepoint). Default false (C callers run their own SQL; this
+    /// serves the pool's one-shot calls).
+    pub group_commit: bool,
 }
 
 /// Fills `*cfg` with the defaults documented on each field of
@@ -101,6 +112,9 @@ fn defaults() -> litepool_config {
         journal_mode: c"WAL".as_ptr(),
         synchronous: c"NORMAL".as_ptr(),
         init_sql: std::ptr::null(),
+        fairness: c"barging".as_ptr(),
+        starvation_bound_ms: ms(Some(d.starvation_bound)),
+        group_commit: d.group_commit,
     }
 }
 
@@ -156,14 +170,19 @@ pub(crate) unsafe fn to_pool_config(cfg: &litepool_config) -> Result<PoolConfig,
         ("housekeeping_period", ms(cfg.housekeeping_period_ms)),
         ("workers", count(cfg.workers)),
         ("foreign_keys", OptionValue::Flag(cfg.foreign_keys)),
+        ("starvation_bound", ms(cfg.starvation_bound_ms)),
+        ("group_commit", OptionValue::Flag(cfg.group_commit)),
     ];
-    // SAFETY (all four): the caller guarantees the string fields.
+    // SAFETY (all five): the caller guarantees the string fields.
     if let Some(name) = unsafe { optional_str(cfg.name, "cfg->name") }? {
         given.push(("name", OptionValue::Text(name)));
     }
     given.push(("journal_mode", text(unsafe { optional_str(cfg.journal_mode, "cfg->journal_mode") }?)));
     given.push(("synchronous", text(unsafe { optional_str(cfg.synchronous, "cfg->synchronous") }?)));
     given.push(("init_sql", text(unsafe { optional_str(cfg.init_sql, "cfg->init_sql") }?)));
+    if let Some(fairness) = unsafe { optional_str(cfg.fairness, "cfg->fairness") }? {
+        given.push(("fairness", OptionValue::Text(fairness)));
+    }
     Ok(PoolConfig::default().with_options(given)?)
 }
 

@@ -225,6 +225,33 @@ pub unsafe extern "C" fn litepool_get_stats(pool: *const litepool_pool, out: *mu
     })
 }
 
+/// Changes `max_size` and `min_idle` on the live pool: idle connections
+/// above the new maximum close now, leased ones when released; queued
+/// callers get the new room at once. `LITEPOOL_INVALID_CONFIG` when
+/// `max_size` is 0 or `min_idle` exceeds it.
+#[no_mangle]
+pub extern "C" fn litepool_resize(pool: *mut litepool_pool, max_size: u32, min_idle: u32) -> litepool_result {
+    boundary("litepool_resize", || Ok(pool_of(pool)?.resize(max_size, min_idle)?))
+}
+
+/// Retires every connection gracefully (after a schema migration, say):
+/// idle ones close now, leased ones when released, and fresh ones are
+/// opened as needed. Writes how many closed now to `*closed` (which may be NULL).
+///
+/// # Safety
+/// `closed` must be NULL or point to writable memory for one `uint32_t`.
+#[no_mangle]
+pub unsafe extern "C" fn litepool_evict(pool: *mut litepool_pool, closed: *mut u32) -> litepool_result {
+    boundary("litepool_evict", || {
+        let n = pool_of(pool)?.evict();
+        if !closed.is_null() {
+            // SAFETY: non-NULL; the caller guarantees it is writable.
+            unsafe { closed.write(u32::try_from(n).unwrap_or(u32::MAX)) };
+        }
+        Ok(())
+    })
+}
+
 /// The pool's health: `LITEPOOL_HEALTHY` (0), `LITEPOOL_WARNING` (1) or
 /// `LITEPOOL_DEGRADED` (2) — see `litepool_health_status`. Returns -1 when
 /// `pool` is NULL, freed or not a pool (the reason is in

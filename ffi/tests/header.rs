@@ -106,7 +106,7 @@ fn the_config_struct_covers_the_option_table_with_its_defaults() {
         let stated = match first {
             "off" => "Default 0".to_owned(),
             "none" => "Default NULL".to_owned(),
-            n if n.parse::<u64>().is_ok() || n == "true" => format!("Default {n}"),
+            n if n.parse::<u64>().is_ok() || n == "true" || n == "false" => format!("Default {n}"),
             text => format!("Default \"{text}\""),
         };
         assert!(doc.contains(&stated), "{field} should say {stated:?}: {doc}");

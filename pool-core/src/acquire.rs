@@ -144,7 +144,7 @@ impl Shared {
             }
             // The slot is reserved in the books' total, not as a pending
             // opening (the housekeeper would open a second one for it).
-            if int.reserve_inline(self.config.max_size) {
+            if int.reserve_inline() {
                 drop(int);
                 let entry = match self.open_entry() {
                     Ok(e) => e,
@@ -179,7 +179,7 @@ impl Shared {
         }
         let waiter = Waiter::new(deadline, blocking);
         int.enqueue(Arc::clone(&waiter));
-        let kick = int.request_creations(self.config.max_size);
+        let kick = int.request_creations();
         drop(int);
         if kick {
             self.worker.kick();

@@ -39,6 +39,8 @@ pub(crate) struct EntryState {
     pub last_scope: u64,
     /// The tenant registry's removal epoch this entry last caught up with.
     pub tenant_epoch: u64,
+    /// The pool's eviction epoch it was opened in (`Pool::evict`).
+    pub epoch: u64,
 }
 
 impl PoolEntry {
@@ -63,6 +65,7 @@ impl PoolEntry {
             watch,
             last_scope: 0,
             tenant_epoch: 0,
+            epoch: 0,
         })))
     }
 

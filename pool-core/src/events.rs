@@ -22,6 +22,8 @@ pub enum CloseReason {
     Dirty,
     /// The pool closed.
     PoolClosed,
+    /// `Pool::evict`, or above a lowered `max_size` (`Pool::resize`).
+    Evicted,
 }
 
 /// A leased connection held longer than `leak_threshold`.

@@ -186,17 +186,18 @@ fn housekeep(shared: &Shared, now: crate::clock::Instant) {
             return;
         }
         // Oldest-used entries sit at the bottom of the LIFO stack.
+        let (_, min_idle) = int.limits();
         let retired = int.retire(|e, idle| {
             let idle_too_long = cfg.idle_timeout.is_some_and(|t| now.duration_since(e.last_used) >= t);
             if e.is_expired(now) {
                 Some(CloseReason::Lifetime)
-            } else if idle_too_long && idle > cfg.min_idle as usize {
+            } else if idle_too_long && idle > min_idle as usize {
                 Some(CloseReason::Idle)
             } else {
                 None
             }
         });
-        if int.refill(cfg.min_idle, cfg.max_size) {
+        if int.refill() {
             // Open them this round, not one housekeeping period later.
             shared.worker.kick();
         }

@@ -87,6 +87,7 @@ pub(crate) fn render(pool: &str, state: &State, stats: &Statistics, metrics: &Me
         ("lifetime", stats.closed_lifetime),
         ("broken", stats.closed_broken),
         ("dirty", stats.closed_dirty),
+        ("evicted", stats.closed_evicted),
     ];
     let _ = writeln!(
         out,

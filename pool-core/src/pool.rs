@@ -191,6 +191,21 @@ impl Pool {
         self.shared().counters.snapshot()
     }
 
+    /// Changes `max_size` and `min_idle` on the live pool. Idle connections
+    /// above the new maximum close now, leased ones when they are returned;
+    /// waiters get the new room at once. [`Pool::config`] keeps the values
+    /// the pool was built with; [`Pool::state`] shows the current ones.
+    pub fn resize(&self, max_size: u32, min_idle: u32) -> Result<()> {
+        self.shared().resize(max_size, min_idle)
+    }
+
+    /// Retires every connection gracefully, e.g. after a schema migration
+    /// or a file replaced underneath: idle ones close now, leased ones when
+    /// returned, and fresh ones are opened as needed. Returns how many closed now.
+    pub fn evict(&self) -> usize {
+        self.shared().evict()
+    }
+
     /// Healthy / warning / degraded, by `active / max`.
     pub fn health(&self) -> Health {
         Health::of(&self.state(), self.is_closed())

@@ -92,7 +92,7 @@ impl Shared {
             closed_flag: AtomicBool::new(false),
             baseline,
             leases: LeaseRegistry::new(config.leak_threshold),
-            slots: Mutex::new(Slots::new(entry, anchor)),
+            slots: Mutex::new(Slots::new(entry, anchor, config.max_size, config.min_idle)),
             config,
             connector,
             closed_cv: Condvar::new(),
@@ -133,15 +133,11 @@ impl Shared {
     }
 
     pub(crate) fn state(&self) -> State {
-        let (idle, total, waiting) = self.slots.lock().counts();
-        State {
-            active: total - idle,
-            idle,
-            total,
-            max: self.config.max_size,
-            min: self.config.min_idle,
-            waiting: waiting + self.gate.waiting(self.id) as u32,
-        }
+        let ((idle, total, waiting), (max, min)) = {
+            let slots = self.slots.lock();
+            (slots.counts(), slots.limits())
+        };
+        State { active: total - idle, idle, total, max, min, waiting: waiting + self.gate.waiting(self.id) as u32 }
     }
 
     /// In a child after `fork()`: forget (never close) the parent's
@@ -238,6 +234,10 @@ impl Shared {
                     self.closed_cv.notify_all();
                     return self.destroy(e, CloseReason::PoolClosed);
                 }
+                Freed::Retire(e) => {
+                    Counters::bump(&self.counters.closed_evicted);
+                    return self.destroy(e, CloseReason::Evicted);
+                }
             }
         }
     }
@@ -247,7 +247,7 @@ impl Shared {
         let kick = {
             let mut int = self.slots.lock();
             int.dropped();
-            int.request_creations(self.config.max_size)
+            int.request_creations()
         };
         if kick {
             self.worker.kick();
@@ -271,8 +271,13 @@ impl Shared {
     /// Opens and sets up a new entry (outside the lock).
     pub(crate) fn open_entry(&self) -> Result<PoolEntry> {
         let conn = sqlite::open(&*self.connector, &self.config)?;
-        let id = self.slots.lock().next_id();
-        Ok(PoolEntry::new(conn, id, self.config.max_lifetime, self.generation.load(Relaxed))?)
+        let (id, epoch) = {
+            let mut slots = self.slots.lock();
+            (slots.next_id(), slots.epoch())
+        };
+        let mut entry = PoolEntry::new(conn, id, self.config.max_lifetime, self.generation.load(Relaxed))?;
+        entry.epoch = epoch;
+        Ok(entry)
     }
 
     /// Books a connection the housekeeper opened and hands it on.
@@ -327,6 +332,59 @@ impl Shared {
             );
             self.emit(|h| h.on_leak(&report));
         }
+    }
+
+    /// New `max_size`/`min_idle` on a live pool: idle connections above the
+    /// new maximum close now, leased ones when returned; the housekeeper
+    /// refills `min_idle`, and queued waiters get the new room.
+    pub(crate) fn resize(&self, max: u32, min: u32) -> Result<()> {
+        if max == 0 {
+            return Err(Error::InvalidConfig { field: "max_size", reason: "must be at least 1".into() });
+        }
+        if min > max {
+            return Err(Error::InvalidConfig {
+                field: "min_idle",
+                reason: format!("({min}) must not exceed max_size ({max})"),
+            });
+        }
+        let (excess, kick) = {
+            let mut slots = self.slots.lock();
+            if slots.closed {
+                return Err(Error::Closed);
+            }
+            let excess = slots.resize(max, min);
+            let kick = slots.request_creations() | slots.refill();
+            (excess, kick)
+        };
+        if kick {
+            self.worker.kick();
+        }
+        for e in excess {
+            Counters::bump(&self.counters.closed_evicted);
+            self.destroy(e, CloseReason::Evicted);
+        }
+        Ok(())
+    }
+
+    /// Retires every connection gracefully (after a schema migration, say):
+    /// idle ones close now, leased ones when returned; new ones are opened
+    /// as needed. Returns how many closed now.
+    pub(crate) fn evict(&self) -> usize {
+        let (idle, kick) = {
+            let mut slots = self.slots.lock();
+            let idle = slots.evict();
+            let kick = slots.request_creations() | slots.refill();
+            (idle, kick)
+        };
+        if kick {
+            self.worker.kick();
+        }
+        let n = idle.len();
+        for e in idle {
+            Counters::bump(&self.counters.closed_evicted);
+            self.destroy(e, CloseReason::Evicted);
+        }
+        n
     }
 
     pub(crate) fn close(&self, timeout: Duration) -> Result<()> {

@@ -47,6 +47,8 @@ pub(crate) enum Freed {
     Nudge(Arc<Waiter<PoolEntry>>),
     /// The pool is closed: close it (already out of the books).
     Close(PoolEntry),
+    /// Evicted, or above a lowered `max_size`: close it (out of the books).
+    Retire(PoolEntry),
 }
 
 /// The state under the pool's lock.
@@ -63,13 +65,22 @@ pub(crate) struct Slots {
     pub closed: bool,
     pub last_error: Option<String>,
     next_id: u64,
+    /// The current `max_size` and `min_idle` (`Pool::resize` changes them).
+    max: u32,
+    min: u32,
+    /// Bumped by `Pool::evict`: connections of an older epoch are retired
+    /// when they are next free.
+    epoch: u64,
     /// Keeps a shared in-memory database alive; never leased.
     anchor: Option<Connection>,
 }
 
 impl Slots {
-    pub fn new(first: PoolEntry, anchor: Option<Connection>) -> Slots {
+    pub fn new(first: PoolEntry, anchor: Option<Connection>, max: u32, min: u32) -> Slots {
         Slots {
+            max,
+            min,
+            epoch: 0,
             idle: vec![first],
             total: 1,
             pending: 0,
@@ -89,6 +100,37 @@ impl Slots {
 
     pub fn total(&self) -> u32 {
         self.total
+    }
+
+    /// `(max_size, min_idle)` now.
+    pub fn limits(&self) -> (u32, u32) {
+        (self.max, self.min)
+    }
+
+    /// The eviction epoch new connections belong to.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// New limits; the idle connections above the new `max_size` are out
+    /// of the books, to close (leased ones above it close when returned).
+    pub fn resize(&mut self, max: u32, min: u32) -> Vec<PoolEntry> {
+        self.max = max;
+        self.min = min;
+        let excess = (self.total as usize).saturating_sub(max as usize).min(self.idle.len());
+        // The least recently used go first (the bottom of the stack).
+        let out: Vec<PoolEntry> = self.idle.drain(..excess).collect();
+        self.total -= out.len() as u32;
+        out
+    }
+
+    /// Starts a new epoch: every idle connection is out of the books, to
+    /// close; leased ones are retired when returned.
+    pub fn evict(&mut self) -> Vec<PoolEntry> {
+        self.epoch += 1;
+        let out = std::mem::take(&mut self.idle);
+        self.total -= out.len() as u32;
+        out
     }
 
     /// A new connection id.
@@ -163,6 +205,10 @@ impl Slots {
             self.total -= 1;
             return Freed::Close(entry);
         }
+        if entry.epoch != self.epoch || self.total > self.max {
+            self.total -= 1;
+            return Freed::Retire(entry);
+        }
         let Some(head) = self.waiters.front() else {
             self.starving = false;
             self.idle.push(entry);
@@ -184,8 +230,8 @@ impl Slots {
 
     /// Reserves a slot for a connection opened inline (`try_get`): only
     /// when nobody queues and there is room.
-    pub fn reserve_inline(&mut self, max: u32) -> bool {
-        if !self.waiters.is_empty() || self.total + self.pending >= max {
+    pub fn reserve_inline(&mut self) -> bool {
+        if !self.waiters.is_empty() || self.total + self.pending >= self.max {
             return false;
         }
         self.total += 1;
@@ -199,8 +245,8 @@ impl Slots {
 
     /// Asks for connections while waiters outnumber connections being
     /// opened and there is room; `true` when the housekeeper must wake.
-    pub fn request_creations(&mut self, max: u32) -> bool {
-        let room = max.saturating_sub(self.total + self.pending);
+    pub fn request_creations(&mut self) -> bool {
+        let room = self.max.saturating_sub(self.total + self.pending);
         let wanted = (self.waiters.len() as u32).saturating_sub(self.pending).min(room);
         self.pending += wanted;
         wanted > 0
@@ -208,9 +254,9 @@ impl Slots {
 
     /// Asks for connections so that `min_idle` are idle; `true` when the
     /// housekeeper must open some.
-    pub fn refill(&mut self, min_idle: u32, max: u32) -> bool {
-        let room = max.saturating_sub(self.total + self.pending);
-        let deficit = min_idle.saturating_sub(self.idle.len() as u32 + self.pending).min(room);
+    pub fn refill(&mut self) -> bool {
+        let room = self.max.saturating_sub(self.total + self.pending);
+        let deficit = self.min.saturating_sub(self.idle.len() as u32 + self.pending).min(room);
         self.pending += deficit;
         deficit > 0
     }

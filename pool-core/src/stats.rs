@@ -54,6 +54,8 @@ pub struct Statistics {
     /// Connections closed on return because what the lease changed could
     /// not be undone (they are replaced by fresh ones).
     pub closed_dirty: u64,
+    /// Connections retired by `evict()` or a lowered `max_size`.
+    pub closed_evicted: u64,
     /// Writing statements of ordinary leases let through without the write
     /// gate (its holder was waiting for a connection, or `busy_timeout`
     /// passed): they relied on SQLite's own locking instead.
@@ -62,15 +64,18 @@ pub struct Statistics {
     pub wait_time: Duration,
 }
 
-/// The pool's health by the design notes' thresholds on `active / max`:
-/// below 0.8 healthy, below 0.9 warning, else degraded. A closed pool is degraded.
+/// The pool's health by the design notes' thresholds on `active / max`
+/// (below 0.8 healthy, below 0.9 warning, else degraded), and by its queue:
+/// any caller waiting makes it at least a warning (the pool is at its
+/// limit), as many waiting as `max` makes it degraded. A closed pool is
+/// degraded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Health {
-    /// `active < 0.8 · max`.
+    /// `active < 0.8 · max` and nobody waiting.
     Healthy,
-    /// `0.8 · max <= active < 0.9 · max`.
+    /// `0.8 · max <= active < 0.9 · max`, or `0 < waiting < max`.
     Warning,
-    /// `active >= 0.9 · max`, or the pool is closed.
+    /// `active >= 0.9 · max`, `waiting >= max`, or the pool is closed.
     Degraded,
 }
 
@@ -78,9 +83,9 @@ impl Health {
     /// Grades a state; `closed` pools are always degraded.
     pub fn of(state: &State, closed: bool) -> Health {
         let (active, max) = (f64::from(state.active), f64::from(state.max));
-        if closed || active >= 0.9 * max {
+        if closed || active >= 0.9 * max || state.waiting >= state.max {
             Health::Degraded
-        } else if active >= 0.8 * max {
+        } else if active >= 0.8 * max || state.waiting > 0 {
             Health::Warning
         } else {
             Health::Healthy
@@ -119,6 +124,7 @@ pub(crate) struct Counters {
     pub reset_on_return: AtomicU64,
     pub closed_dirty: AtomicU64,
     pub gate_bypassed: AtomicU64,
+    pub closed_evicted: AtomicU64,
     pub wait_nanos: AtomicU64,
 }
 
@@ -145,6 +151,7 @@ impl Counters {
             reset_on_return: self.reset_on_return.load(Relaxed),
             closed_dirty: self.closed_dirty.load(Relaxed),
             gate_bypassed: self.gate_bypassed.load(Relaxed),
+            closed_evicted: self.closed_evicted.load(Relaxed),
             wait_time: Duration::from_nanos(self.wait_nanos.load(Relaxed)),
         }
     }
@@ -164,5 +171,13 @@ mod tests {
         assert_eq!(Health::of(&with_active(8), false), Health::Warning);
         assert_eq!(Health::of(&with_active(9), false), Health::Degraded);
         assert_eq!(Health::of(&with_active(0), true), Health::Degraded);
+    }
+
+    #[test]
+    fn queued_callers_lower_health() {
+        let queued = |active, waiting| State { active, waiting, max: 10, ..State::default() };
+        assert_eq!(Health::of(&queued(3, 1), false), Health::Warning, "someone waits: at the limit");
+        assert_eq!(Health::of(&queued(3, 10), false), Health::Degraded, "a queue as long as the pool");
+        assert_eq!(Health::of(&queued(3, 0), false), Health::Healthy);
     }
 }

@@ -241,6 +241,34 @@ static void test_memory_database_is_shared(void) {
     litepool_free(pool);
 }
 
+/* Resizing a live pool and soft eviction. */
+static void test_resize_and_evict(void) {
+    litepool_pool *pool = open_pool("resize.db", 1);
+    litepool_conn *a = NULL, *b = NULL;
+    litepool_stats st;
+    uint32_t closed = 99;
+    CHECK_RC(litepool_acquire(pool, 1000, &a), LITEPOOL_OK);
+    CHECK_RC(litepool_acquire(pool, 50, &b), LITEPOOL_TIMEOUT);
+    CHECK_RC(litepool_resize(pool, 2, 0), LITEPOOL_OK);
+    CHECK_RC(litepool_acquire(pool, 1000, &b), LITEPOOL_OK);
+    CHECK_RC(litepool_get_stats(pool, &st), LITEPOOL_OK);
+    CHECK(st.max == 2 && st.active == 2);
+    CHECK_RC(litepool_release(b), LITEPOOL_OK);
+    CHECK_RC(litepool_evict(pool, &closed), LITEPOOL_OK);
+    CHECK(closed == 1);
+    CHECK_RC(litepool_release(a), LITEPOOL_OK);
+    CHECK_RC(litepool_get_stats(pool, &st), LITEPOOL_OK);
+    /* the evicted lease closed when released (min_idle 1 may refill one) */
+    CHECK(st.active == 0 && st.total <= 1);
+    CHECK_RC(litepool_evict(pool, NULL), LITEPOOL_OK);
+    CHECK_RC(litepool_resize(pool, 0, 0), LITEPOOL_INVALID_CONFIG);
+    CHECK_MSG("max_size");
+    CHECK_RC(litepool_resize(pool, 2, 3), LITEPOOL_INVALID_CONFIG);
+    CHECK_RC(litepool_resize(NULL, 2, 0), LITEPOOL_NULL_ARGUMENT);
+    CHECK_RC(litepool_close(pool, 1000), LITEPOOL_OK);
+    litepool_free(pool);
+}
+
 int main(void) {
     litepool_pool *pool;
     test_dir();
@@ -251,6 +279,7 @@ int main(void) {
     test_sqlite_errors_carry_the_extended_code(pool);
     test_transaction_left_open_is_rolled_back(pool);
     test_metrics(pool);
+    test_resize_and_evict();
     CHECK_RC(litepool_close(pool, 1000), LITEPOOL_OK);
     CHECK_RC(litepool_close(pool, 1000), LITEPOOL_OK); /* closing twice is allowed */
     litepool_free(pool);
