@@ -1,13 +1,17 @@
-//! `Connection`: a lease from the pool, as a PEP 249 connection, and its
-//! `Cursor`.
+//! `Connection`: a lease from the pool, as a PEP 249 connection. It is a
+//! core [`Session`]: the transaction rules (PEP 249's implicit transaction,
+//! a `write()` lease as one `BEGIN IMMEDIATE` transaction from its first
+//! statement, the write gate for writes on an ordinary lease) are the
+//! core's; this file converts and releases the GIL.
 //!
-//! SQL runs with the GIL released. The lease sits behind a mutex that is
+//! SQL runs with the GIL released. The session sits behind a mutex that is
 //! only ever locked while detached from Python, so a thread running SQL
 //! never waits for the GIL while another waits for the lease.
 
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 
+use litepool::sql::{Call, Column, Produced, Session, TxnMode};
 use litepool::{Lane, PooledConnection};
 use parking_lot::Mutex;
 use pyo3::exceptions::PyResourceWarning;
@@ -16,15 +20,16 @@ use pyo3::types::{PyList, PyTuple, PyType};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
 
-use crate::errors::{exception_class, map, programming, Failure, Outcome};
-use crate::exec::{self, Column, Produced, Txn};
-use crate::values::{to_params, to_py, to_value, Params};
+use crate::cursor::Cursor;
+use crate::errors::{exception_class, map, programming, to_py_err, Failure, Outcome};
+use crate::rows;
+use crate::values::{to_params, to_py, to_value};
 
 /// A connection leased from a `Pool`. `close()` (or leaving a `with`
 /// block) gives it back; a transaction still open is rolled back first.
 #[pyclass(frozen, module = "litepool._native", name = "Connection")]
 pub struct Connection {
-    lease: Mutex<Option<PooledConnection>>,
+    session: Mutex<Option<Session>>,
     closed: AtomicBool,
     autocommit: AtomicBool,
     row_factory: Mutex<Option<Py<PyAny>>>,
@@ -35,7 +40,7 @@ pub struct Connection {
     tenant_schema: Option<String>,
 }
 
-fn closed_error() -> Failure {
+pub fn closed_error() -> Failure {
     programming("Cannot operate on a closed connection.")
 }
 
@@ -45,7 +50,7 @@ impl Connection {
             lane: lease.lane(),
             connection_id: lease.connection_id(),
             tenant_schema: lease.tenant_schema().map(str::to_owned),
-            lease: Mutex::new(Some(lease)),
+            session: Mutex::new(Some(Session::new(lease, TxnMode::Implicit))),
             closed: AtomicBool::new(false),
             autocommit: AtomicBool::new(false),
             row_factory: Mutex::new(None),
@@ -53,35 +58,34 @@ impl Connection {
         }
     }
 
-    /// Runs `f` on the lease with the GIL released.
-    fn with_lease<R: Send>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&PooledConnection) -> Outcome<R> + Send,
-    ) -> PyResult<R> {
-        let result = py.detach(|| match self.lease.lock().as_ref() {
-            Some(lease) => f(lease),
+    /// Runs `f` on the session with the GIL released.
+    fn with_session<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Session) -> Outcome<R> + Send) -> PyResult<R> {
+        let mode = if self.autocommit.load(SeqCst) { TxnMode::Autocommit } else { TxnMode::Implicit };
+        let result = py.detach(|| match self.session.lock().as_mut() {
+            Some(session) => {
+                session.set_mode(mode);
+                f(session)
+            }
             None => Err(closed_error()),
         });
         map(py, result)
     }
 
-    fn txn(&self) -> Txn {
-        if self.autocommit.load(SeqCst) {
-            Txn::Autocommit
-        } else {
-            Txn::Implicit
-        }
+    /// Runs one call under the session's transaction rules.
+    pub fn run(&self, py: Python<'_>, call: &Call) -> PyResult<Produced> {
+        self.with_session(py, |session| Ok(session.run(call)?))
     }
 
-    /// Runs one statement (or one per parameter set with `many`).
-    pub fn run(&self, py: Python<'_>, sql: &str, sets: Vec<Params>, many: bool) -> PyResult<Produced> {
-        let txn = self.txn();
-        self.with_lease(py, |lease| exec::execute(lease, sql, &sets, txn, many))
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(SeqCst)
+    }
+
+    pub fn row_factory(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.row_factory.lock().as_ref().map(|f| f.clone_ref(py))
     }
 
     /// `cursor.description` for `columns`, reusing the last one when equal.
-    fn description(&self, py: Python<'_>, columns: Vec<Column>) -> PyResult<Option<Py<PyTuple>>> {
+    pub fn description(&self, py: Python<'_>, columns: Vec<Column>) -> PyResult<Option<Py<PyTuple>>> {
         if columns.is_empty() {
             return Ok(None);
         }
@@ -90,30 +94,22 @@ impl Connection {
                 return Ok(Some(tuple.clone_ref(py)));
             }
         }
-        let Some(tuple) = exec::description(py, &columns)?.map(Bound::unbind) else { return Ok(None) };
+        let Some(tuple) = rows::description(py, &columns)?.map(Bound::unbind) else { return Ok(None) };
         let old = self.description.lock().replace((columns, tuple.clone_ref(py)));
         drop(old);
         Ok(Some(tuple))
     }
 
-    fn end_transaction(&self, py: Python<'_>, sql: &'static str) -> PyResult<()> {
-        self.with_lease(py, |lease| {
-            if !lease.is_autocommit() {
-                std::ops::Deref::deref(lease).execute_batch(sql)?;
-            }
-            Ok(())
-        })
-    }
-
-    fn release(&self, py: Python<'_>) -> Option<PooledConnection> {
+    fn release(&self, py: Python<'_>) -> Option<Session> {
         self.closed.store(true, SeqCst);
-        py.detach(|| self.lease.lock().take())
+        py.detach(|| self.session.lock().take())
     }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        let Some(lease) = self.lease.get_mut().take() else { return };
+        let Some(session) = self.session.get_mut().take() else { return };
+        let lease = session.into_lease();
         // Known only when leak detection is on.
         let site = lease.acquire_site();
         let id = lease.connection_id();
@@ -134,76 +130,45 @@ impl Drop for Connection {
     }
 }
 
+/// PEP 249's optional extension: the exception classes as attributes of
+/// the connection.
+macro_rules! exception_attributes {
+    ($($name:ident),*) => {
+        #[pymethods]
+        impl Connection {
+            $(
+                #[classattr]
+                #[allow(non_snake_case)]
+                fn $name(py: Python<'_>) -> PyResult<Py<PyAny>> {
+                    Ok(exception_class(py, stringify!($name))?.unbind())
+                }
+            )*
+        }
+    };
+}
+
+exception_attributes!(
+    Warning,
+    Error,
+    InterfaceError,
+    DatabaseError,
+    DataError,
+    OperationalError,
+    IntegrityError,
+    InternalError,
+    ProgrammingError,
+    NotSupportedError
+);
+
 #[pymethods]
 impl Connection {
-    #[classattr]
-    #[allow(non_snake_case)]
-    fn Warning(py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(exception_class(py, "Warning")?.unbind())
-    }
-
-    #[classattr]
-    #[allow(non_snake_case)]
-    fn Error(py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(exception_class(py, "Error")?.unbind())
-    }
-
-    #[classattr]
-    #[allow(non_snake_case)]
-    fn InterfaceError(py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(exception_class(py, "InterfaceError")?.unbind())
-    }
-
-    #[classattr]
-    #[allow(non_snake_case)]
-    fn DatabaseError(py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(exception_class(py, "DatabaseError")?.unbind())
-    }
-
-    #[classattr]
-    #[allow(non_snake_case)]
-    fn DataError(py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(exception_class(py, "DataError")?.unbind())
-    }
-
-    #[classattr]
-    #[allow(non_snake_case)]
-    fn OperationalError(py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(exception_class(py, "OperationalError")?.unbind())
-    }
-
-    #[classattr]
-    #[allow(non_snake_case)]
-    fn IntegrityError(py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(exception_class(py, "IntegrityError")?.unbind())
-    }
-
-    #[classattr]
-    #[allow(non_snake_case)]
-    fn InternalError(py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(exception_class(py, "InternalError")?.unbind())
-    }
-
-    #[classattr]
-    #[allow(non_snake_case)]
-    fn ProgrammingError(py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(exception_class(py, "ProgrammingError")?.unbind())
-    }
-
-    #[classattr]
-    #[allow(non_snake_case)]
-    fn NotSupportedError(py: Python<'_>) -> PyResult<Py<PyAny>> {
-        Ok(exception_class(py, "NotSupportedError")?.unbind())
-    }
-
     /// A new cursor on this connection.
     fn cursor(slf: &Bound<'_, Self>) -> PyResult<Cursor> {
         let me = slf.get();
-        if me.closed.load(SeqCst) {
+        if me.is_closed() {
             return Err(map(slf.py(), Err(closed_error()))?);
         }
-        let row_factory = me.row_factory.lock().as_ref().map(|f| f.clone_ref(slf.py()));
-        Ok(Cursor::new(slf.clone().unbind(), row_factory))
+        Ok(Cursor::new(slf.clone().unbind(), me.row_factory(slf.py())))
     }
 
     /// Shorthand: a new cursor, `execute(sql, parameters)` on it; returns the cursor.
@@ -245,26 +210,26 @@ impl Connection {
         parameters: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
         let params = map(py, to_params(parameters))?;
-        let produced = self.run(py, sql, vec![params], false)?;
-        exec::rows_list(py, produced.rows)
+        let produced = self.run(py, &Call::new(litepool::sql::Op::All, sql).params(params))?;
+        rows::rows_list(py, produced.rows)
     }
 
     /// Commits the open transaction, if any. A no-op otherwise.
     fn commit(&self, py: Python<'_>) -> PyResult<()> {
-        self.end_transaction(py, "COMMIT")
+        self.with_session(py, |s| Ok(s.commit()?))
     }
 
     /// Rolls back the open transaction, if any. A no-op otherwise.
     fn rollback(&self, py: Python<'_>) -> PyResult<()> {
-        self.end_transaction(py, "ROLLBACK")
+        self.with_session(py, |s| Ok(s.rollback()?))
     }
 
     /// Returns the connection to the pool (rolling back an open
     /// transaction). Closing twice raises `ProgrammingError` (PEP 249).
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         match self.release(py) {
-            Some(lease) => {
-                py.detach(move || drop(lease));
+            Some(session) => {
+                py.detach(move || drop(session));
                 Ok(())
             }
             None => Err(map(py, Err(programming("The connection is already closed.")))?),
@@ -274,18 +239,19 @@ impl Connection {
     /// Whether `close()` was called.
     #[getter]
     fn closed(&self) -> bool {
-        self.closed.load(SeqCst)
+        self.is_closed()
     }
 
     /// Whether a transaction is open.
     #[getter]
     fn in_transaction(&self, py: Python<'_>) -> PyResult<bool> {
-        self.with_lease(py, |lease| Ok(!lease.is_autocommit()))
+        self.with_session(py, |s| Ok(s.in_transaction()))
     }
 
     /// `False` (the default): PEP 249 transactions — a statement that
-    /// writes opens one, `commit()` ends it. `True`: SQLite's autocommit,
-    /// every statement commits by itself (explicit `BEGIN` still works).
+    /// writes opens one (on a `write()` lease, every statement does),
+    /// `commit()` ends it. `True`: SQLite's autocommit, every statement
+    /// commits by itself (explicit `BEGIN` still works).
     #[getter]
     fn get_autocommit(&self) -> bool {
         self.autocommit.load(SeqCst)
@@ -300,7 +266,7 @@ impl Connection {
     /// cursors created afterwards. Defaults to `None` (plain tuples).
     #[getter]
     fn get_row_factory(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        self.row_factory.lock().as_ref().map(|f| f.clone_ref(py))
+        self.row_factory(py)
     }
 
     #[setter]
@@ -310,8 +276,8 @@ impl Connection {
     }
 
     /// The lane this lease was taken on: `"any"`, `"read"` or `"write"`.
-    #[getter]
-    fn lane(&self) -> &'static str {
+    #[getter(lane)]
+    fn lane_name(&self) -> &'static str {
         self.lane.as_str()
     }
 
@@ -328,8 +294,8 @@ impl Connection {
     }
 
     /// Registers a SQL function `name` calling `func` with `narg` arguments
-    /// (-1: any number). It stays registered on this pooled connection for
-    /// later leases too. `deterministic` defaults to `False`.
+    /// (-1: any number), for this lease (the pool removes it when the lease
+    /// ends). `deterministic` defaults to `False`.
     #[pyo3(signature = (name, narg, func, *, deterministic = false))]
     fn create_function(
         &self,
@@ -344,7 +310,8 @@ impl Connection {
             flags |= FunctionFlags::SQLITE_DETERMINISTIC;
         }
         let name = name.to_owned();
-        self.with_lease(py, move |lease| {
+        self.with_session(py, move |session| {
+            let lease = session.lease();
             lease.create_scalar_function(name.as_str(), narg, flags, move |ctx| {
                 Python::attach(|py| -> PyResult<Value> {
                     let args = (0..ctx.len())
@@ -355,10 +322,11 @@ impl Connection {
                         })
                         .collect::<PyResult<Vec<_>>>()?;
                     let out = func.call1(py, PyTuple::new(py, args)?)?;
-                    to_value(out.bind(py), &"the function's result").map_err(|f| crate::errors::to_py_err(py, f))
+                    to_value(out.bind(py), &"the function's result").map_err(|f| to_py_err(py, f))
                 })
                 .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
             })?;
+            lease.note_function(&name, narg);
             Ok(())
         })
     }
@@ -368,7 +336,7 @@ impl Connection {
     }
 
     /// Commits (or, on an exception, rolls back) and returns the connection
-    /// to the pool.
+    /// to the pool. Never suppresses the exception.
     #[pyo3(signature = (exc_type, _exc = None, _tb = None))]
     fn __exit__(
         &self,
@@ -377,256 +345,18 @@ impl Connection {
         _exc: Option<&Bound<'_, PyAny>>,
         _tb: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        if self.closed.load(SeqCst) {
+        if self.is_closed() {
             return Ok(false);
         }
         let ended = if exc_type.is_some() { self.rollback(py) } else { self.commit(py) };
-        if let Some(lease) = self.release(py) {
-            py.detach(move || drop(lease));
+        if let Some(session) = self.release(py) {
+            py.detach(move || drop(session));
         }
         ended.map(|()| false)
     }
 
     fn __repr__(&self) -> String {
-        let state = if self.closed.load(SeqCst) { "closed" } else { "open" };
+        let state = if self.is_closed() { "closed" } else { "open" };
         format!("<litepool.Connection id={} lane={} {state}>", self.connection_id, self.lane.as_str())
-    }
-}
-
-/// A PEP 249 cursor. Rows are fetched from SQLite when the statement runs
-/// (with the GIL released), so `fetch*` never blocks.
-#[pyclass(module = "litepool._native", name = "Cursor")]
-pub struct Cursor {
-    connection: Py<Connection>,
-    description: Option<Py<PyTuple>>,
-    rows: std::collections::VecDeque<Py<PyTuple>>,
-    has_result: bool,
-    rowcount: i64,
-    lastrowid: Option<i64>,
-    /// Rows `fetchmany()` returns by default. Defaults to 1.
-    #[pyo3(get, set)]
-    arraysize: usize,
-    row_factory: Option<Py<PyAny>>,
-    closed: bool,
-}
-
-impl Cursor {
-    fn new(connection: Py<Connection>, row_factory: Option<Py<PyAny>>) -> Cursor {
-        Cursor {
-            connection,
-            description: None,
-            rows: std::collections::VecDeque::new(),
-            has_result: false,
-            rowcount: -1,
-            lastrowid: None,
-            arraysize: 1,
-            row_factory,
-            closed: false,
-        }
-    }
-
-    fn check_open(&self, py: Python<'_>) -> PyResult<()> {
-        if self.closed {
-            return map(py, Err(programming("Cannot operate on a closed cursor.")));
-        }
-        if self.connection.get().closed.load(SeqCst) {
-            return map(py, Err(closed_error()));
-        }
-        Ok(())
-    }
-
-    fn store(&mut self, py: Python<'_>, produced: Produced) -> PyResult<()> {
-        self.has_result = !produced.columns.is_empty();
-        self.description = self.connection.get().description(py, produced.columns)?;
-        self.rows =
-            produced.rows.into_iter().map(|r| exec::row_tuple(py, r).map(Bound::unbind)).collect::<PyResult<_>>()?;
-        self.rowcount = produced.rowcount;
-        if produced.lastrowid.is_some() {
-            self.lastrowid = produced.lastrowid;
-        }
-        Ok(())
-    }
-
-    fn reset(&mut self) {
-        self.description = None;
-        self.has_result = false;
-        self.rows.clear();
-        self.rowcount = -1;
-    }
-
-    fn run_on(slf: &Bound<'_, Self>, sql: &str, sets: Vec<Params>, many: bool) -> PyResult<()> {
-        let py = slf.py();
-        let mut me = slf.borrow_mut();
-        me.check_open(py)?;
-        me.reset();
-        let conn = me.connection.clone_ref(py);
-        let produced = conn.get().run(py, sql, sets, many)?;
-        me.store(py, produced)
-    }
-
-    pub fn execute_on(slf: &Bound<'_, Self>, sql: &str, parameters: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        let params = map(slf.py(), to_params(parameters))?;
-        Self::run_on(slf, sql, vec![params], false)
-    }
-
-    pub fn executemany_on(slf: &Bound<'_, Self>, sql: &str, seq: &Bound<'_, PyAny>) -> PyResult<()> {
-        let py = slf.py();
-        let mut sets = Vec::new();
-        for item in seq.try_iter()? {
-            sets.push(map(py, to_params(Some(&item?)))?);
-        }
-        Self::run_on(slf, sql, sets, true)
-    }
-
-    pub fn executescript_on(slf: &Bound<'_, Self>, script: &str) -> PyResult<()> {
-        let py = slf.py();
-        let mut me = slf.borrow_mut();
-        me.check_open(py)?;
-        me.reset();
-        let conn = me.connection.clone_ref(py);
-        let lane = conn.get().lane;
-        conn.get().with_lease(py, |lease| {
-            let raw: &rusqlite::Connection = lease;
-            if !raw.is_autocommit() {
-                raw.execute_batch("COMMIT")?;
-            }
-            raw.execute_batch(script).map_err(|e| litepool::Error::on_lane(e, lane))?;
-            Ok(())
-        })
-    }
-
-    fn next_row(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
-        let py = slf.py();
-        let (row, factory) = {
-            let mut me = slf.borrow_mut();
-            me.check_open(py)?;
-            if !me.has_result {
-                return map(py, Err(programming("No result set: execute a statement that returns rows first.")));
-            }
-            let Some(row) = me.rows.pop_front() else { return Ok(None) };
-            (row, me.row_factory.as_ref().map(|f| f.clone_ref(py)))
-        };
-        match factory {
-            Some(f) => Ok(Some(f.call1(py, (slf, row))?)),
-            None => Ok(Some(row.into_any())),
-        }
-    }
-
-    fn fetch_n(slf: &Bound<'_, Self>, n: Option<usize>) -> PyResult<Vec<Py<PyAny>>> {
-        let mut out = Vec::new();
-        while n.is_none_or(|n| out.len() < n) {
-            match Self::next_row(slf)? {
-                Some(row) => out.push(row),
-                None => break,
-            }
-        }
-        Ok(out)
-    }
-}
-
-#[pymethods]
-impl Cursor {
-    /// Runs `sql` with `parameters` (a sequence for `?`, a mapping for
-    /// `:name`); returns the cursor.
-    #[pyo3(signature = (sql, parameters = None, /))]
-    fn execute<'py>(
-        slf: &Bound<'py, Self>,
-        sql: &str,
-        parameters: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, Self>> {
-        Self::execute_on(slf, sql, parameters)?;
-        Ok(slf.clone())
-    }
-
-    /// Runs a data-changing `sql` once per parameter set; `rowcount` is the total.
-    fn executemany<'py>(
-        slf: &Bound<'py, Self>,
-        sql: &str,
-        seq_of_parameters: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, Self>> {
-        Self::executemany_on(slf, sql, seq_of_parameters)?;
-        Ok(slf.clone())
-    }
-
-    /// Commits any open transaction, then runs a multi-statement script.
-    fn executescript<'py>(slf: &Bound<'py, Self>, sql_script: &str) -> PyResult<Bound<'py, Self>> {
-        Self::executescript_on(slf, sql_script)?;
-        Ok(slf.clone())
-    }
-
-    /// The next row, or `None` when there are no more.
-    fn fetchone(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
-        Self::next_row(slf)
-    }
-
-    /// Up to `size` rows (default: `arraysize`).
-    #[pyo3(signature = (size = None))]
-    fn fetchmany(slf: &Bound<'_, Self>, size: Option<usize>) -> PyResult<Vec<Py<PyAny>>> {
-        let n = size.unwrap_or_else(|| slf.borrow().arraysize);
-        Self::fetch_n(slf, Some(n))
-    }
-
-    /// Every remaining row.
-    fn fetchall(slf: &Bound<'_, Self>) -> PyResult<Vec<Py<PyAny>>> {
-        Self::fetch_n(slf, None)
-    }
-
-    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
-        slf
-    }
-
-    fn __next__(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
-        Self::next_row(slf)
-    }
-
-    /// Closes the cursor (the connection stays open). Idempotent.
-    fn close(&mut self) {
-        self.closed = true;
-        self.reset();
-    }
-
-    /// A no-op (PEP 249).
-    fn setinputsizes(&self, _sizes: &Bound<'_, PyAny>) {}
-
-    /// A no-op (PEP 249).
-    #[pyo3(signature = (_size, _column = None))]
-    fn setoutputsize(&self, _size: &Bound<'_, PyAny>, _column: Option<&Bound<'_, PyAny>>) {}
-
-    /// One 7-tuple `(name, declared_type, None, None, None, None, None)`
-    /// per result column; `None` for statements that return no rows.
-    #[getter]
-    fn description(&self, py: Python<'_>) -> Option<Py<PyTuple>> {
-        self.description.as_ref().map(|d| d.clone_ref(py))
-    }
-
-    /// Rows changed by the last DML (summed by `executemany`), rows returned
-    /// by the last query, or -1.
-    #[getter]
-    fn rowcount(&self) -> i64 {
-        self.rowcount
-    }
-
-    /// The rowid of the last row inserted through this cursor, or `None`.
-    #[getter]
-    fn lastrowid(&self) -> Option<i64> {
-        self.lastrowid
-    }
-
-    /// The connection this cursor runs on.
-    #[getter]
-    fn connection(&self, py: Python<'_>) -> Py<Connection> {
-        self.connection.clone_ref(py)
-    }
-
-    /// Called as `row_factory(cursor, row_tuple)` per row fetched; defaults
-    /// to the connection's `row_factory` when the cursor was made.
-    #[getter]
-    fn get_row_factory(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        self.row_factory.as_ref().map(|f| f.clone_ref(py))
-    }
-
-    #[setter]
-    fn set_row_factory(&mut self, value: Option<Py<PyAny>>) {
-        self.row_factory = value;
     }
 }

@@ -61,7 +61,10 @@ fn class_for_code(code: &str) -> &'static str {
         "LITEPOOL_UNKNOWN_TENANT" => "UnknownTenant",
         "LITEPOOL_TENANT_BUSY" => "TenantBusy",
         "LITEPOOL_PANIC" => "InternalError",
-        "LITEPOOL_INVALID_ARGUMENT" | "LITEPOOL_MISUSE" => "ProgrammingError",
+        "LITEPOOL_INVALID_VALUE" => "DataError",
+        "LITEPOOL_INVALID_ARGUMENT" | "LITEPOOL_MISUSE" | "LITEPOOL_RELEASED" | "LITEPOOL_CONNECTION_BUSY" => {
+            "ProgrammingError"
+        }
         sqlite => class_for_sqlite(sqlite),
     }
 }
@@ -138,5 +141,12 @@ mod tests {
         assert_eq!(class_for_code("LITEPOOL_TIMEOUT"), "PoolTimeout");
         assert_eq!(class_for_code("LITEPOOL_INVALID_ARGUMENT"), "ProgrammingError");
         assert_eq!(class_for_code("LITEPOOL_MISUSE"), "ProgrammingError");
+    }
+
+    #[test]
+    fn every_core_code_has_its_own_class() {
+        for code in litepool::Error::CODES {
+            assert_ne!(class_for_code(code), "DatabaseError", "{code} falls through to DatabaseError");
+        }
     }
 }

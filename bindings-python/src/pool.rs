@@ -1,31 +1,24 @@
-//! `Pool`: the core's pool, seen from Python. Options are seconds (floats);
-//! every wait for a connection releases the GIL and answers Ctrl-C.
+//! `Pool`: the core's pool, seen from Python. Options are the core's
+//! option table (seconds for durations); every wait for a connection
+//! releases the GIL and answers Ctrl-C. One-shot calls are the core's
+//! `Pool::call_async` (routing, the write lane, one deadline), polled here.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
+use litepool::sql::{Call, Op, Produced};
 use litepool::{AcquireOptions, AcquireSite, Lane, LeakReport, PoolConfig, PoolEvents, PooledConnection};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyModule, PyString};
+use pyo3::types::{PyDict, PyModule, PyString};
 
 use crate::connection::Connection;
-use crate::errors::{map, to_py_err, Failure, Outcome};
-use crate::exec::{self, Produced, Txn};
-use crate::values::{to_params, Params};
-use crate::wait::{acquire_detached, routed_detached};
+use crate::errors::{map, programming, to_py_err, Failure, Outcome};
+use crate::options::{config_from, seconds};
+use crate::rows;
+use crate::values::to_params;
+use crate::wait::wait_detached;
 
-/// Seconds from Python as a `Duration`; `field` names the option at fault.
-fn seconds(field: &'static str, value: f64) -> Outcome<Duration> {
-    Duration::try_from_secs_f64(value).map_err(|_| {
-        Failure::Pool(litepool::Error::InvalidConfig {
-            field,
-            reason: format!("must be a finite, non-negative number of seconds (got {value})"),
-        })
-    })
-}
-
-fn optional_seconds(field: &'static str, value: Option<f64>) -> Outcome<Option<Duration>> {
+fn optional_seconds(field: &'static str, value: Option<f64>) -> Outcome<Option<std::time::Duration>> {
     value.map(|v| seconds(field, v)).transpose()
 }
 
@@ -34,10 +27,31 @@ fn lane_from(name: &str) -> Outcome<Lane> {
         "any" => Ok(Lane::Any),
         "read" => Ok(Lane::Read),
         "write" => Ok(Lane::Write),
-        other => {
-            Err(crate::errors::programming(format!("unknown lane {other:?}: expected \"any\", \"read\" or \"write\"")))
-        }
+        other => Err(programming(format!("unknown lane {other:?}: expected \"any\", \"read\" or \"write\""))),
     }
+}
+
+fn op_from(name: &str) -> Outcome<Op> {
+    match name {
+        "all" => Ok(Op::All),
+        "run" => Ok(Op::Run),
+        "script" => Ok(Op::Script),
+        other => Err(programming(format!("unknown op {other:?}: expected \"all\", \"run\" or \"script\""))),
+    }
+}
+
+/// What a one-shot call returns to Python: the rows for `query`, an
+/// `Executed` for `execute`, `None` for a script.
+fn outcome(py: Python<'_>, sql: &str, op: Op, produced: Produced) -> PyResult<Py<PyAny>> {
+    Ok(match op {
+        Op::All => rows::rows_list(py, produced.rows)?.into_any().unbind(),
+        Op::Script => py.None(),
+        _ => {
+            let executed =
+                Executed { rowcount: rows::rowcount(sql, &produced), lastrowid: rows::lastrowid(sql, &produced) };
+            Py::new(py, executed)?.into_any()
+        }
+    })
 }
 
 /// The caller's Python stack, for leak reports.
@@ -80,92 +94,44 @@ impl Pool {
 
     fn lease(&self, py: Python<'_>, lane: Lane, tenant: Option<String>, timeout: Option<f64>) -> PyResult<Connection> {
         let opts = self.options(py, lane, tenant, timeout)?;
-        let lease = py.detach(|| acquire_detached(&self.inner, opts));
+        let lease = py.detach(|| wait_detached(self.inner.acquire_async(opts)));
         Ok(Connection::new(map(py, lease)?))
     }
 
-    /// Runs `sql` in autocommit mode on the lease the core's routing picks
-    /// (read-only statements: an ordinary lease; others: the write lane).
-    fn routed(
+    /// Runs a one-shot call (the core routes it) on this thread, the GIL released.
+    fn call(
         &self,
         py: Python<'_>,
+        op: Op,
         sql: &str,
-        params: Params,
+        parameters: Option<&Bound<'_, PyAny>>,
         tenant: Option<String>,
         timeout: Option<f64>,
-    ) -> PyResult<Produced> {
+    ) -> PyResult<Py<PyAny>> {
+        let params = map(py, to_params(parameters))?;
         let opts = self.options(py, Lane::Any, tenant, timeout)?;
-        let result = py.detach(|| -> Outcome<Produced> {
-            let lease = routed_detached(&self.inner, opts, sql)?;
-            exec::execute(&lease, sql, std::slice::from_ref(&params), Txn::Autocommit, false)
-        });
-        map(py, result)
+        let call = Call::new(op, sql).params(params);
+        let produced = map(py, py.detach(|| wait_detached(self.inner.call_async(opts, call))))?;
+        outcome(py, sql, op, produced)
     }
 }
 
 #[pymethods]
 impl Pool {
     /// Opens a pool over the database at `path` (`":memory:"`: one
-    /// in-memory database shared by the pool's connections). Times are in
-    /// seconds. Defaults: `max_size=10`, `min_idle=None` (2, or `max_size` if
-    /// smaller), `idle_timeout=30.0`
-    /// (`None`: keep idle connections), `acquire_timeout=5.0`,
-    /// `max_lifetime=1800.0` (`None`: no limit), `leak_threshold=None`
-    /// (off), `busy_timeout=5.0`, `init_sql=None`, `name="litepool"`,
-    /// `journal_mode="WAL"`, `synchronous="NORMAL"`, `foreign_keys=True`,
-    /// `validation_window=0.5`.
+    /// in-memory database shared by the pool's connections). Options are
+    /// keyword arguments named as in `litepool.pool_options()` (the core's
+    /// table, with each default): durations in seconds, `0` turns an
+    /// optional duration off, `None` means the default.
     ///
     /// With `leak_threshold` set, a lease held longer is reported once
     /// through `logging` (logger `"litepool"`, `WARNING`, naming the Python
     /// stack that acquired it), and a lease garbage-collected without being
     /// returned warns with a `ResourceWarning`.
     #[new]
-    #[pyo3(signature = (
-        path, *, max_size = 10, min_idle = None, idle_timeout = Some(30.0), acquire_timeout = 5.0,
-        max_lifetime = Some(1800.0), leak_threshold = None, busy_timeout = 5.0, init_sql = None,
-        name = None, journal_mode = Some("WAL".to_owned()), synchronous = Some("NORMAL".to_owned()),
-        foreign_keys = true, validation_window = 0.5
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        path: PathBuf,
-        max_size: u32,
-        min_idle: Option<u32>,
-        idle_timeout: Option<f64>,
-        acquire_timeout: f64,
-        max_lifetime: Option<f64>,
-        leak_threshold: Option<f64>,
-        busy_timeout: f64,
-        init_sql: Option<String>,
-        name: Option<String>,
-        journal_mode: Option<String>,
-        synchronous: Option<String>,
-        foreign_keys: bool,
-        validation_window: f64,
-    ) -> PyResult<Pool> {
-        let config = (|| -> Outcome<PoolConfig> {
-            let mut config = PoolConfig::default()
-                .max_size(max_size)
-                .idle_timeout(optional_seconds("idle_timeout", idle_timeout)?)
-                .acquire_timeout(seconds("acquire_timeout", acquire_timeout)?)
-                .max_lifetime(optional_seconds("max_lifetime", max_lifetime)?)
-                .leak_threshold(optional_seconds("leak_threshold", leak_threshold)?)
-                .busy_timeout(seconds("busy_timeout", busy_timeout)?)
-                .init_sql(init_sql)
-                .journal_mode(journal_mode)
-                .synchronous(synchronous)
-                .foreign_keys(foreign_keys)
-                .validation_window(seconds("validation_window", validation_window)?);
-            if let Some(min_idle) = min_idle {
-                config = config.min_idle(min_idle);
-            }
-            if let Some(name) = name {
-                config = config.name(name);
-            }
-            Ok(config)
-        })();
-        let config = map(py, config)?;
+    #[pyo3(signature = (path, **options))]
+    fn new(py: Python<'_>, path: PathBuf, options: Option<&Bound<'_, PyDict>>) -> PyResult<Pool> {
+        let config = config_from(py, options)?;
         Self::open(py, path, config)
     }
 
@@ -241,17 +207,15 @@ impl Pool {
     /// `COMMIT`, `SAVEPOINT`…) is refused with `ProgrammingError` (code
     /// `LITEPOOL_MISUSE`): hold a lease (`write()`) for a transaction.
     #[pyo3(signature = (sql, parameters = None, /, *, tenant = None, timeout = None))]
-    fn query<'py>(
+    fn query(
         &self,
-        py: Python<'py>,
+        py: Python<'_>,
         sql: &str,
-        parameters: Option<&Bound<'py, PyAny>>,
+        parameters: Option<&Bound<'_, PyAny>>,
         tenant: Option<String>,
         timeout: Option<f64>,
-    ) -> PyResult<Bound<'py, PyList>> {
-        let params = map(py, to_params(parameters))?;
-        let produced = self.routed(py, sql, params, tenant, timeout)?;
-        exec::rows_list(py, produced.rows)
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, Op::All, sql, parameters, tenant, timeout)
     }
 
     /// Runs a data-changing `sql` (routed like `query`) and returns an
@@ -264,10 +228,8 @@ impl Pool {
         parameters: Option<&Bound<'_, PyAny>>,
         tenant: Option<String>,
         timeout: Option<f64>,
-    ) -> PyResult<Executed> {
-        let params = map(py, to_params(parameters))?;
-        let produced = self.routed(py, sql, params, tenant, timeout)?;
-        Ok(Executed { rowcount: produced.rowcount, lastrowid: produced.lastrowid })
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, Op::Run, sql, parameters, tenant, timeout)
     }
 
     /// Runs a multi-statement script on the write lane.
@@ -279,57 +241,49 @@ impl Pool {
         tenant: Option<String>,
         timeout: Option<f64>,
     ) -> PyResult<()> {
-        let opts = self.options(py, Lane::Write, tenant, timeout)?;
-        let result = py.detach(|| -> Outcome<()> {
-            let lease = acquire_detached(&self.inner, opts)?;
-            lease.execute_batch(sql_script)?;
-            Ok(())
-        });
-        map(py, result)
+        self.call(py, Op::Script, sql_script, None, tenant, timeout).map(drop)
     }
 
     /// A snapshot and the cumulative counters, as one dict: `active`,
-    /// `idle`, `total`, `max`, `min`, `waiting`, then `acquired`,
-    /// `acquired_direct`, `acquired_waited`, `timeouts`, `created`,
-    /// `create_failures`, `closed_idle`, `closed_lifetime`, `closed_broken`,
-    /// `rolled_back_on_return`, `leaks` and `wait_time` (seconds).
+    /// `idle`, `total`, `max`, `min`, `waiting`, then every core counter
+    /// (`acquired`, `acquired_direct`, `acquired_waited`, `timeouts`,
+    /// `created`, `create_failures`, `closed_idle`, `closed_lifetime`,
+    /// `closed_broken`, `rolled_back_on_return`, `leaks`, `reset_on_return`,
+    /// `closed_dirty`, `closed_evicted`, `gate_bypassed`) and `wait_time`
+    /// (seconds).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let s = self.inner.state();
-        let c = self.inner.statistics();
         let d = PyDict::new(py);
-        for (k, v) in [
-            ("active", s.active),
-            ("idle", s.idle),
-            ("total", s.total),
-            ("max", s.max),
-            ("min", s.min),
-            ("waiting", s.waiting),
-        ] {
+        for (k, v) in self.inner.state().fields() {
             d.set_item(k, v)?;
         }
-        for (k, v) in [
-            ("acquired", c.acquired),
-            ("acquired_direct", c.acquired_direct),
-            ("acquired_waited", c.acquired_waited),
-            ("timeouts", c.timeouts),
-            ("created", c.created),
-            ("create_failures", c.create_failures),
-            ("closed_idle", c.closed_idle),
-            ("closed_lifetime", c.closed_lifetime),
-            ("closed_broken", c.closed_broken),
-            ("rolled_back_on_return", c.rolled_back_on_return),
-            ("leaks", c.leaks),
-        ] {
+        let c = self.inner.statistics();
+        for (k, v) in c.counters() {
             d.set_item(k, v)?;
         }
         d.set_item("wait_time", c.wait_time.as_secs_f64())?;
         Ok(d)
     }
 
-    /// `"healthy"`, `"warning"` or `"degraded"` (by active / max: below 0.8,
-    /// below 0.9, else; a closed pool is degraded).
+    /// `"healthy"`, `"warning"` or `"degraded"`: by active / max (below
+    /// 0.8, below 0.9, else) and by the queue (anyone waiting: at least a
+    /// warning; as many waiting as `max`: degraded); a closed pool is
+    /// degraded.
     fn health(&self) -> &'static str {
         self.inner.health().as_str()
+    }
+
+    /// Changes the pool's size limits while it runs: above the new
+    /// `max_size`, connections close as they come back; `min_idle` is
+    /// refilled by the housekeeper.
+    fn resize(&self, py: Python<'_>, max_size: u32, min_idle: u32) -> PyResult<()> {
+        map(py, py.detach(|| self.inner.resize(max_size, min_idle)).map_err(Failure::Pool))
+    }
+
+    /// Closes every idle connection now and those leased out when they come
+    /// back (after a schema migration or a file swap); returns how many
+    /// closed at once.
+    fn evict(&self, py: Python<'_>) -> usize {
+        py.detach(|| self.inner.evict())
     }
 
     /// The pool's metrics in the Prometheus text format.
@@ -407,19 +361,39 @@ impl Pool {
         Ok(AcquireHandle(py.detach(|| self.inner.acquire_with(opts, deliver_to(callback)))))
     }
 
-    /// `_acquire_with` for the lane `sql` needs, as the core routes it (see
-    /// `query`).
-    #[pyo3(signature = (callback, sql, *, tenant = None, timeout = None))]
-    fn _routed_with(
+    /// A one-shot call (`op`: `"all"`, `"run"` or `"script"`) run on the
+    /// core's executor; `callback(result_or_exception)` is called from its
+    /// worker thread (for asyncio). The handle's `cancel()` withdraws a call
+    /// still waiting for a connection.
+    #[pyo3(signature = (callback, op, sql, parameters = None, *, tenant = None, timeout = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn _call_with(
         &self,
         py: Python<'_>,
         callback: Py<PyAny>,
-        sql: &str,
+        op: &str,
+        sql: String,
+        parameters: Option<&Bound<'_, PyAny>>,
         tenant: Option<String>,
         timeout: Option<f64>,
     ) -> PyResult<AcquireHandle> {
+        let op = map(py, op_from(op))?;
+        let params = map(py, to_params(parameters))?;
         let opts = self.options(py, Lane::Any, tenant, timeout)?;
-        Ok(AcquireHandle(py.detach(|| self.inner.routed_with(opts, sql, deliver_to(callback)))))
+        let call = Call::new(op, sql.as_str()).params(params);
+        let done = move |result: litepool::Result<Produced>| {
+            // Not attachable (interpreter shutting down): nobody to tell.
+            let _ = Python::try_attach(|py| {
+                let arg = match result {
+                    Ok(produced) => outcome(py, &sql, op, produced),
+                    Err(e) => Ok(to_py_err(py, Failure::Pool(e)).into_value(py).into_any()),
+                };
+                if let Err(e) = arg.and_then(|a| callback.call1(py, (a,))) {
+                    e.write_unraisable(py, None);
+                }
+            });
+        };
+        Ok(AcquireHandle(py.detach(|| self.inner.call_with(opts, call, done))))
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -489,7 +463,7 @@ fn deliver_to(callback: Py<PyAny>) -> impl FnOnce(litepool::Result<PooledConnect
     }
 }
 
-/// A pending `_acquire_with` / `_routed_with`.
+/// A pending `_acquire_with` / `_call_with`.
 #[pyclass(frozen, module = "litepool._native", name = "AcquireHandle")]
 pub struct AcquireHandle(litepool::AcquireHandle);
 

@@ -1,4 +1,5 @@
-//! Values between Python and SQLite, and statement parameters.
+//! Values between Python and SQLite, and statement parameters (converted
+//! while holding the GIL, into the core's [`Params`], so SQL can run without it).
 //!
 //! Python → SQLite: `None`, `int` (64-bit), `float`, `str`, `bytes`,
 //! `bytearray`, `memoryview`, `bool` (as 0/1), and `datetime.date`,
@@ -6,31 +7,15 @@
 //! library's default adapters store them). SQLite → Python: `None`, `int`,
 //! `float`, `str`, `bytes`.
 
-use std::collections::HashMap;
-
+use litepool::sql::{BadValue, Params};
 use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDate, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTime, PyTuple,
 };
 use rusqlite::types::Value;
-use rusqlite::Statement;
 
 use crate::errors::{programming, Failure, Outcome};
-
-/// Statement parameters, converted while holding the GIL so SQL can run
-/// without it.
-#[derive(Debug, Default)]
-pub enum Params {
-    /// No parameters given.
-    #[default]
-    None,
-    /// A sequence: bound by position (`?`, `?NNN`, or names in order).
-    Positional(Vec<Value>),
-    /// A mapping: bound by name (`:name`, `@name`, `$name`). A value that
-    /// could not be converted is only an error if the statement uses it.
-    Named(HashMap<String, Result<Value, BadValue>>),
-}
 
 /// Converts one Python value; `what` names it in the error ("parameter 2").
 pub fn to_value(obj: &Bound<'_, PyAny>, what: &dyn std::fmt::Display) -> Outcome<Value> {
@@ -90,13 +75,6 @@ pub fn to_py<'py>(py: Python<'py>, value: Value) -> PyResult<Bound<'py, PyAny>> 
     })
 }
 
-/// A mapping value that could not be converted (reported if used).
-#[derive(Debug)]
-pub struct BadValue {
-    data: bool,
-    message: String,
-}
-
 struct Position(usize);
 
 impl std::fmt::Display for Position {
@@ -109,16 +87,16 @@ impl std::fmt::Display for Position {
 pub fn to_params(params: Option<&Bound<'_, PyAny>>) -> Outcome<Params> {
     let Some(params) = params.filter(|p| !p.is_none()) else { return Ok(Params::None) };
     if let Ok(dict) = params.cast::<PyDict>() {
-        let mut named = HashMap::with_capacity(dict.len());
+        let mut named = Vec::with_capacity(dict.len());
         for (k, v) in dict.iter() {
             let key: String = k.extract().map_err(|_| programming("parameter names must be str"))?;
             let value = match to_value(&v, &format!("parameter :{key}")) {
                 Ok(v) => Ok(v),
-                Err(Failure::Data(m)) => Err(BadValue { data: true, message: m }),
-                Err(Failure::Programming(m)) => Err(BadValue { data: false, message: m }),
+                Err(Failure::Data(message)) => Err(BadValue { message, out_of_range: true }),
+                Err(Failure::Programming(message)) => Err(BadValue { message, out_of_range: false }),
                 Err(other) => return Err(other),
             };
-            named.insert(key, value);
+            named.push((key, value));
         }
         return Ok(Params::Named(named));
     }
@@ -151,47 +129,4 @@ fn positional<'py>(items: impl ExactSizeIterator<Item = Bound<'py, PyAny>>) -> O
         values.push(to_value(&item, &Position(i + 1))?);
     }
     Ok(Params::Positional(values))
-}
-
-/// Binds `params` to `stmt` (after clearing earlier bindings).
-pub fn bind(stmt: &mut Statement<'_>, params: &Params) -> Outcome<()> {
-    stmt.clear_bindings();
-    let wanted = stmt.parameter_count();
-    match params {
-        Params::None if wanted == 0 => Ok(()),
-        Params::None => Err(programming(format!(
-            "Incorrect number of bindings supplied. The current statement uses {wanted}, and there are 0 supplied."
-        ))),
-        Params::Positional(values) => {
-            if values.len() != wanted {
-                return Err(programming(format!(
-                    "Incorrect number of bindings supplied. The current statement uses {wanted}, and there are {} supplied.",
-                    values.len()
-                )));
-            }
-            for (i, v) in values.iter().enumerate() {
-                stmt.raw_bind_parameter(i + 1, v)?;
-            }
-            Ok(())
-        }
-        Params::Named(map) => {
-            for i in 1..=wanted {
-                let Some(name) = stmt.parameter_name(i).map(str::to_owned) else {
-                    return Err(programming(format!(
-                        "Binding {i} has no name, but you supplied a dictionary (which has only names)."
-                    )));
-                };
-                let key = &name[1..];
-                match map.get(key) {
-                    Some(Ok(v)) => stmt.raw_bind_parameter(i, v)?,
-                    Some(Err(bad)) if bad.data => return Err(Failure::Data(bad.message.clone())),
-                    Some(Err(bad)) => return Err(programming(bad.message.clone())),
-                    None => {
-                        return Err(programming(format!("You did not supply a value for binding parameter {name}.")))
-                    }
-                }
-            }
-            Ok(())
-        }
-    }
 }

@@ -1,12 +1,12 @@
-//! Waiting for a lease without holding the GIL, and staying responsive to
-//! Ctrl-C without losing the waiter's place in the pool's FIFO queue.
+//! Waiting without holding the GIL, and staying responsive to Ctrl-C
+//! without losing the waiter's place in the pool's queue.
 //!
-//! The core's acquire futures ([`litepool::Acquire`], and the routed one
-//! behind `pool.query`) are polled on the calling thread with a waker that
-//! unparks it. Between slices of [`SLICE`] the thread
-//! re-attaches briefly to run Python's signal handlers; if one raises
-//! (`KeyboardInterrupt`), the future is dropped, which takes the waiter out
-//! of the queue and hands any connection granted meanwhile back to the pool.
+//! The core's futures (an acquire, [`litepool::Pool::call_async`]) are
+//! polled on the calling thread with a waker that unparks it. Between
+//! slices of [`SLICE`] the thread re-attaches briefly to run Python's signal
+//! handlers; if one raises (`KeyboardInterrupt`), the future is dropped,
+//! which takes the waiter out of the queue and hands any connection granted
+//! meanwhile back to the pool.
 
 use std::future::Future;
 use std::pin::pin;
@@ -15,7 +15,6 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use litepool::{AcquireOptions, Pool, PooledConnection};
 use pyo3::prelude::*;
 
 use crate::errors::{Failure, Outcome};
@@ -35,29 +34,15 @@ impl Wake for Unparker {
     }
 }
 
-/// Acquires with `opts`. Call it *detached* (inside `py.detach`): it never
-/// holds the GIL while waiting, and attaches every [`SLICE`] to check for
-/// signals.
-pub fn acquire_detached(pool: &Pool, opts: AcquireOptions) -> Outcome<PooledConnection> {
-    wait_detached(pool.acquire_async(opts))
-}
-
-/// Leases the lane `sql` needs, through the core's routing (an ordinary
-/// lease for read-only statements, the write lane otherwise; `opts.lane` is
-/// ignored). Call it detached, like [`acquire_detached`].
-pub fn routed_detached(pool: &Pool, opts: AcquireOptions, sql: &str) -> Outcome<PooledConnection> {
-    wait_detached(pool.routed_async(opts, sql))
-}
-
-/// Polls `lease` on this thread until it resolves, parked between wake-ups,
-/// attaching every [`SLICE`] to run Python's signal handlers.
-fn wait_detached(lease: impl Future<Output = litepool::Result<PooledConnection>>) -> Outcome<PooledConnection> {
-    let mut lease = pin!(lease);
+/// Polls `future` on this thread until it resolves, parked between
+/// wake-ups. Call it *detached* (inside `py.detach`).
+pub fn wait_detached<T>(future: impl Future<Output = litepool::Result<T>>) -> Outcome<T> {
+    let mut future = pin!(future);
     let waker = Waker::from(Arc::new(Unparker(thread::current())));
     let mut cx = Context::from_waker(&waker);
     let mut slice_end = Instant::now() + SLICE;
     loop {
-        if let Poll::Ready(result) = lease.as_mut().poll(&mut cx) {
+        if let Poll::Ready(result) = future.as_mut().poll(&mut cx) {
             return result.map_err(Failure::Pool);
         }
         let now = Instant::now();

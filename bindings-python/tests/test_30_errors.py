@@ -117,7 +117,7 @@ def test_close_timeout(db_path):
         ({"acquire_timeout": -1.0}, "acquire_timeout"),
         ({"idle_timeout": float("nan")}, "idle_timeout"),
         ({"busy_timeout": float("inf")}, "busy_timeout"),
-        ({"leak_threshold": 0.0}, "leak_threshold"),
+        ({"leak_threshold": -1.0}, "leak_threshold"),
         ({"journal_mode": "bogus"}, "journal_mode"),
         ({"synchronous": "sometimes"}, "synchronous"),
         ({"name": 'a"b'}, "name"),
@@ -133,8 +133,17 @@ def test_invalid_options_name_the_field(db_path, options, field):
 def test_wrong_option_types_are_type_errors(db_path):
     with pytest.raises(TypeError):
         litepool.Pool(db_path, max_size="ten")
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="nonsense"):
         litepool.Pool(db_path, nonsense=1)
+    with pytest.raises(TypeError, match="foreign_keys"):
+        litepool.Pool(db_path, foreign_keys=1)
+    with pytest.raises(TypeError, match="busy_timeout"):
+        litepool.Pool(db_path, busy_timeout="5")
+
+
+def test_zero_turns_an_optional_duration_off_and_none_means_the_default(db_path):
+    with litepool.Pool(db_path, leak_threshold=0, idle_timeout=0.0, max_lifetime=None) as pool:
+        assert pool.query("SELECT 1") == [(1,)]
 
 
 def test_misuse_errors_are_programming_errors(pool):

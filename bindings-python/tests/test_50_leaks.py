@@ -93,17 +93,15 @@ def test_a_held_lease_is_logged_with_its_acquire_site(db_path, caplog):
 
 def test_a_routed_query_reports_the_python_site(db_path, caplog):
     caplog.set_level(logging.WARNING, logger="litepool")
-    with litepool.Pool(db_path, max_size=1, min_idle=0, leak_threshold=0.05) as pool:
-        slow = pool.connection()
-        slow.create_function("nap", 1, lambda s: time.sleep(s))
-        slow.close()
-        # One connection: the routed call leases the one with nap().
-        # Held past the threshold, and past one housekeeping round (1 s): the
-        # core only scans for leaks on its rounds.
-        assert pool.query("SELECT nap(1.5)") == [(None,)]
+    options = dict(max_size=1, min_idle=0, leak_threshold=0.05, housekeeping_period=0.02)
+    with litepool.Pool(db_path, **options) as pool:
+        # A query that runs well past the threshold and several housekeeping
+        # rounds (the core scans for leaks on its rounds).
+        slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) FROM c"
+        assert pool.query(slow) == [(3000000,)]
         assert _wait_for(lambda: any(r.name == "litepool" for r in caplog.records))
     [record] = [r for r in caplog.records if r.name == "litepool"]
-    assert "test_50_leaks.py" in record.acquire_site and 'pool.query("SELECT nap(1.5)")' in record.acquire_site
+    assert "test_50_leaks.py" in record.acquire_site and "pool.query(slow)" in record.acquire_site
 
 
 def test_a_failing_log_handler_never_escapes_the_housekeeper(db_path, monkeypatch):

@@ -10,6 +10,7 @@ STATE = {"active", "idle", "total", "max", "min", "waiting"}
 COUNTERS = {
     "acquired", "acquired_direct", "acquired_waited", "timeouts", "created", "create_failures",
     "closed_idle", "closed_lifetime", "closed_broken", "rolled_back_on_return", "leaks", "wait_time",
+    "reset_on_return", "closed_dirty", "closed_evicted", "gate_bypassed",
 }
 
 
@@ -112,3 +113,32 @@ def test_a_pool_of_one_works_with_the_default_min_idle(tmp_path):
         assert pool.query("SELECT 1") == [(1,)]
     with pytest.raises(litepool.InvalidConfig, match="min_idle"):
         litepool.Pool(str(tmp_path / "two.db"), max_size=1, min_idle=2)
+
+
+def _python_default(core_default: str) -> str:
+    """The core states durations in milliseconds; Python takes seconds."""
+    first, _, rest = core_default.partition(" ")
+    if rest == "ms" and first.isdigit():
+        return f"{int(first) / 1000} s"
+    return core_default
+
+
+def test_the_stub_lists_every_core_option_with_its_default():
+    import pathlib
+
+    stub = (pathlib.Path(litepool.__file__).parent / "_native.pyi").read_text()
+    init = stub[stub.index("class Pool:"):stub.index(") -> None: ...", stub.index("class Pool:"))]
+    options = litepool.pool_options()
+    assert len(options) >= 18
+    for spec in options:
+        kind = {"int": "int", "seconds": "float", "str": "str", "bool": "bool"}[spec["kind"]]
+        assert f"        {spec['name']}: {kind} | None = None," in init, spec["name"]
+        assert f"``{spec['name']}``: " in init and f"Default {_python_default(spec['default'])}." in init, spec
+
+
+def test_every_option_of_the_table_is_accepted_by_pool(db_path):
+    samples = {"int": 2, "seconds": 1.0, "bool": True}
+    texts = {"journal_mode": "WAL", "synchronous": "NORMAL", "init_sql": "SELECT 1", "name": "p", "fairness": "strict"}
+    options = {o["name"]: samples.get(o["kind"], texts.get(o["name"])) for o in litepool.pool_options()}
+    with litepool.Pool(db_path, **options) as pool:
+        assert pool.query("SELECT 1") == [(1,)]

@@ -64,6 +64,45 @@ pub struct Statistics {
     pub wait_time: Duration,
 }
 
+impl State {
+    /// Every field by its snake-case name, in declaration order (for
+    /// bindings that turn the snapshot into a dict or an object).
+    pub fn fields(&self) -> [(&'static str, u32); 6] {
+        [
+            ("active", self.active),
+            ("idle", self.idle),
+            ("total", self.total),
+            ("max", self.max),
+            ("min", self.min),
+            ("waiting", self.waiting),
+        ]
+    }
+}
+
+impl Statistics {
+    /// Every counter by its snake-case name, in declaration order
+    /// (`wait_time`, a duration, is apart).
+    pub fn counters(&self) -> [(&'static str, u64); 15] {
+        [
+            ("acquired", self.acquired),
+            ("acquired_direct", self.acquired_direct),
+            ("acquired_waited", self.acquired_waited),
+            ("timeouts", self.timeouts),
+            ("created", self.created),
+            ("create_failures", self.create_failures),
+            ("closed_idle", self.closed_idle),
+            ("closed_lifetime", self.closed_lifetime),
+            ("closed_broken", self.closed_broken),
+            ("rolled_back_on_return", self.rolled_back_on_return),
+            ("leaks", self.leaks),
+            ("reset_on_return", self.reset_on_return),
+            ("closed_dirty", self.closed_dirty),
+            ("closed_evicted", self.closed_evicted),
+            ("gate_bypassed", self.gate_bypassed),
+        ]
+    }
+}
+
 /// The pool's health by the design notes' thresholds on `active / max`
 /// (below 0.8 healthy, below 0.9 warning, else degraded), and by its queue:
 /// any caller waiting makes it at least a warning (the pool is at its

@@ -205,9 +205,37 @@ fn a_first_seen_write_waits_one_timeout_not_two() {
     let err = rx.recv_timeout(Duration::from_secs(5)).unwrap().unwrap_err();
     assert_eq!(err.code(), "LITEPOOL_TIMEOUT", "{err}");
     assert!(started.elapsed() < Duration::from_millis(450), "{:?}", started.elapsed());
+    let started = std::time::Instant::now();
+    let err =
+        pollster::block_on(db.pool.call_async(opts(300), Call::new(Op::Run, "INSERT INTO t VALUES (4)"))).unwrap_err();
+    assert_eq!(err.code(), "LITEPOOL_TIMEOUT", "{err}");
+    assert!(started.elapsed() < Duration::from_millis(450), "{:?}", started.elapsed());
     drop(gate);
     let done = db.pool.call(opts(2000), &Call::new(Op::Run, "INSERT INTO t VALUES (3)")).unwrap();
     assert_eq!(done.changes, 1);
+    let done = pollster::block_on(db.pool.call_async(opts(2000), Call::new(Op::Run, "INSERT INTO t VALUES (5)")));
+    assert_eq!(done.unwrap().changes, 1);
+    let rows = pollster::block_on(db.pool.call_async(opts(2000), Call::new(Op::All, "SELECT count(*) FROM t")));
+    assert_eq!(rows.unwrap().rows, vec![vec![litepool::rusqlite::types::Value::Integer(2)]]);
+}
+
+#[test]
+fn a_call_future_dropped_while_waiting_leaves_the_queue() {
+    use litepool::sql::{Call, Op};
+    use std::future::Future;
+    let db = pool_with(quick().max_size(1).min_idle(0));
+    let held = db.pool.get().unwrap();
+    let mut call = Box::pin(db.pool.call_async(litepool::AcquireOptions::default(), Call::new(Op::All, "SELECT 1")));
+    let waker = std::task::Waker::noop();
+    assert!(call.as_mut().poll(&mut std::task::Context::from_waker(waker)).is_pending());
+    assert_eq!(db.pool.state().waiting, 1);
+    drop(call);
+    assert_eq!(db.pool.state().waiting, 0);
+    drop(held);
+    assert_eq!(
+        db.pool.call(litepool::AcquireOptions::default(), &Call::new(Op::All, "SELECT 1")).unwrap().rows.len(),
+        1
+    );
 }
 
 #[test]

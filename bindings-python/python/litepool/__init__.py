@@ -56,6 +56,8 @@ Executed = _native.Executed
 __version__: str = _native.__version__
 #: The version of the (system) SQLite library in use.
 sqlite_version: str = _native.sqlite_version()
+#: The pool's options (the core's table): name, kind, default, doc, env.
+pool_options = _native.pool_options
 sqlite_version_info: tuple = tuple(int(p) for p in sqlite_version.split("."))
 
 # PEP 249 module globals.
@@ -181,7 +183,7 @@ def connect(database, *, timeout: float | None = None, tenant: str | None = None
 
 __all__ = [
     "Pool", "Connection", "Cursor", "Executed", "AsyncConnection", "connect", "pool_for", "dict_row",
-    "apilevel", "threadsafety", "paramstyle", "sqlite_version", "sqlite_version_info",
+    "apilevel", "threadsafety", "paramstyle", "sqlite_version", "sqlite_version_info", "pool_options",
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
     "PoolTimeout", "PoolClosed", "PoolExhausted", "PoolCloseTimeout", "ReadOnlyLane",

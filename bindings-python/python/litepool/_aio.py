@@ -1,6 +1,6 @@
-"""The asyncio face: waiting for a lease through the core's asynchronous
-acquire (no thread is parked, the event loop never blocks) and SQL in the
-loop's default executor."""
+"""The asyncio face: one-shot calls on the core's executor, leases through
+the core's asynchronous acquire (no thread is parked, the event loop never
+blocks) with their SQL in the loop's default executor."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _discard(future: asyncio.Future) -> None:
 
 async def _wait(start) -> _native.Connection:
     """Waits for the lease an asynchronous acquire delivers: `start(deliver)`
-    starts it (`pool._acquire_with` / `pool._routed_with`) and returns its
+    starts it (`pool._acquire_with`) and returns its
     handle. A cancelled wait withdraws the acquire at once, so the waiter
     leaves the pool's queue instead of holding its place until served."""
     loop = asyncio.get_running_loop()
@@ -154,41 +154,30 @@ def aconnection(pool, lane: str, tenant, timeout) -> _AsyncLease:
     return _AsyncLease(pool, lane, tenant, timeout)
 
 
-def _query_autocommit(conn: _native.Connection, sql: str, parameters) -> list:
-    conn.autocommit = True
-    return conn.query(sql, parameters)
+async def _call(pool, op: str, sql: str, parameters, tenant, timeout):
+    """A one-shot call on the core's executor (routing, the write lane and
+    the SQL all run there); the result comes back through the loop. A
+    cancelled call still waiting for a connection is withdrawn."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
 
+    def deliver(outcome: object) -> None:  # on a core worker thread
+        try:
+            loop.call_soon_threadsafe(_settle, future, outcome)
+        except RuntimeError:  # the loop is closed: nobody waits
+            pass
 
-def _execute_autocommit(conn: _native.Connection, sql: str, parameters) -> _native.Executed:
-    conn.autocommit = True
-    cur = conn.execute(sql, parameters)
-    return _native.Executed(cur.rowcount, cur.lastrowid)
-
-
-async def _on_lease(conn: _native.Connection, fn, sql, parameters):
-    """Runs `fn(conn, sql, parameters)` in the executor, then returns `conn`."""
+    handle = pool._call_with(deliver, op, sql, parameters, tenant=tenant, timeout=timeout)
     try:
-        result = await _run(fn, conn, sql, parameters)
+        return await future
     except asyncio.CancelledError:
-        _release_soon(conn)  # the executor may still be running it
+        handle.cancel()
         raise
-    except BaseException:
-        _close_quietly(conn)
-        raise
-    _close_quietly(conn)
-    return result
-
-
-async def _routed(pool, sql, parameters, tenant, timeout, fn):
-    """Runs `fn` on the lease the core's routing picks for `sql` (an ordinary
-    lease when it only reads, else the write lane)."""
-    conn = await _wait(lambda deliver: pool._routed_with(deliver, sql, tenant=tenant, timeout=timeout))
-    return await _on_lease(conn, fn, sql, parameters)
 
 
 async def aquery(pool, sql: str, parameters, tenant, timeout) -> list:
-    return await _routed(pool, sql, parameters, tenant, timeout, _query_autocommit)
+    return await _call(pool, "all", sql, parameters, tenant, timeout)
 
 
 async def aexecute(pool, sql: str, parameters, tenant, timeout) -> _native.Executed:
-    return await _routed(pool, sql, parameters, tenant, timeout, _execute_autocommit)
+    return await _call(pool, "run", sql, parameters, tenant, timeout)

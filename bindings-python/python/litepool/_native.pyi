@@ -16,6 +16,8 @@ Lane = Literal["any", "read", "write"]
 RowFactory = Callable[[Cursor, tuple[Value, ...]], Any]
 
 def sqlite_version() -> str: ...
+def pool_options() -> list[dict[str, str | None]]:
+    """The core's option table: ``name``, ``kind``, ``default`` (as the core states it), ``doc``, ``env``."""
 
 class Executed:
     """What ``Pool.execute`` did."""
@@ -25,14 +27,30 @@ class Executed:
     def __init__(self, rowcount: int, lastrowid: int | None = None) -> None: ...
 
 class Pool:
-    """A pool of SQLite connections to one database (times in seconds).
+    """A pool of SQLite connections to one database.
 
-    Defaults: ``max_size=10``, ``min_idle=None`` (2, or ``max_size`` if smaller), ``idle_timeout=30.0``
-    (``None``: keep idle connections), ``acquire_timeout=5.0``,
-    ``max_lifetime=1800.0`` (``None``: no limit), ``leak_threshold=None``
-    (off), ``busy_timeout=5.0``, ``init_sql=None``, ``name="litepool"``,
-    ``journal_mode="WAL"``, ``synchronous="NORMAL"``, ``foreign_keys=True``,
-    ``validation_window=0.5``.
+    Options are keyword-only, named and defaulted by the core's option table
+    (``litepool.pool_options()``); durations in seconds; ``None`` means the
+    default; ``0`` turns an optional duration off:
+
+    - ``max_size``: The most connections the pool opens. Default 10.
+    - ``min_idle``: Idle connections the housekeeper keeps open and warm. Default 2 (or max_size if smaller).
+    - ``acquire_timeout``: How long an acquire (and so a one-shot call) waits for a connection. Default 5.0 s.
+    - ``idle_timeout``: Idle connections above min_idle close after this long unused; 0 keeps them. Default 30.0 s.
+    - ``max_lifetime``: Connections are retired once this old; 0 means no limit. Default 1800.0 s.
+    - ``leak_threshold``: A lease held longer is reported once as an apparent leak; 0 turns it off. Default off.
+    - ``busy_timeout``: SQLite's busy_timeout on every connection; 0 fails at once on a lock. Default 5.0 s.
+    - ``validation_window``: A connection idle longer is checked before it is handed out; 0 checks every time. Default 0.5 s.
+    - ``housekeeping_period``: How often the housekeeper retires and refills connections. Default 1.0 s.
+    - ``workers``: Threads that run asynchronous calls' SQL. Default 0 (as many as cores, at most max_size).
+    - ``journal_mode``: PRAGMA journal_mode for file databases ("": SQLite's own). Default WAL.
+    - ``synchronous``: PRAGMA synchronous on every connection ("": SQLite's own). Default NORMAL.
+    - ``foreign_keys``: PRAGMA foreign_keys on every connection. Default true.
+    - ``init_sql``: SQL run on every new connection after the pool's pragmas. Default none.
+    - ``name``: The pool label in metrics and thread names. Default litepool.
+    - ``fairness``: "barging" (bounded; a running thread may go first) or "strict" (FIFO). Default barging.
+    - ``starvation_bound``: With barging: how long the first waiter waits before direct hand-off. Default 0.001 s.
+    - ``group_commit``: One-shot writes queued behind the write gate commit together. Default false.
 
     With ``leak_threshold`` set, a lease held longer is reported once through
     ``logging`` (logger ``"litepool"``, ``WARNING``, naming the Python stack
@@ -45,19 +63,24 @@ class Pool:
         self,
         path: str | PathLike[str],
         *,
-        max_size: int = 10,
+        max_size: int | None = None,
         min_idle: int | None = None,
-        idle_timeout: float | None = 30.0,
-        acquire_timeout: float = 5.0,
-        max_lifetime: float | None = 1800.0,
+        acquire_timeout: float | None = None,
+        idle_timeout: float | None = None,
+        max_lifetime: float | None = None,
         leak_threshold: float | None = None,
-        busy_timeout: float = 5.0,
+        busy_timeout: float | None = None,
+        validation_window: float | None = None,
+        housekeeping_period: float | None = None,
+        workers: int | None = None,
+        journal_mode: str | None = None,
+        synchronous: str | None = None,
+        foreign_keys: bool | None = None,
         init_sql: str | None = None,
         name: str | None = None,
-        journal_mode: str | None = "WAL",
-        synchronous: str | None = "NORMAL",
-        foreign_keys: bool = True,
-        validation_window: float = 0.5,
+        fairness: str | None = None,
+        starvation_bound: float | None = None,
+        group_commit: bool | None = None,
     ) -> None: ...
     @staticmethod
     def from_env(path: str | PathLike[str]) -> Pool:
@@ -97,15 +120,17 @@ class Pool:
         self, callback: Callable[[Connection | BaseException], object], lane: Lane = "any", *,
         tenant: str | None = None, timeout: float | None = None,
     ) -> AcquireHandle: ...
-    def _routed_with(
-        self, callback: Callable[[Connection | BaseException], object], sql: str, *,
-        tenant: str | None = None, timeout: float | None = None,
+    def _call_with(
+        self, callback: Callable[[object], object], op: Literal["all", "run", "script"], sql: str,
+        parameters: Parameters = None, *, tenant: str | None = None, timeout: float | None = None,
     ) -> AcquireHandle: ...
+    def resize(self, max_size: int, min_idle: int) -> None: ...
+    def evict(self) -> int: ...
     def __enter__(self) -> Self: ...
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> bool: ...
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> Literal[False]: ...
 
 class AcquireHandle:
-    """A pending ``Pool._acquire_with`` / ``Pool._routed_with``."""
+    """A pending ``Pool._acquire_with`` / ``Pool._call_with``."""
 
     def cancel(self) -> bool:
         """Withdraws the acquire (the waiter leaves the queue; the callback is
@@ -146,7 +171,7 @@ class Connection:
     def close(self) -> None: ...
     def create_function(self, name: str, narg: int, func: Callable[..., Any], *, deterministic: bool = False) -> None: ...
     def __enter__(self) -> Self: ...
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None = None, tb: TracebackType | None = None) -> bool: ...
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None = None, tb: TracebackType | None = None) -> Literal[False]: ...
 
 class Cursor:
     """A PEP 249 cursor; rows are fetched when the statement runs."""

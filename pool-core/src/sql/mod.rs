@@ -20,6 +20,7 @@ mod executor;
 pub(crate) mod group;
 mod params;
 pub(crate) mod route;
+pub use route::CallFuture;
 mod session;
 
 pub use exec::{execute, Call, Column, Op, Produced, Sql};

@@ -11,13 +11,16 @@
 //! what is left of the same deadline.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use crate::error::Result;
-use crate::future::AcquireHandle;
+use crate::future::{Acquire, AcquireHandle};
 use crate::guard::{Lane, PooledConnection};
 use crate::pool::{AcquireOptions, Pool};
 use crate::shared::Shared;
@@ -187,4 +190,127 @@ fn run_and_return<F: FnOnce(Result<Produced>)>(lease: PooledConnection, call: &C
     let out = exec::execute(&lease, call);
     drop(lease);
     done(out);
+}
+
+/// A one-shot call as a future: [`Pool::call_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct CallFuture {
+    pool: Pool,
+    opts: AcquireOptions,
+    call: Call,
+    start: Instant,
+    timeout: Duration,
+    stage: CallStage,
+}
+
+enum CallStage {
+    Refused(Option<crate::error::Error>),
+    Leasing { acquire: Acquire, probing: bool },
+    Grouped(Arc<Mutex<Reply>>),
+    Done,
+}
+
+/// Where a grouped call's outcome lands, and who to wake.
+#[derive(Default)]
+struct Reply {
+    out: Option<Result<Produced>>,
+    waker: Option<Waker>,
+}
+
+impl Future for CallFuture {
+    type Output = Result<Produced>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Produced>> {
+        let me = self.get_mut();
+        loop {
+            match &mut me.stage {
+                CallStage::Refused(e) => {
+                    let e = e.take().unwrap_or(crate::error::Error::Released);
+                    me.stage = CallStage::Done;
+                    return Poll::Ready(Err(e));
+                }
+                CallStage::Grouped(reply) => {
+                    let mut reply = reply.lock();
+                    if let Some(out) = reply.out.take() {
+                        drop(reply);
+                        me.stage = CallStage::Done;
+                        return Poll::Ready(out);
+                    }
+                    reply.waker = Some(cx.waker().clone());
+                    return Poll::Pending;
+                }
+                CallStage::Leasing { acquire, probing } => {
+                    let probing = *probing;
+                    let mut lease = match Pin::new(acquire).poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(e)) => {
+                            me.stage = CallStage::Done;
+                            return Poll::Ready(Err(e));
+                        }
+                        Poll::Ready(Ok(lease)) => lease,
+                    };
+                    if probing {
+                        match probe(me.pool.shared(), &mut lease, &me.call.sql) {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                drop(lease);
+                                let rest = remaining(me.start, me.timeout);
+                                let opts = AcquireOptions { lane: Lane::Write, timeout: Some(rest), ..me.opts.clone() };
+                                me.stage = CallStage::Leasing { acquire: me.pool.acquire_async(opts), probing: false };
+                                continue;
+                            }
+                            Err(e) => {
+                                me.stage = CallStage::Done;
+                                return Poll::Ready(Err(e));
+                            }
+                        }
+                    }
+                    me.stage = CallStage::Done;
+                    return Poll::Ready(exec::execute(&lease, &me.call));
+                }
+                CallStage::Done => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl Pool {
+    /// [`Pool::call`] as a future, for callers that poll on their own
+    /// thread (Python waits this way, answering Ctrl-C between polls): the
+    /// lease is awaited without parking, and the SQL then runs inside
+    /// `poll`, on the polling thread — so do not poll it on an async
+    /// runtime's reactor thread; use [`Pool::call_with`] there. Dropping it
+    /// before it is ready leaves the queue.
+    #[track_caller]
+    pub fn call_async(&self, opts: AcquireOptions, call: Call) -> CallFuture {
+        let start = Instant::now();
+        let timeout = opts.timeout.unwrap_or(self.config().acquire_timeout);
+        let opts = AcquireOptions { timeout: Some(timeout), ..opts };
+        let stage = match plan(self.shared(), &call) {
+            Err(e) => CallStage::Refused(Some(e)),
+            Ok((lane, probing)) if grouped(self.shared(), &opts, &call, lane, probing) => {
+                let reply = Arc::new(Mutex::new(Reply::default()));
+                let to = Arc::clone(&reply);
+                self.group_call_with(
+                    opts.clone(),
+                    call.clone(),
+                    Box::new(move |out| {
+                        let waker = {
+                            let mut reply = to.lock();
+                            reply.out = Some(out);
+                            reply.waker.take()
+                        };
+                        if let Some(waker) = waker {
+                            waker.wake();
+                        }
+                    }),
+                );
+                CallStage::Grouped(reply)
+            }
+            Ok((lane, probing)) => {
+                CallStage::Leasing { acquire: self.acquire_async(AcquireOptions { lane, ..opts.clone() }), probing }
+            }
+        };
+        CallFuture { pool: self.clone(), opts, call, start, timeout, stage }
+    }
 }
