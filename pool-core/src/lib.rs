@@ -60,6 +60,7 @@ mod pool;
 mod query;
 mod reset;
 mod shared;
+mod signal;
 mod slots;
 pub mod sql;
 mod sqlite;
