@@ -36,7 +36,11 @@ impl Shared {
                 let (permit, queued) = self.enter_gate_blocking(tenant.as_deref(), &mut deadline, start)?;
                 (Some(permit), queued)
             }
-            _ => (None, false),
+            _ => {
+                // Reader back-pressure while the pool truncates the WAL.
+                self.wal.hold_back(&mut deadline);
+                (None, false)
+            }
         };
         let want = Want { query_only: opts.lane == Lane::Read, tenant: tenant.as_deref() };
         let (entry, waited) = loop {

@@ -42,6 +42,7 @@
 #![warn(missing_docs)]
 
 mod acquire;
+mod checkpoint;
 mod clock;
 mod codes;
 mod config;
@@ -68,6 +69,7 @@ mod tenant;
 mod waiter;
 mod watch;
 
+pub use checkpoint::{CheckpointMode, WalStatus, CHECKPOINT_WAIT};
 pub use codes::sqlite_code_name;
 pub use config::{Fairness, InitHook, PoolConfig};
 pub use error::{Error, Result};

@@ -5,6 +5,7 @@
 //! the C config struct and [`PoolConfig::from_env`] are all read through it
 //! (and their documentation is checked against it by tests).
 
+use crate::checkpoint::CheckpointMode;
 use crate::config::{Fairness, PoolConfig};
 use crate::error::{Error, Result};
 
@@ -77,7 +78,7 @@ use OptionKind::*;
 
 /// Every option, in the order they are applied (`max_size` before
 /// `min_idle`: a `max_size` alone lowers the default `min_idle` to fit).
-pub const OPTIONS: [OptionSpec; 18] = [
+pub const OPTIONS: [OptionSpec; 22] = [
     opt("max_size", "max", Some("DB_POOL_MAX"), Count { min: 1 }, "10", "The most connections the pool opens."),
     opt(
         "min_idle",
@@ -180,6 +181,38 @@ pub const OPTIONS: [OptionSpec; 18] = [
         "false",
         "One-shot writes queued behind the write gate commit together in one transaction, each in its own savepoint.",
     ),
+    opt(
+        "checkpoint",
+        "checkpoint",
+        Some("DB_POOL_CHECKPOINT"),
+        Text,
+        "pool",
+        "Who checkpoints the WAL: pool (off the request path, with reader back-pressure above wal_high_water), external (Litestream or another tool; the pool only watches) or sqlite (SQLite's autocheckpoint).",
+    ),
+    opt(
+        "checkpoint_pages",
+        "checkpointPages",
+        None,
+        Count { min: 1 },
+        "1000",
+        "With checkpoint = pool: a PASSIVE checkpoint runs once this many new pages are in the WAL.",
+    ),
+    opt(
+        "wal_high_water",
+        "walHighWater",
+        Some("DB_POOL_WAL_HIGH_WATER"),
+        Count { min: 0 },
+        "67108864 (64 MiB)",
+        "With checkpoint = pool: above this many WAL bytes, new read and ordinary leases wait (at most 1 s) while the pool runs a TRUNCATE checkpoint; 0 turns it off.",
+    ),
+    opt(
+        "journal_size_limit",
+        "journalSizeLimit",
+        None,
+        Count { min: 0 },
+        "67108864 (64 MiB)",
+        "PRAGMA journal_size_limit (bytes): a larger WAL file is truncated to this when it restarts.",
+    ),
 ];
 
 /// The spec of option `name` (snake case).
@@ -258,6 +291,15 @@ impl PoolConfig {
             "foreign_keys" => self.foreign_keys = flag(spec, value)?,
             "group_commit" => self.group_commit = flag(spec, value)?,
             "starvation_bound" => self.starvation_bound = need(duration(spec, value)?)?,
+            "checkpoint_pages" => self.checkpoint_pages = count(spec, value)?,
+            "wal_high_water" => self.wal_high_water = u64::from(count(spec, value)?),
+            "journal_size_limit" => self.journal_size_limit = u64::from(count(spec, value)?),
+            "checkpoint" => {
+                let text = text(spec, value)?.unwrap_or_default();
+                self.checkpoint = CheckpointMode::parse(&text).ok_or_else(|| {
+                    invalid("checkpoint", format!("must be \"pool\", \"external\" or \"sqlite\" (got {text:?})"))
+                })?;
+            }
             "fairness" => {
                 let text = text(spec, value)?.unwrap_or_default();
                 self.fairness = Fairness::parse(&text)
@@ -286,7 +328,8 @@ impl PoolConfig {
     /// `DB_POOL_MAX`, `DB_POOL_MIN`, `DB_POOL_ACQUIRE_TIMEOUT`,
     /// `DB_POOL_IDLE_TIMEOUT`, `DB_POOL_MAX_LIFETIME`,
     /// `DB_POOL_LEAK_THRESHOLD`, `DB_POOL_BUSY_TIMEOUT`,
-    /// `DB_POOL_HOUSEKEEPING_PERIOD`, `DB_POOL_WORKERS`.
+    /// `DB_POOL_HOUSEKEEPING_PERIOD`, `DB_POOL_WORKERS`, `DB_POOL_FAIRNESS`,
+    /// `DB_POOL_CHECKPOINT`, `DB_POOL_WAL_HIGH_WATER`.
     ///
     /// A value that is not a whole number is an [`Error::InvalidEnv`] naming
     /// the variable and the value; the result is validated as a whole.
@@ -353,6 +396,10 @@ mod tests {
                 "fairness" => "barging".into(),
                 "starvation_bound" => ms(d.starvation_bound),
                 "group_commit" => d.group_commit.to_string(),
+                "checkpoint" => d.checkpoint.as_str().into(),
+                "checkpoint_pages" => d.checkpoint_pages.to_string(),
+                "wal_high_water" => d.wal_high_water.to_string(),
+                "journal_size_limit" => d.journal_size_limit.to_string(),
                 other => panic!("unlisted option {other}"),
             };
             assert!(
@@ -367,6 +414,7 @@ mod tests {
                 Text | TextOrNone => OptionValue::Text(match spec.name {
                     "journal_mode" => "DELETE".into(),
                     "fairness" => "strict".into(),
+                    "checkpoint" => "external".into(),
                     _ => "x".into(),
                 }),
                 Flag => OptionValue::Flag(spec.default != "true"),

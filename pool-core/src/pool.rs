@@ -188,7 +188,15 @@ impl Pool {
 
     /// Cumulative counters.
     pub fn statistics(&self) -> Statistics {
-        self.shared().counters.snapshot()
+        let mut stats = self.shared().counters.snapshot();
+        self.shared().wal.fill(&mut stats);
+        stats
+    }
+
+    /// The WAL now: its size, frames, peak, who checkpoints it and whether
+    /// reads are held back (a `stat` and a 100-byte read of the `-shm` file).
+    pub fn wal_status(&self) -> crate::WalStatus {
+        self.shared().wal.status()
     }
 
     /// Changes `max_size` and `min_idle` on the live pool. Idle connections

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
 
+use crate::checkpoint::WalKeeper;
 use crate::clock;
 use crate::config::PoolConfig;
 use crate::entry::PoolEntry;
@@ -66,6 +67,8 @@ pub(crate) struct Shared {
     fork_seen: AtomicU64,
     /// Bumped in a forked child; older entries belong to the parent.
     pub generation: AtomicU64,
+    /// The WAL: checkpoint policy, back-pressure, monitoring (`checkpoint.rs`).
+    pub wal: WalKeeper,
 }
 
 static POOL_IDS: AtomicUsize = AtomicUsize::new(1);
@@ -83,6 +86,7 @@ impl Shared {
         anchor: Option<Connection>,
     ) -> Result<Arc<Shared>> {
         let baseline = Baseline::read(&first);
+        let wal = WalKeeper::new(&config, &first, connector.is_memory());
         let entry = PoolEntry::new(first, 1, config.max_lifetime, 0)?;
         let id = POOL_IDS.fetch_add(1, Relaxed);
         let gate = WriteGate::for_file(connector.identity());
@@ -108,6 +112,7 @@ impl Shared {
             pid: AtomicU32::new(std::process::id()),
             fork_seen: AtomicU64::new(crate::fork::generation()),
             generation: AtomicU64::new(0),
+            wal,
         });
         Counters::bump(&shared.counters.created);
         shared.emit(|h| h.on_create(1));
@@ -413,6 +418,7 @@ impl Shared {
         // The housekeeper exits within microseconds of the signal unless it
         // is opening a connection: give even close(0) (drop) that long.
         self.worker.stop(deadline.max(Instant::now() + HOUSEKEEPER_GRACE));
+        self.wal.stop(deadline.max(Instant::now() + HOUSEKEEPER_GRACE));
         if active == 0 {
             Ok(())
         } else {

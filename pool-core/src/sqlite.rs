@@ -110,6 +110,9 @@ pub(crate) fn open(connector: &dyn Connector, config: &PoolConfig) -> Result<Con
 pub(crate) fn setup(conn: &Connection, config: &PoolConfig, memory: bool) -> Result<()> {
     conn.busy_timeout(config.busy_timeout)?;
     apply_database_pragmas(conn, config, "main", !memory)?;
+    if !memory {
+        crate::checkpoint::apply_connection_pragmas(conn, config)?;
+    }
     if config.foreign_keys {
         conn.pragma_update(None, "foreign_keys", true)?;
     }

@@ -352,6 +352,11 @@ impl TenantRegistry {
         })
     }
 
+    /// The database files of the registered tenants (for the checkpointer).
+    pub fn paths(&self) -> Vec<String> {
+        self.tenants.read().values().map(|t| t.path.clone()).collect()
+    }
+
     pub fn gates(&self) -> Vec<Arc<WriteGate>> {
         let tenants = self.tenants.read();
         if tenants.is_empty() {
