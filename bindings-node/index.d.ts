@@ -331,6 +331,29 @@ export interface PoolOptions {
    * result (default: false).
    */
   groupCommit?: boolean
+  /**
+   * Who checkpoints the WAL: `'pool'` (off the request path, with reader
+   * back-pressure above `walHighWater`), `'external'` (Litestream or
+   * another tool; the pool only watches) or `'sqlite'` (SQLite's own
+   * autocheckpoint) (default: pool).
+   */
+  checkpoint?: 'pool' | 'external' | 'sqlite'
+  /**
+   * With checkpoint `'pool'`: a PASSIVE checkpoint runs once this many new
+   * pages are in the WAL (default: 1000).
+   */
+  checkpointPages?: number
+  /**
+   * With checkpoint `'pool'`: above this many WAL bytes, new read and
+   * ordinary leases wait (at most 1 s) while the pool runs a TRUNCATE
+   * checkpoint; 0 turns it off (default: 67108864 (64 MiB)).
+   */
+  walHighWater?: number
+  /**
+   * `PRAGMA journal_size_limit` in bytes: a larger WAL file is truncated
+   * to this when it restarts (default: 67108864 (64 MiB)).
+   */
+  journalSizeLimit?: number
   /** Return every INTEGER as a `BigInt`, exact beyond 2^53 (default: false). */
   safeIntegers?: boolean
   /**

@@ -380,6 +380,29 @@ typedef struct {
    * serves the pool's one-shot calls).
    */
   bool group_commit;
+  /**
+   * Who checkpoints the WAL: "pool" (off the request path, with reader
+   * back-pressure above `wal_high_water`), "external" (Litestream or
+   * another tool; the pool only watches) or "sqlite" (SQLite's own
+   * autocheckpoint). Default "pool"; NULL means the default.
+   */
+  const char *checkpoint;
+  /**
+   * With checkpoint "pool": a PASSIVE checkpoint runs once this many new
+   * pages are in the WAL. Default 1000; must be at least 1.
+   */
+  uint32_t checkpoint_pages;
+  /**
+   * With checkpoint "pool": above this many WAL bytes, new read and
+   * ordinary leases wait (at most 1 s) while the pool runs a TRUNCATE
+   * checkpoint. Default 67108864 (64 MiB); 0 turns it off.
+   */
+  uint64_t wal_high_water;
+  /**
+   * `PRAGMA journal_size_limit` in bytes: a larger WAL file is truncated
+   * to this when it restarts. Default 67108864 (64 MiB).
+   */
+  uint64_t journal_size_limit;
 } litepool_config;
 
 /**

@@ -341,7 +341,7 @@ pub(crate) fn spawn(shared: &Arc<Shared>) {
     }
     let weak = Arc::downgrade(shared);
     let stop = Arc::clone(&shared.wal.stop);
-    let name = format!("litepool-{}-wal", shared.config.name);
+    let name = format!("ckpt-{}", shared.config.name);
     match thread::Builder::new().name(name).spawn(move || run(&weak, &stop)) {
         // In a forked child the old handle names a thread of the parent's.
         Ok(handle) => std::mem::forget(shared.wal.thread.lock().replace(handle)),

@@ -229,6 +229,15 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
     Error::InvalidConfig { field, reason: reason.into() }
 }
 
+/// A count that may exceed `u32` (bytes), up to `i64::MAX` (SQLite's pragmas).
+fn bytes(spec: &OptionSpec, value: OptionValue) -> Result<u64> {
+    match value {
+        OptionValue::Count(n) if n > i64::MAX as u64 => Err(invalid(spec.name, "is too large")),
+        OptionValue::Count(n) => Ok(n),
+        other => Err(invalid(spec.name, format!("must be a whole number of bytes (got {other:?})"))),
+    }
+}
+
 fn count(spec: &OptionSpec, value: OptionValue) -> Result<u32> {
     let OptionKind::Count { min } = spec.kind else { unreachable!("count() on a {:?}", spec.kind) };
     match value {
@@ -292,8 +301,8 @@ impl PoolConfig {
             "group_commit" => self.group_commit = flag(spec, value)?,
             "starvation_bound" => self.starvation_bound = need(duration(spec, value)?)?,
             "checkpoint_pages" => self.checkpoint_pages = count(spec, value)?,
-            "wal_high_water" => self.wal_high_water = u64::from(count(spec, value)?),
-            "journal_size_limit" => self.journal_size_limit = u64::from(count(spec, value)?),
+            "wal_high_water" => self.wal_high_water = bytes(spec, value)?,
+            "journal_size_limit" => self.journal_size_limit = bytes(spec, value)?,
             "checkpoint" => {
                 let text = text(spec, value)?.unwrap_or_default();
                 self.checkpoint = CheckpointMode::parse(&text).ok_or_else(|| {
