@@ -354,6 +354,18 @@ export interface PoolOptions {
    * to this when it restarts (default: 67108864 (64 MiB)).
    */
   journalSizeLimit?: number
+  /**
+   * A SQLite loadable extension (a path) loaded once per process before
+   * the first connection opens, e.g. the Litestream VFS (default: none).
+   */
+  extension?: string
+  /** The SQLite VFS connections open with; none: SQLite's default (default: none). */
+  vfs?: string
+  /**
+   * A Litestream replica URL: the pool is a read-only replica through the
+   * Litestream VFS; writes fail with `LITEPOOL_READ_ONLY_REPLICA` (default: none).
+   */
+  replicaUrl?: string
   /** Return every INTEGER as a `BigInt`, exact beyond 2^53 (default: false). */
   safeIntegers?: boolean
   /**

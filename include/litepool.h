@@ -214,6 +214,11 @@ enum litepool_result
    * A call is still running on the lease.
    */
   LITEPOOL_CONNECTION_BUSY = 23,
+  /**
+   * A write (a write lease, or a writing statement) on a pool that is a
+   * read-only replica (`replica_url`); writes go to the primary.
+   */
+  LITEPOOL_READ_ONLY_REPLICA = 24,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -403,6 +408,21 @@ typedef struct {
    * to this when it restarts. Default 67108864 (64 MiB).
    */
   uint64_t journal_size_limit;
+  /**
+   * A SQLite loadable extension (a path) loaded once per process before
+   * the first connection opens, e.g. the Litestream VFS. Default NULL (none).
+   */
+  const char *extension;
+  /**
+   * The SQLite VFS connections open with. Default NULL (SQLite's default).
+   */
+  const char *vfs;
+  /**
+   * A Litestream replica URL: the pool is a read-only replica through the
+   * Litestream VFS, and writes fail with `LITEPOOL_READ_ONLY_REPLICA`.
+   * Default NULL (none).
+   */
+  const char *replica_url;
 } litepool_config;
 
 /**

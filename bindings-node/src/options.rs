@@ -86,6 +86,14 @@ pub struct PoolOptions {
     /// `PRAGMA journal_size_limit` in bytes: a larger WAL file is truncated
     /// to this when it restarts (default: 67108864 (64 MiB)).
     pub journal_size_limit: Option<u32>,
+    /// A SQLite loadable extension (a path) loaded once per process before
+    /// the first connection opens, e.g. the Litestream VFS (default: none).
+    pub extension: Option<String>,
+    /// The SQLite VFS connections open with; none: SQLite's default (default: none).
+    pub vfs: Option<String>,
+    /// A Litestream replica URL: the pool is a read-only replica through the
+    /// Litestream VFS; writes fail with `LITEPOOL_READ_ONLY_REPLICA` (default: none).
+    pub replica_url: Option<String>,
     /// Return every INTEGER as a `BigInt`, exact beyond 2^53 (default: false).
     pub safe_integers: Option<bool>,
     /// `false` binds missing parameters as NULL and ignores a short

@@ -86,6 +86,15 @@ pub struct litepool_config {
     /// `PRAGMA journal_size_limit` in bytes: a larger WAL file is truncated
     /// to this when it restarts. Default 67108864 (64 MiB).
     pub journal_size_limit: u64,
+    /// A SQLite loadable extension (a path) loaded once per process before
+    /// the first connection opens, e.g. the Litestream VFS. Default NULL (none).
+    pub extension: *const c_char,
+    /// The SQLite VFS connections open with. Default NULL (SQLite's default).
+    pub vfs: *const c_char,
+    /// A Litestream replica URL: the pool is a read-only replica through the
+    /// Litestream VFS, and writes fail with `LITEPOOL_READ_ONLY_REPLICA`.
+    /// Default NULL (none).
+    pub replica_url: *const c_char,
 }
 
 /// Fills `*cfg` with the defaults documented on each field of
@@ -134,6 +143,9 @@ fn defaults() -> litepool_config {
         checkpoint_pages: d.checkpoint_pages,
         wal_high_water: d.wal_high_water,
         journal_size_limit: d.journal_size_limit,
+        extension: std::ptr::null(),
+        vfs: std::ptr::null(),
+        replica_url: std::ptr::null(),
     }
 }
 
@@ -209,6 +221,10 @@ pub(crate) unsafe fn to_pool_config(cfg: &litepool_config) -> Result<PoolConfig,
     if let Some(mode) = unsafe { optional_str(cfg.checkpoint, "cfg->checkpoint") }? {
         given.push(("checkpoint", OptionValue::Text(mode)));
     }
+    // SAFETY (all three): as above.
+    given.push(("extension", text(unsafe { optional_str(cfg.extension, "cfg->extension") }?)));
+    given.push(("vfs", text(unsafe { optional_str(cfg.vfs, "cfg->vfs") }?)));
+    given.push(("replica_url", text(unsafe { optional_str(cfg.replica_url, "cfg->replica_url") }?)));
     Ok(PoolConfig::default().with_options(given)?)
 }
 

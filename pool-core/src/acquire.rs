@@ -33,6 +33,7 @@ impl Shared {
         let tenant = self.tenants.lookup(opts.tenant.as_deref())?;
         let (permit, gate_waited) = match opts.lane {
             Lane::Write => {
+                self.refuse_writes()?;
                 let (permit, queued) = self.enter_gate_blocking(tenant.as_deref(), &mut deadline, start)?;
                 (Some(permit), queued)
             }

@@ -112,6 +112,17 @@ pub struct PoolConfig {
     /// `PRAGMA journal_size_limit` in bytes: a WAL file larger than this is
     /// truncated to it when it restarts. Defaults to 64 MiB.
     pub journal_size_limit: u64,
+    /// The SQLite VFS connections open with (e.g. `"litestream"`). Defaults
+    /// to none: SQLite's default VFS.
+    pub vfs: Option<String>,
+    /// A SQLite loadable extension (a path) loaded once per process before
+    /// the first connection opens, e.g. the Litestream VFS. Defaults to none.
+    pub extension: Option<String>,
+    /// A Litestream replica URL (`file:///…`, `s3://…`): the pool is a
+    /// read-only replica, opened through the VFS (`vfs` defaults to
+    /// `"litestream"`); writes fail with `LITEPOOL_READ_ONLY_REPLICA`.
+    /// Defaults to none.
+    pub replica_url: Option<String>,
 }
 
 impl Default for PoolConfig {
@@ -140,6 +151,9 @@ impl Default for PoolConfig {
             checkpoint_pages: 1000,
             wal_high_water: 64 << 20,
             journal_size_limit: 64 << 20,
+            vfs: None,
+            extension: None,
+            replica_url: None,
         }
     }
 }
@@ -170,6 +184,9 @@ impl fmt::Debug for PoolConfig {
             .field("checkpoint_pages", &self.checkpoint_pages)
             .field("wal_high_water", &self.wal_high_water)
             .field("journal_size_limit", &self.journal_size_limit)
+            .field("vfs", &self.vfs)
+            .field("extension", &self.extension)
+            .field("replica_url", &self.replica_url)
             .finish()
     }
 }
@@ -226,6 +243,12 @@ impl PoolConfig {
         wal_high_water: u64);
     setter!(/// Sets [`PoolConfig::journal_size_limit`].
         journal_size_limit: u64);
+    setter!(/// Sets [`PoolConfig::vfs`].
+        vfs: Option<String>);
+    setter!(/// Sets [`PoolConfig::extension`].
+        extension: Option<String>);
+    setter!(/// Sets [`PoolConfig::replica_url`].
+        replica_url: Option<String>);
 
     /// Sets [`PoolConfig::max_size`], lowering `min_idle` to fit if needed
     /// (so `max_size(1)` works with the default `min_idle` of 2).

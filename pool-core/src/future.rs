@@ -91,6 +91,7 @@ impl Acquire {
                         self.stage = Stage::Conn(None);
                         continue;
                     }
+                    self.shared.refuse_writes()?;
                     let gate =
                         self.tenant.as_ref().map_or_else(|| Arc::clone(&self.shared.gate), |t| Arc::clone(&t.gate));
                     match gate.enter(&mut self.deadline, false, self.shared.owner(), false)? {

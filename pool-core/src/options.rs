@@ -78,7 +78,7 @@ use OptionKind::*;
 
 /// Every option, in the order they are applied (`max_size` before
 /// `min_idle`: a `max_size` alone lowers the default `min_idle` to fit).
-pub const OPTIONS: [OptionSpec; 22] = [
+pub const OPTIONS: [OptionSpec; 25] = [
     opt("max_size", "max", Some("DB_POOL_MAX"), Count { min: 1 }, "10", "The most connections the pool opens."),
     opt(
         "min_idle",
@@ -213,6 +213,23 @@ pub const OPTIONS: [OptionSpec; 22] = [
         "67108864 (64 MiB)",
         "PRAGMA journal_size_limit (bytes): a larger WAL file is truncated to this when it restarts.",
     ),
+    opt(
+        "extension",
+        "extension",
+        Some("DB_POOL_EXTENSION"),
+        TextOrNone,
+        "none",
+        "A SQLite loadable extension (a path) loaded once per process before the first connection opens, e.g. the Litestream VFS.",
+    ),
+    opt("vfs", "vfs", Some("DB_POOL_VFS"), TextOrNone, "none", "The SQLite VFS connections open with; none: SQLite's default."),
+    opt(
+        "replica_url",
+        "replicaUrl",
+        Some("DB_POOL_REPLICA_URL"),
+        TextOrNone,
+        "none",
+        "A Litestream replica URL: the pool is a read-only replica through the Litestream VFS; writes fail with LITEPOOL_READ_ONLY_REPLICA.",
+    ),
 ];
 
 /// The spec of option `name` (snake case).
@@ -296,6 +313,9 @@ impl PoolConfig {
             "journal_mode" => self.journal_mode = text(spec, value)?,
             "synchronous" => self.synchronous = text(spec, value)?,
             "init_sql" => self.init_sql = text(spec, value)?,
+            "extension" => self.extension = text(spec, value)?,
+            "vfs" => self.vfs = text(spec, value)?,
+            "replica_url" => self.replica_url = text(spec, value)?,
             "name" => self.name = text(spec, value)?.ok_or_else(|| invalid("name", "must be non-empty"))?,
             "foreign_keys" => self.foreign_keys = flag(spec, value)?,
             "group_commit" => self.group_commit = flag(spec, value)?,
@@ -338,7 +358,8 @@ impl PoolConfig {
     /// `DB_POOL_IDLE_TIMEOUT`, `DB_POOL_MAX_LIFETIME`,
     /// `DB_POOL_LEAK_THRESHOLD`, `DB_POOL_BUSY_TIMEOUT`,
     /// `DB_POOL_HOUSEKEEPING_PERIOD`, `DB_POOL_WORKERS`, `DB_POOL_FAIRNESS`,
-    /// `DB_POOL_CHECKPOINT`, `DB_POOL_WAL_HIGH_WATER`.
+    /// `DB_POOL_CHECKPOINT`, `DB_POOL_WAL_HIGH_WATER`, `DB_POOL_EXTENSION`,
+    /// `DB_POOL_VFS`, `DB_POOL_REPLICA_URL`.
     ///
     /// A value that is not a whole number is an [`Error::InvalidEnv`] naming
     /// the variable and the value; the result is validated as a whole.
@@ -397,8 +418,9 @@ mod tests {
                     assert!(d.leak_threshold.is_none());
                     "off".into()
                 }
-                "init_sql" => {
-                    assert!(d.init_sql.is_none());
+                "init_sql" | "extension" | "vfs" | "replica_url" => {
+                    assert!(d.init_sql.is_none() && d.extension.is_none() && d.vfs.is_none());
+                    assert!(d.replica_url.is_none());
                     "none".into()
                 }
                 "min_idle" | "workers" => spec.default.to_owned(),

@@ -119,6 +119,15 @@ impl Shared {
         Ok(shared)
     }
 
+    /// [`Error::ReadOnlyReplica`] for a replica pool (which a write lease
+    /// or a writing statement can never succeed on).
+    pub(crate) fn refuse_writes(&self) -> Result<()> {
+        if !self.connector.is_read_only() {
+            return Ok(());
+        }
+        Err(Error::ReadOnlyReplica(self.config.replica_url.clone().unwrap_or_else(|| self.connector.describe())))
+    }
+
     /// This pool as a waiter at a (possibly shared) write gate.
     pub(crate) fn owner(&self) -> Owner<'_> {
         Owner {

@@ -55,6 +55,9 @@ class Pool:
     - ``checkpoint_pages``: With checkpoint="pool": a PASSIVE checkpoint once this many new WAL pages. Default 1000.
     - ``wal_high_water``: With checkpoint="pool": above this many WAL bytes, reads wait (at most 1 s) for a TRUNCATE checkpoint; 0 turns it off. Default 67108864 (64 MiB).
     - ``journal_size_limit``: PRAGMA journal_size_limit (bytes). Default 67108864 (64 MiB).
+    - ``extension``: A SQLite loadable extension (path) loaded once per process, e.g. the Litestream VFS. Default none.
+    - ``vfs``: The SQLite VFS connections open with. Default none.
+    - ``replica_url``: A Litestream replica URL: a read-only replica pool; writes raise ``ReadOnlyReplica``. Default none.
 
     With ``leak_threshold`` set, a lease held longer is reported once through
     ``logging`` (logger ``"litepool"``, ``WARNING``, naming the Python stack
@@ -89,6 +92,9 @@ class Pool:
         checkpoint_pages: int | None = None,
         wal_high_water: int | None = None,
         journal_size_limit: int | None = None,
+        extension: str | None = None,
+        vfs: str | None = None,
+        replica_url: str | None = None,
     ) -> None: ...
     @staticmethod
     def from_env(path: str | PathLike[str]) -> Pool:
