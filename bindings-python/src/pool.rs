@@ -249,8 +249,10 @@ impl Pool {
     /// (`acquired`, `acquired_direct`, `acquired_waited`, `timeouts`,
     /// `created`, `create_failures`, `closed_idle`, `closed_lifetime`,
     /// `closed_broken`, `rolled_back_on_return`, `leaks`, `reset_on_return`,
-    /// `closed_dirty`, `closed_evicted`, `gate_bypassed`) and `wait_time`
-    /// (seconds).
+    /// `closed_dirty`, `closed_evicted`, `gate_bypassed`, the WAL's
+    /// `wal_bytes`, `wal_peak_bytes`, `checkpoints_*`, `checkpoint_pages`,
+    /// `backpressure_waits`, `wal_pinned`), `wait_time` and
+    /// `backpressure_wait_time` (seconds).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         for (k, v) in self.inner.state().fields() {
@@ -261,6 +263,7 @@ impl Pool {
             d.set_item(k, v)?;
         }
         d.set_item("wait_time", c.wait_time.as_secs_f64())?;
+        d.set_item("backpressure_wait_time", c.backpressure_wait_time.as_secs_f64())?;
         Ok(d)
     }
 

@@ -11,6 +11,8 @@ COUNTERS = {
     "acquired", "acquired_direct", "acquired_waited", "timeouts", "created", "create_failures",
     "closed_idle", "closed_lifetime", "closed_broken", "rolled_back_on_return", "leaks", "wait_time",
     "reset_on_return", "closed_dirty", "closed_evicted", "gate_bypassed",
+    "wal_bytes", "wal_peak_bytes", "checkpoints_passive", "checkpoints_truncate", "checkpoints_incomplete",
+    "checkpoints_failed", "checkpoint_pages", "backpressure_waits", "wal_pinned", "backpressure_wait_time",
 }
 
 

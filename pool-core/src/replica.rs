@@ -48,7 +48,30 @@ pub(crate) fn load_extension(path: &str) -> Result<()> {
         unsafe { rusqlite::LoadExtensionGuard::new(&conn).and_then(|_guard| conn.load_extension(path, None::<&str>)) };
     outcome.map_err(|e| Error::InvalidConfig { field: "extension", reason: format!("cannot load {path:?}: {e}") })?;
     loaded.push((path.to_owned(), conn));
+    drop(loaded);
+    undo_failing_auto_extension(path);
     Ok(())
+}
+
+/// litestream-vfs 0.5.17 also registers an auto-extension that fails every
+/// later connection not opened through its VFS ("automatic extension loading
+/// failed", in this process only: ordinary pools, Python's `sqlite3`…). When
+/// a fresh in-memory connection shows that, the process's auto-extensions
+/// are reset; the VFS itself (and its pragmas) keeps working.
+fn undo_failing_auto_extension(path: &str) {
+    let broken = |e: &rusqlite::Error| e.to_string().contains("automatic extension loading failed");
+    match Connection::open_in_memory().and_then(|c| c.query_row("SELECT 1", [], |_| Ok(()))) {
+        Err(e) if broken(&e) => {
+            log::warn!(
+                "litepool: {path} registered an auto-extension that fails ordinary connections ({e}); \
+                 resetting the process's auto-extensions"
+            );
+            // SAFETY: sqlite3_reset_auto_extension takes no arguments and is
+            // thread-safe (it holds SQLite's static mutex); it only unregisters.
+            unsafe { rusqlite::ffi::sqlite3_reset_auto_extension() };
+        }
+        _ => {}
+    }
 }
 
 /// `url` as the value of a URI query parameter.

@@ -81,6 +81,10 @@ fn a_replica_pool_follows_the_primary_refuses_writes_and_waits_for_commit_tokens
         }
     };
     assert_eq!(replica.replica_url(), Some(url.as_str()));
+    // Loading the VFS leaves ordinary databases openable (litestream-vfs
+    // 0.5.17's auto-extension would fail them; the pool undoes it).
+    let plain = Pool::new(dir.path().join("plain.db"), PoolConfig::default().max_size(1)).unwrap();
+    assert_eq!(plain.query("SELECT 1", []).unwrap().rows.len(), 1);
 
     // A new commit on the primary shows on the replica within ~2 s.
     let before = count(&replica).unwrap();
