@@ -420,6 +420,22 @@ export interface PoolStats {
   gateBypassed: number
   /** Connections retired by `evict()` or a lowered `max`. */
   closedEvicted: number
+  /** The WAL file's size in bytes now. */
+  walBytes: number
+  /** The largest WAL file size the pool has seen. */
+  walPeakBytes: number
+  /** PASSIVE checkpoints the pool ran. */
+  checkpointsPassive: number
+  /** TRUNCATE checkpoints the pool ran under reader back-pressure. */
+  checkpointsTruncate: number
+  /** Checkpoints an open read or a writer kept from finishing. */
+  checkpointsIncomplete: number
+  /** WAL pages the pool's checkpoints copied back. */
+  checkpointPages: number
+  /** Read and ordinary leases held back while the pool truncated the WAL. */
+  backpressureWaits: number
+  /** Times a lease was reported as pinning the WAL. */
+  walPinned: number
   /** Total time callers spent waiting for a connection, in milliseconds. */
   waitTimeMillis: number
 }

@@ -84,6 +84,22 @@ pub struct PoolStats {
     pub gate_bypassed: i64,
     /// Connections retired by `evict()` or a lowered `max`.
     pub closed_evicted: i64,
+    /// The WAL file's size in bytes now.
+    pub wal_bytes: i64,
+    /// The largest WAL file size the pool has seen.
+    pub wal_peak_bytes: i64,
+    /// PASSIVE checkpoints the pool ran.
+    pub checkpoints_passive: i64,
+    /// TRUNCATE checkpoints the pool ran under reader back-pressure.
+    pub checkpoints_truncate: i64,
+    /// Checkpoints an open read or a writer kept from finishing.
+    pub checkpoints_incomplete: i64,
+    /// WAL pages the pool's checkpoints copied back.
+    pub checkpoint_pages: i64,
+    /// Read and ordinary leases held back while the pool truncated the WAL.
+    pub backpressure_waits: i64,
+    /// Times a lease was reported as pinning the WAL.
+    pub wal_pinned: i64,
     /// Total time callers spent waiting for a connection, in milliseconds.
     pub wait_time_millis: f64,
 }
@@ -334,6 +350,14 @@ impl Pool {
             closed_dirty: n(c.closed_dirty),
             gate_bypassed: n(c.gate_bypassed),
             closed_evicted: n(c.closed_evicted),
+            wal_bytes: n(c.wal_bytes),
+            wal_peak_bytes: n(c.wal_peak_bytes),
+            checkpoints_passive: n(c.checkpoints_passive),
+            checkpoints_truncate: n(c.checkpoints_truncate),
+            checkpoints_incomplete: n(c.checkpoints_incomplete),
+            checkpoint_pages: n(c.checkpoint_pages),
+            backpressure_waits: n(c.backpressure_waits),
+            wal_pinned: n(c.wal_pinned),
             wait_time_millis: c.wait_time.as_secs_f64() * 1000.0,
         }
     }
