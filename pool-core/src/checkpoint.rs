@@ -339,6 +339,9 @@ pub(crate) fn spawn(shared: &Arc<Shared>) {
     if shared.wal.mode != CheckpointMode::Pool || shared.wal.files.is_none() {
         return;
     }
+    // In a forked child: a hold-back the parent's checkpointer had on ends
+    // here (that thread does not exist in the child).
+    shared.wal.set_pressing(false);
     let weak = Arc::downgrade(shared);
     let stop = Arc::clone(&shared.wal.stop);
     let name = format!("ckpt-{}", shared.config.name);
@@ -362,6 +365,8 @@ struct Watcher {
     /// turn back-pressure into a stall of every read.
     cooldown: Duration,
     next_truncate: Instant,
+    /// When the checkpointer may try to open its connection again.
+    next_open: Instant,
 }
 
 impl Watcher {
@@ -379,6 +384,7 @@ fn run(weak: &Weak<Shared>, stop: &Stop) {
         wal: weak.upgrade().and_then(|s| s.wal.files.as_ref().map(|f| f.0.clone())).unwrap_or_default(),
         cooldown: Duration::ZERO,
         next_truncate: Instant::now(),
+        next_open: Instant::now(),
     };
     loop {
         let Some(shared) = weak.upgrade() else { break };
@@ -427,8 +433,8 @@ fn round(shared: &Shared, w: &mut Watcher) {
 /// copied back gets a PASSIVE checkpoint on a short-lived connection.
 fn tenants(shared: &Shared, w: &mut Watcher) {
     w.tenant_round += 1;
-    if w.tenant_round % 20 != 0 {
-        return; // every 100 ms is plenty
+    if w.tenant_round % 200 != 0 {
+        return; // once a second (an open and a 100-byte read per tenant)
     }
     for path in shared.tenants.paths() {
         let index = File::open(format!("{path}-shm")).ok().as_ref().and_then(read_index);
@@ -458,12 +464,13 @@ fn tenants(shared: &Shared, w: &mut Watcher) {
 /// The checkpointer's own connection (opened through the pool's connector
 /// and setup, outside `max_size`).
 fn connection<'a>(shared: &Shared, w: &'a mut Watcher) -> Option<&'a Connection> {
-    if w.conn.is_none() {
+    if w.conn.is_none() && Instant::now() >= w.next_open {
         match crate::sqlite::open(&*shared.connector, &shared.config) {
             Ok(c) => w.conn = Some(c),
             Err(e) => {
+                // Try again in a second, not on every look.
+                w.next_open = Instant::now() + Duration::from_secs(1);
                 log::warn!("litepool: the checkpointer cannot open {}: {e}", shared.connector.describe());
-                return None;
             }
         }
     }

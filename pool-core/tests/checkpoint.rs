@@ -219,3 +219,25 @@ fn the_wal_stays_bounded_under_always_overlapping_readers() {
     assert!(pool.stats.wal_peak_bytes <= pool.peak_bytes + (1 << 20), "{:?}", pool.stats);
     assert!(pool.stats.checkpoints_truncate >= 1 && pool.stats.backpressure_waits >= 1, "{:?}", pool.stats);
 }
+
+#[test]
+fn tenant_databases_are_checkpointed_too() {
+    // wal_autocheckpoint is per connection: with it off, the pool must
+    // checkpoint the tenants' WALs as well, or they would only grow.
+    let db = pool_with(wal_config(CheckpointMode::Pool).checkpoint_pages(50));
+    let tenant = db.dir.path().join("tenant_a.db");
+    db.pool.register_tenant("a", &tenant).unwrap();
+    let lease = db.pool.get_for_tenant("a", litepool::Lane::Write).unwrap();
+    lease.execute_batch("CREATE TABLE tenant_a.t(id INTEGER PRIMARY KEY, v TEXT)").unwrap();
+    for i in 0..200 {
+        lease.execute("INSERT INTO tenant_a.t(v) VALUES (?1)", [format!("{i:0>600}")]).unwrap();
+    }
+    drop(lease);
+    let shm = tenant.with_file_name("tenant_a.db-shm");
+    eventually("the tenant's WAL was checkpointed", || {
+        let bytes = std::fs::read(&shm).unwrap_or_default();
+        // nBackfill of the WAL-index header (native byte order, offset 96).
+        bytes.len() >= 100 && u32::from_ne_bytes([bytes[96], bytes[97], bytes[98], bytes[99]]) > 0
+    });
+    assert!(db.pool.statistics().checkpoints_passive >= 1);
+}
