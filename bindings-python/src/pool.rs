@@ -289,6 +289,20 @@ impl Pool {
         py.detach(|| self.inner.evict())
     }
 
+    /// On a primary: commits a marker after everything this caller wrote
+    /// and returns it, for `read_at_least` on a replica (read-your-writes).
+    fn commit_token(&self, py: Python<'_>) -> PyResult<u64> {
+        map(py, py.detach(|| self.inner.commit_token()).map_err(Failure::from))
+    }
+
+    /// On a replica (`replica_url`): a read lease that sees at least commit
+    /// `token`; waits up to the pool's `acquire_timeout`, then raises
+    /// `PoolTimeout` naming both tokens.
+    fn read_at_least(&self, py: Python<'_>, token: u64) -> PyResult<Connection> {
+        let lease = py.detach(|| self.inner.read_at_least(token)).map_err(Failure::from);
+        Ok(Connection::new(map(py, lease)?))
+    }
+
     /// The pool's metrics in the Prometheus text format.
     fn metrics(&self) -> String {
         self.inner.metrics_text()

@@ -203,6 +203,20 @@ def test_a_replica_pool_over_the_vfs_reads_and_refuses_writes(tmp_path, litestre
         assert url in str(info.value)
         with pytest.raises(litepool.ReadOnlyReplica):
             replica.write()
+        with pytest.raises(litepool.ReadOnlyReplica):
+            replica.commit_token()
+        # Read-your-writes: a token after the writes; the replica lease waits for it.
+        for n in range(2, 12):
+            pool.execute("INSERT INTO t(writer, n, pad) VALUES (0, ?, 'more')", (n,))
+        token = pool.commit_token()
+        conn = replica.read_at_least(token)
+        assert conn.execute("SELECT count(*) FROM t").fetchall() == [(12,)]
+        conn.close()
+        impatient = litepool.Pool(str(tmp_path / "replica.db"), extension=extension, replica_url=url,
+                                  acquire_timeout=0.3)
+        with pytest.raises(litepool.PoolTimeout, match=f"asked for {token + 100}"):
+            impatient.read_at_least(token + 100)
+        impatient.close()
         assert replica.stats()["wal_bytes"] == 0, "a replica has no WAL of its own"
         replica.close()
     finally:
