@@ -34,7 +34,11 @@
 //!
 //! Defaults (see [`PoolConfig`]): `max_size` 10, `min_idle` 2, acquire
 //! timeout 5 s, idle timeout 30 s, max lifetime 30 min, `busy_timeout`
-//! 5 s, WAL, `synchronous=NORMAL`, `foreign_keys=ON`.
+//! 5 s, WAL, `synchronous=NORMAL`, `foreign_keys=ON`, and `checkpoint =
+//! "pool"`: the pool checkpoints the WAL off the request path and holds new
+//! reads back briefly while it truncates a WAL past `wal_high_water` (64 MiB);
+//! see [`CheckpointMode`]. A pool with `replica_url` is a read-only
+//! Litestream replica ([`Pool::read_at_least`], [`Pool::commit_token`]).
 //!
 //! Async callers use [`Pool::get_async`] (any executor) or
 //! [`Pool::acquire_with`] (a callback); neither parks a thread.
