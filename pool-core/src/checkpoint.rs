@@ -101,8 +101,11 @@ const MAX_COOLDOWN: Duration = Duration::from_secs(30);
 /// How often a back-pressure checkpoint looks whether the open reads ended.
 const DRAIN_POLL: Duration = Duration::from_millis(10);
 
-/// How often the checkpointer looks at the WAL (a `stat` and a 100-byte read).
+/// How often the checkpointer looks at the WAL (a `stat` and a 100-byte
+/// read) while it changes; an unchanged WAL is looked at less and less
+/// often, down to every `IDLE_POLL`.
 const POLL: Duration = Duration::from_millis(5);
+const IDLE_POLL: Duration = Duration::from_millis(20);
 
 /// The WAL of a pool's database right now ([`crate::Pool::wal_status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -358,8 +361,11 @@ struct Watcher {
     shm: Option<File>,
     /// `frames` at the last PASSIVE checkpoint.
     last_frames: u64,
-    tenant_round: u64,
+    next_tenants: Instant,
     wal: PathBuf,
+    /// `(frames, bytes)` at the last look, and how long to sleep now.
+    seen: (u64, u64),
+    poll: Duration,
     /// After a TRUNCATE an open read kept from finishing, the next waits
     /// this long (doubling up to 30 s): a read held for minutes must not
     /// turn back-pressure into a stall of every read.
@@ -380,11 +386,13 @@ fn run(weak: &Weak<Shared>, stop: &Stop) {
         conn: None,
         shm: None,
         last_frames: 0,
-        tenant_round: 0,
+        next_tenants: Instant::now(),
         wal: weak.upgrade().and_then(|s| s.wal.files.as_ref().map(|f| f.0.clone())).unwrap_or_default(),
         cooldown: Duration::ZERO,
         next_truncate: Instant::now(),
         next_open: Instant::now(),
+        seen: (0, 0),
+        poll: POLL,
     };
     loop {
         let Some(shared) = weak.upgrade() else { break };
@@ -393,7 +401,7 @@ fn run(weak: &Weak<Shared>, stop: &Stop) {
         }
         round(&shared, &mut w);
         drop(shared);
-        if !stop.sleep(POLL) {
+        if !stop.sleep(w.poll) {
             break;
         }
     }
@@ -418,6 +426,9 @@ fn round(shared: &Shared, w: &mut Watcher) {
     let content = if index.is_some() { 32 + frames * (page + 24) } else { bytes };
     let over_high_water = keeper.high_water > 0 && content >= keeper.high_water;
     let new_frames = if frames >= w.last_frames { frames - w.last_frames } else { frames };
+    let changed = (frames, bytes) != w.seen;
+    w.seen = (frames, bytes);
+    w.poll = if changed { POLL } else { (w.poll * 2).min(IDLE_POLL) };
     if over_high_water && Instant::now() >= w.next_truncate {
         let finished = truncate(shared, w);
         w.cooldown = if finished { Duration::ZERO } else { (w.cooldown * 2).clamp(CHECKPOINT_WAIT, MAX_COOLDOWN) };
@@ -432,10 +443,11 @@ fn round(shared: &Shared, w: &mut Watcher) {
 /// setting): each one whose WAL holds `checkpoint_pages` pages not yet
 /// copied back gets a PASSIVE checkpoint on a short-lived connection.
 fn tenants(shared: &Shared, w: &mut Watcher) {
-    w.tenant_round += 1;
-    if w.tenant_round % 200 != 0 {
-        return; // once a second (an open and a 100-byte read per tenant)
+    if Instant::now() < w.next_tenants {
+        return;
     }
+    // Once a second: an open and a 100-byte read per tenant.
+    w.next_tenants = Instant::now() + Duration::from_secs(1);
     for path in shared.tenants.paths() {
         let index = File::open(format!("{path}-shm")).ok().as_ref().and_then(read_index);
         let Some((_, frames, backfilled)) = index else { continue };
