@@ -105,6 +105,18 @@ export declare class Pool {
   /** Leases a connection; resolves with a `Connection` to `release()` when done. */
   acquire(options?: AcquireOptions): Promise<Connection>
   /**
+   * On a primary: commits a marker after the writes so far and resolves
+   * with it, a token for `readAtLeast` on a replica (read-your-writes).
+   * Rejects with `LITEPOOL_READ_ONLY_REPLICA` on a replica.
+   */
+  commitToken(): Promise<number>
+  /**
+   * On a replica (`replicaUrl`): resolves with a read `Connection` that
+   * sees at least commit `token`, waiting up to `connectionTimeoutMillis`;
+   * then rejects with `LITEPOOL_TIMEOUT` naming both tokens.
+   */
+  readAtLeast(token: number): Promise<Connection>
+  /**
    * `query()` on the calling thread (blocks it while waiting for a
    * connection and while the SQL runs): for scripts and startup code.
    */

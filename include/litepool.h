@@ -594,6 +594,17 @@ litepool_result litepool_acquire(litepool_pool *pool, uint32_t timeout_ms, litep
 litepool_result litepool_try_acquire(litepool_pool *pool, litepool_conn **out);
 
 /**
+ * On a replica pool (`replica_url`): a read lease that sees at least
+ * commit `token` (from `litepool_commit_token` on the primary), waiting up
+ * to the pool's `acquire_timeout_ms`; then `LITEPOOL_TIMEOUT`, whose
+ * message names the token asked for and the one the replica has.
+ *
+ * # Safety
+ * `out` must point to writable memory for one pointer.
+ */
+litepool_result litepool_acquire_at_least(litepool_pool *pool, uint64_t token, litepool_conn **out);
+
+/**
  * Like `litepool_acquire`, for reading: the lease has `PRAGMA query_only=ON`,
  * so a write through `litepool_exec` fails with `LITEPOOL_READ_ONLY_LANE`
  * (through the raw `sqlite3 *`, with `SQLITE_READONLY`).
@@ -730,6 +741,16 @@ litepool_result litepool_resize(litepool_pool *pool, uint32_t max_size, uint32_t
  * `closed` must be NULL or point to writable memory for one `uint32_t`.
  */
 litepool_result litepool_evict(litepool_pool *pool, uint32_t *closed);
+
+/**
+ * On a primary pool: commits a marker after everything written so far and
+ * writes it to `*token`, for `litepool_acquire_at_least` on a replica
+ * (read-your-writes). On a replica pool: `LITEPOOL_READ_ONLY_REPLICA`.
+ *
+ * # Safety
+ * `token` must point to writable memory for one `uint64_t`.
+ */
+litepool_result litepool_commit_token(litepool_pool *pool, uint64_t *token);
 
 /**
  * The pool's health: `LITEPOOL_HEALTHY` (0), `LITEPOOL_WARNING` (1) or

@@ -10,7 +10,7 @@ use napi_derive::napi;
 
 use crate::connection::NewConnection;
 use crate::delivery::{Delivery, Value};
-use crate::error::{to_js_error, type_error, Failure};
+use crate::error::{range_error, to_js_error, type_error, Failure};
 use crate::options::{parse_acquire_options, parse_pool_options, parse_query_options, path_arg, sql_arg, Parsed};
 use crate::statement::Statement;
 use crate::values::{params_from_js, produced_to_js};
@@ -232,6 +232,36 @@ impl Pool {
             pending.settle(result.map(|lease| Value::Connection(lease, make)).map_err(Failure::Core));
         });
         Ok(promise)
+    }
+
+    /// On a primary: commits a marker after the writes so far and resolves
+    /// with it, a token for `readAtLeast` on a replica (read-your-writes).
+    /// Rejects with `LITEPOOL_READ_ONLY_REPLICA` on a replica.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn commit_token<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
+        let pool = self.inner.clone();
+        self.settle_on_thread(env, "litepool-token", move || pool.commit_token().map(|t| Value::Number(t as f64)))
+    }
+
+    /// On a replica (`replicaUrl`): resolves with a read `Connection` that
+    /// sees at least commit `token`, waiting up to `connectionTimeoutMillis`;
+    /// then rejects with `LITEPOOL_TIMEOUT` naming both tokens.
+    #[napi(ts_args_type = "token: number", ts_return_type = "Promise<Connection>")]
+    pub fn read_at_least<'env>(&self, env: &'env Env, token: f64) -> Result<Unknown<'env>> {
+        if !(token.is_finite() && token >= 0.0 && token.fract() == 0.0) {
+            return Err(range_error(env, "Expected the \"token\" argument to be a non-negative integer"));
+        }
+        let make = NewConnection {
+            executor: self.inner.executor(),
+            delivery: self.delivery.clone(),
+            safe_integers: self.safe_integers,
+            strict: self.strict,
+            site: None,
+        };
+        let pool = self.inner.clone();
+        self.settle_on_thread(env, "litepool-read-at", move || {
+            pool.read_at_least(token as u64).map(|lease| Value::Connection(lease, make))
+        })
     }
 
     /// `query()` on the calling thread (blocks it while waiting for a
@@ -485,6 +515,18 @@ impl Pool {
         // which then rejects (LITEPOOL_PANIC) instead of hanging.
         let _ = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
             pending.settle(wait().map(|()| Value::Done).map_err(Failure::Core));
+        });
+        Ok(promise)
+    }
+
+    /// Like `wait_on_thread`, resolving with what `wait` returns.
+    fn settle_on_thread<'env, F>(&self, env: &'env Env, name: &str, wait: F) -> Result<Unknown<'env>>
+    where
+        F: FnOnce() -> litepool::Result<Value> + Send + 'static,
+    {
+        let (pending, promise) = self.delivery.promise(env)?;
+        let _ = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
+            pending.settle(wait().map_err(Failure::Core));
         });
         Ok(promise)
     }
