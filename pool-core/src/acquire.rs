@@ -225,6 +225,10 @@ impl Shared {
         waited: bool,
     ) -> Result<PooledConnection> {
         let read_only = lane == Lane::Read;
+        if !entry.wal_hooked {
+            self.wal.install_hook(&entry.conn);
+            entry.wal_hooked = true;
+        }
         let watch = Arc::clone(&entry.watch);
         if entry.query_only != read_only {
             if let Err(e) = watch.internal(|| entry.conn.pragma_update(None, "query_only", read_only)) {

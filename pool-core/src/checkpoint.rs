@@ -8,8 +8,9 @@
 //! grows (gigabytes are reported in the wild). With `checkpoint = "pool"`:
 //!
 //! - connections get `wal_autocheckpoint = 0`: no commit pays for a checkpoint;
-//! - a checkpointer thread watches the WAL (its size, and the frame counts
-//!   in the WAL-index header, documented in SQLite's file format) and runs a
+//! - a WAL hook on every pooled connection (`sqlite3_wal_hook`, which
+//!   SQLite calls after each commit with the frames now in the WAL) keeps
+//!   the count, and the checkpointer thread (`checkpointer.rs`) runs a
 //!   PASSIVE checkpoint on its own connection once `checkpoint_pages` new
 //!   frames came in;
 //! - once the WAL holds more than `wal_high_water` bytes, new read and
@@ -18,6 +19,11 @@
 //!   which waits for the open reads to end; then they resume. A lease that
 //!   keeps it from finishing is reported as pinning the WAL, with its
 //!   acquire site (as a leak is, when `leak_threshold` is set).
+//!
+//! The pool never opens the `-wal` or `-shm` files itself (only `stat`s the
+//! WAL): closing any descriptor of a file drops every POSIX lock this
+//! process holds on it, and another process would then re-initialise the
+//! `-shm` under the pool's connections (SIGBUS).
 //!
 //! The checkpointer is a thread of its own rather than a step of the
 //! housekeeper's round: a TRUNCATE checkpoint may wait up to a second for
@@ -29,21 +35,20 @@
 //! off, no pool checkpoints, the same monitoring. `"sqlite"`: SQLite's
 //! autocheckpoint as before, the same monitoring.
 
-use std::fs::File;
-use std::os::unix::fs::FileExt;
+#![allow(unsafe_code)] // the WAL hook: `sqlite3_wal_hook` and its callback
+
+use std::ffi::{c_char, c_int, c_void, CStr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::task::Waker;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
-use rusqlite::Connection;
+use rusqlite::{ffi, Connection};
 
 use crate::clock::Deadline;
-use crate::gate::{GateEntry, GatePermit};
-use crate::shared::Shared;
 
 /// Who checkpoints the WAL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,18 +100,6 @@ pub(crate) fn apply_connection_pragmas(conn: &Connection, config: &crate::PoolCo
 /// reads, and so the longest a lease is held back.
 pub const CHECKPOINT_WAIT: Duration = Duration::from_millis(1000);
 
-/// The longest pause between TRUNCATE attempts while a read pins the WAL.
-const MAX_COOLDOWN: Duration = Duration::from_secs(30);
-
-/// How often a back-pressure checkpoint looks whether the open reads ended.
-const DRAIN_POLL: Duration = Duration::from_millis(10);
-
-/// How often the checkpointer looks at the WAL (a `stat` and a 100-byte
-/// read) while it changes; an unchanged WAL is looked at less and less
-/// often, down to every `IDLE_POLL`.
-const POLL: Duration = Duration::from_millis(5);
-const IDLE_POLL: Duration = Duration::from_millis(20);
-
 /// The WAL of a pool's database right now ([`crate::Pool::wal_status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WalStatus {
@@ -118,29 +111,13 @@ pub struct WalStatus {
     pub bytes: u64,
     /// The largest `bytes` the pool has seen.
     pub peak_bytes: u64,
-    /// Frames (pages) in the WAL now, from the WAL-index header.
+    /// Frames (pages) in the WAL after the last commit through the pool
+    /// (0 before the first, and with `checkpoint = "sqlite"`).
     pub frames: u64,
-    /// Of those, frames already copied back into the database.
+    /// Frames copied back into the database as of the pool's last checkpoint.
     pub backfilled: u64,
     /// Whether new read and ordinary leases are held back right now.
     pub holding_back: bool,
-}
-
-/// The WAL-index header's counts: `(page size, frames, frames backfilled)`.
-///
-/// The `-shm` file starts with two copies of a 48-byte header (a reader
-/// trusts it only when they agree) followed by the checkpoint info; all in
-/// native byte order (sqlite.org/walformat.html).
-fn read_index(shm: &File) -> Option<(u64, u64, u64)> {
-    let mut buf = [0u8; 100];
-    shm.read_exact_at(&mut buf, 0).ok()?;
-    if buf[..48] != buf[48..96] || buf[12] == 0 {
-        return None;
-    }
-    let at = |o: usize| u64::from(u32::from_ne_bytes([buf[o], buf[o + 1], buf[o + 2], buf[o + 3]]));
-    let size = u64::from(u16::from_ne_bytes([buf[14], buf[15]]));
-    let page = if size == 1 { 65536 } else { size };
-    Some((page, at(16), at(96)))
 }
 
 #[derive(Default)]
@@ -166,33 +143,40 @@ pub(crate) struct WalCounters {
     pub pinned: AtomicU64,
 }
 
-/// One pool's WAL: its files, its checkpoint policy and back-pressure.
+/// One pool's WAL: its file, its checkpoint policy and back-pressure.
 pub(crate) struct WalKeeper {
     pub mode: CheckpointMode,
-    pages: u64,
-    high_water: u64,
-    /// `(path-wal, path-shm)`; `None` when not in WAL mode.
-    files: Option<(PathBuf, PathBuf)>,
+    pub pages: u64,
+    pub high_water: u64,
+    pub page_size: u64,
+    /// The `-wal` file; `None` when not in WAL mode.
+    pub wal: Option<PathBuf>,
+    /// Frames in the main WAL after the last commit (the WAL hook).
+    pub frames: AtomicU64,
+    /// Frames copied back as of the pool's last checkpoint.
+    pub backfilled: AtomicU64,
+    /// Tenant schemas whose WAL reached `checkpoint_pages` (the WAL hook).
+    pub tenants_due: Mutex<Vec<String>>,
     pressing: AtomicBool,
     press: Mutex<Press>,
     released: Condvar,
     pub counters: WalCounters,
-    peak: AtomicU64,
-    stop: Arc<Stop>,
-    thread: Mutex<Option<thread::JoinHandle<()>>>,
+    pub peak: AtomicU64,
+    pub stop: Arc<Stop>,
+    pub thread: Mutex<Option<thread::JoinHandle<()>>>,
 }
 
 /// Tells the checkpointer to exit (it sleeps on it between looks, holding
 /// no reference to the pool).
 #[derive(Default)]
-struct Stop {
+pub(crate) struct Stop {
     stopped: Mutex<bool>,
     cv: Condvar,
 }
 
 impl Stop {
     /// Sleeps `d` unless stopped; `false` once stopped.
-    fn sleep(&self, d: Duration) -> bool {
+    pub fn sleep(&self, d: Duration) -> bool {
         let mut stopped = self.stopped.lock();
         if !*stopped {
             let _ = self.cv.wait_for(&mut stopped, d);
@@ -207,17 +191,20 @@ impl WalKeeper {
         let wal_mode = first
             .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
             .is_ok_and(|m| m.eq_ignore_ascii_case("wal"));
-        let files = match (first.path(), wal_mode && !memory) {
-            (Some(path), true) if !path.is_empty() => {
-                Some((PathBuf::from(format!("{path}-wal")), PathBuf::from(format!("{path}-shm"))))
-            }
+        let wal = match (first.path(), wal_mode && !memory) {
+            (Some(path), true) if !path.is_empty() => Some(PathBuf::from(format!("{path}-wal"))),
             _ => None,
         };
+        let page_size = first.query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0)).unwrap_or(4096);
         WalKeeper {
             mode: config.checkpoint,
             pages: u64::from(config.checkpoint_pages),
             high_water: config.wal_high_water,
-            files,
+            page_size: u64::try_from(page_size).unwrap_or(4096),
+            wal,
+            frames: AtomicU64::new(0),
+            backfilled: AtomicU64::new(0),
+            tenants_due: Mutex::default(),
             pressing: AtomicBool::new(false),
             press: Mutex::default(),
             released: Condvar::new(),
@@ -232,15 +219,15 @@ impl WalKeeper {
     pub fn status(&self) -> WalStatus {
         let mut status = WalStatus {
             mode: self.mode,
-            enabled: self.files.is_some(),
+            enabled: self.wal.is_some(),
             holding_back: self.pressing.load(Relaxed),
+            frames: self.frames.load(Relaxed),
+            backfilled: self.backfilled.load(Relaxed),
             ..WalStatus::default()
         };
-        if let Some((wal, shm)) = &self.files {
+        if let Some(wal) = &self.wal {
+            // A `stat`: no descriptor is opened (see the module docs).
             status.bytes = std::fs::metadata(wal).map_or(0, |m| m.len());
-            if let Some((_, frames, backfilled)) = File::open(shm).ok().as_ref().and_then(read_index) {
-                (status.frames, status.backfilled) = (frames, backfilled);
-            }
         }
         status.peak_bytes = self.peak.fetch_max(status.bytes, Relaxed).max(status.bytes);
         status
@@ -309,7 +296,38 @@ impl WalKeeper {
         self.counters.backpressure_nanos.fetch_add(u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX), Relaxed);
     }
 
-    fn set_pressing(&self, on: bool) {
+    /// Installs the WAL hook on a pooled connection (pool and external
+    /// modes; SQLite's autocheckpoint is itself a WAL hook, so `"sqlite"`
+    /// keeps it). Call again after the connection's pragmas were reset:
+    /// setting `wal_autocheckpoint` replaces the hook.
+    pub fn install_hook(&self, conn: &Connection) {
+        if self.mode == CheckpointMode::Sqlite || self.wal.is_none() {
+            return;
+        }
+        let keeper: *const WalKeeper = self;
+        // SAFETY: `handle()` is only passed to SQLite, on the thread that
+        // owns `conn`. The callback's argument is this `WalKeeper`, a field
+        // of the pool's `Shared`, which never moves (it lives in an `Arc`)
+        // and outlives every connection it installs the hook on: pooled
+        // connections are closed through `Shared` or by leases that hold
+        // an `Arc` of it (connections forgotten after a fork never commit).
+        unsafe { ffi::sqlite3_wal_hook(conn.handle(), Some(on_commit), keeper.cast_mut().cast::<c_void>()) };
+    }
+
+    /// What the WAL hook saw: `frames` in the WAL of `schema` after a commit.
+    fn committed(&self, schema: &[u8], frames: u64) {
+        if schema == b"main" {
+            self.frames.store(frames, Relaxed);
+        } else if frames >= self.pages {
+            let mut due = self.tenants_due.lock();
+            let name = String::from_utf8_lossy(schema);
+            if !due.iter().any(|s| *s == name) {
+                due.push(name.into_owned());
+            }
+        }
+    }
+
+    pub(crate) fn set_pressing(&self, on: bool) {
         let wakers = {
             let mut press = self.press.lock();
             press.on = on;
@@ -337,300 +355,22 @@ impl WalKeeper {
     }
 }
 
-/// Starts the checkpointer of `shared` (pool mode on a WAL database only).
-pub(crate) fn spawn(shared: &Arc<Shared>) {
-    if shared.wal.mode != CheckpointMode::Pool || shared.wal.files.is_none() {
-        return;
-    }
-    // In a forked child: a hold-back the parent's checkpointer had on ends
-    // here (that thread does not exist in the child).
-    shared.wal.set_pressing(false);
-    let weak = Arc::downgrade(shared);
-    let stop = Arc::clone(&shared.wal.stop);
-    let name = format!("ckpt-{}", shared.config.name);
-    match thread::Builder::new().name(name).spawn(move || run(&weak, &stop)) {
-        // In a forked child the old handle names a thread of the parent's.
-        Ok(handle) => std::mem::forget(shared.wal.thread.lock().replace(handle)),
-        Err(e) => log::error!("litepool: cannot start the checkpointer thread: {e}"),
-    }
-}
-
-/// What the checkpointer remembers between looks.
-struct Watcher {
-    conn: Option<Connection>,
-    shm: Option<File>,
-    /// `frames` at the last PASSIVE checkpoint.
-    last_frames: u64,
-    next_tenants: Instant,
-    wal: PathBuf,
-    /// `(frames, bytes)` at the last look, and how long to sleep now.
-    seen: (u64, u64),
-    poll: Duration,
-    /// After a TRUNCATE an open read kept from finishing, the next waits
-    /// this long (doubling up to 30 s): a read held for minutes must not
-    /// turn back-pressure into a stall of every read.
-    cooldown: Duration,
-    next_truncate: Instant,
-    /// When the checkpointer may try to open its connection again.
-    next_open: Instant,
-}
-
-impl Watcher {
-    fn wal_bytes(&self) -> u64 {
-        std::fs::metadata(&self.wal).map_or(0, |m| m.len())
-    }
-}
-
-fn run(weak: &Weak<Shared>, stop: &Stop) {
-    let mut w = Watcher {
-        conn: None,
-        shm: None,
-        last_frames: 0,
-        next_tenants: Instant::now(),
-        wal: weak.upgrade().and_then(|s| s.wal.files.as_ref().map(|f| f.0.clone())).unwrap_or_default(),
-        cooldown: Duration::ZERO,
-        next_truncate: Instant::now(),
-        next_open: Instant::now(),
-        seen: (0, 0),
-        poll: POLL,
-    };
-    loop {
-        let Some(shared) = weak.upgrade() else { break };
-        if shared.closed_flag.load(SeqCst) {
-            break;
-        }
-        round(&shared, &mut w);
-        drop(shared);
-        if !stop.sleep(w.poll) {
-            break;
-        }
-    }
-    // The connection closes here, on this thread (never in a forked child,
-    // where this thread does not exist).
-}
-
-fn round(shared: &Shared, w: &mut Watcher) {
-    let keeper = &shared.wal;
-    let Some((wal, shm)) = &keeper.files else { return };
-    let bytes = std::fs::metadata(wal).map_or(0, |m| m.len());
-    keeper.peak.fetch_max(bytes, Relaxed);
-    if w.shm.is_none() {
-        w.shm = File::open(shm).ok();
-    }
-    let index = w.shm.as_ref().and_then(read_index);
-    if index.is_none() {
-        w.shm = None; // removed or re-created meanwhile: open it again next time
-    }
-    // Without the index (never, with the default VFS): estimate from the file.
-    let (page, frames, backfilled) = index.unwrap_or((4096, bytes.saturating_sub(32) / 4120, 0));
-    let content = if index.is_some() { 32 + frames * (page + 24) } else { bytes };
-    let over_high_water = keeper.high_water > 0 && content >= keeper.high_water;
-    let new_frames = if frames >= w.last_frames { frames - w.last_frames } else { frames };
-    let changed = (frames, bytes) != w.seen;
-    w.seen = (frames, bytes);
-    w.poll = if changed { POLL } else { (w.poll * 2).min(IDLE_POLL) };
-    if over_high_water && Instant::now() >= w.next_truncate {
-        let finished = truncate(shared, w);
-        w.cooldown = if finished { Duration::ZERO } else { (w.cooldown * 2).clamp(CHECKPOINT_WAIT, MAX_COOLDOWN) };
-        w.next_truncate = Instant::now() + w.cooldown;
-    } else if frames - backfilled.min(frames) >= keeper.pages && new_frames >= keeper.pages {
-        passive(shared, w, frames);
-    }
-    tenants(shared, w);
-}
-
-/// Tenant databases get no autocheckpoint either (it is a per-connection
-/// setting): each one whose WAL holds `checkpoint_pages` pages not yet
-/// copied back gets a PASSIVE checkpoint on a short-lived connection.
-fn tenants(shared: &Shared, w: &mut Watcher) {
-    if Instant::now() < w.next_tenants {
-        return;
-    }
-    // Once a second: an open and a 100-byte read per tenant.
-    w.next_tenants = Instant::now() + Duration::from_secs(1);
-    for path in shared.tenants.paths() {
-        let index = File::open(format!("{path}-shm")).ok().as_ref().and_then(read_index);
-        let Some((_, frames, backfilled)) = index else { continue };
-        if frames.saturating_sub(backfilled) < shared.wal.pages {
-            continue;
-        }
-        let c = &shared.wal.counters;
-        c.passive.fetch_add(1, Relaxed);
-        let outcome = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
-            .and_then(|conn| checkpoint(&conn, "PASSIVE", Duration::ZERO));
-        match outcome {
-            Ok((blocked, log, done)) => {
-                c.frames.fetch_add(u64::try_from(done).unwrap_or(0).saturating_sub(backfilled), Relaxed);
-                if blocked || done < log {
-                    c.incomplete.fetch_add(1, Relaxed);
-                }
-            }
-            Err(e) => {
-                c.failed.fetch_add(1, Relaxed);
-                log::debug!("litepool: PASSIVE checkpoint of {path} failed: {e}");
-            }
-        }
-    }
-}
-
-/// The checkpointer's own connection (opened through the pool's connector
-/// and setup, outside `max_size`).
-fn connection<'a>(shared: &Shared, w: &'a mut Watcher) -> Option<&'a Connection> {
-    if w.conn.is_none() && Instant::now() >= w.next_open {
-        match crate::sqlite::open(&*shared.connector, &shared.config) {
-            Ok(c) => w.conn = Some(c),
-            Err(e) => {
-                // Try again in a second, not on every look.
-                w.next_open = Instant::now() + Duration::from_secs(1);
-                log::warn!("litepool: the checkpointer cannot open {}: {e}", shared.connector.describe());
-            }
-        }
-    }
-    w.conn.as_ref()
-}
-
-/// `PRAGMA wal_checkpoint(mode)`: `(blocked, frames in the WAL, frames backfilled)`.
-fn checkpoint(conn: &Connection, mode: &str, wait: Duration) -> rusqlite::Result<(bool, i64, i64)> {
-    conn.busy_timeout(wait)?;
-    let out = conn.query_row(&format!("PRAGMA main.wal_checkpoint({mode})"), [], |r| {
-        Ok((r.get::<_, i64>(0)? != 0, r.get(1)?, r.get(2)?))
-    });
-    conn.busy_timeout(Duration::ZERO)?;
-    out
-}
-
-fn passive(shared: &Shared, w: &mut Watcher, frames: u64) {
-    let before = w.shm.as_ref().and_then(read_index).map_or(0, |(_, _, b)| b);
-    w.last_frames = frames;
-    let Some(conn) = connection(shared, w) else { return };
-    let c = &shared.wal.counters;
-    c.passive.fetch_add(1, Relaxed);
-    match checkpoint(conn, "PASSIVE", Duration::ZERO) {
-        Ok((blocked, log, done)) => {
-            c.frames.fetch_add(u64::try_from(done).unwrap_or(0).saturating_sub(before), Relaxed);
-            if blocked || done < log {
-                c.incomplete.fetch_add(1, Relaxed);
-            }
-        }
-        Err(e) => {
-            c.failed.fetch_add(1, Relaxed);
-            log::debug!("litepool: PASSIVE checkpoint failed: {e}");
-        }
-    }
-}
-
-/// Back-pressure: hold new reads back; while the reads already open end,
-/// copy back what they no longer pin (PASSIVE, writers go on); then take
-/// the write gate and TRUNCATE (writers wait only for that). Returns
-/// whether the WAL was reset.
-fn truncate(shared: &Shared, w: &mut Watcher) -> bool {
-    let index = w.shm.as_ref().and_then(read_index);
-    let (target, mut backfilled) = index.map_or((0, 0), |(_, frames, done)| (frames, done));
-    if connection(shared, w).is_none() {
-        return false;
-    }
-    let Some(conn) = w.conn.take() else { return false };
-    let reset = truncate_on(shared, w, &conn, target, &mut backfilled);
-    w.conn = Some(conn);
-    reset
-}
-
-fn truncate_on(shared: &Shared, w: &mut Watcher, conn: &Connection, target: u64, backfilled: &mut u64) -> bool {
-    let keeper = &shared.wal;
-    let c = &keeper.counters;
-    let limit = keeper.high_water + keeper.high_water / 4;
-    let copied = |done: i64, backfilled: &mut u64| {
-        let done = u64::try_from(done).unwrap_or(0);
-        c.frames.fetch_add(done.saturating_sub(*backfilled), Relaxed);
-        *backfilled = done;
-    };
-    let start = Instant::now();
-    keeper.set_pressing(true);
-    while start.elapsed() < CHECKPOINT_WAIT / 2 {
-        match checkpoint(conn, "PASSIVE", Duration::ZERO) {
-            Ok((_, log, done)) => {
-                copied(done, backfilled);
-                // Every read older than the hold-back has ended.
-                if u64::try_from(done).unwrap_or(0) >= target || done >= log {
-                    break;
-                }
-            }
-            Err(_) => break,
-        }
-        thread::sleep(DRAIN_POLL);
-        // Writers go on meanwhile, but not past a quarter over the mark.
-        let size = w.shm.as_ref().and_then(read_index).map_or(0, |(page, frames, _)| 32 + frames * (page + 24));
-        keeper.peak.fetch_max(w.wal_bytes(), Relaxed);
-        if size >= limit {
-            break;
-        }
-    }
-    let permit = enter_gate(shared, CHECKPOINT_WAIT.saturating_sub(start.elapsed()));
-    let left = CHECKPOINT_WAIT.saturating_sub(start.elapsed()).max(Duration::from_millis(10));
-    let outcome = checkpoint(conn, "TRUNCATE", left);
-    drop(permit);
-    keeper.set_pressing(false);
-    c.truncate.fetch_add(1, Relaxed);
-    w.last_frames = 0;
-    keeper.peak.fetch_max(w.wal_bytes(), Relaxed);
-    match outcome {
-        Ok((blocked, log, done)) if blocked || done < log => {
-            copied(done, backfilled);
-            c.incomplete.fetch_add(1, Relaxed);
-            report_pinning(shared, start);
-            false
-        }
-        Ok(_) => {
-            // Reset: every frame of the old WAL was copied back.
-            c.frames.fetch_add(target.saturating_sub(*backfilled), Relaxed);
-            true
-        }
-        Err(e) => {
-            c.failed.fetch_add(1, Relaxed);
-            log::debug!("litepool: TRUNCATE checkpoint failed: {e}");
-            report_pinning(shared, start);
-            false
-        }
-    }
-}
-
-/// The write gate within `wait`, so that pool writers are not in the middle
-/// of a transaction the checkpoint would wait for; `None`: go on without it.
-fn enter_gate(shared: &Shared, wait: Duration) -> Option<GatePermit> {
-    let mut deadline = Deadline::after(wait);
-    match shared.gate.enter(&mut deadline, true, shared.owner(), false).ok()? {
-        GateEntry::Entered(permit) => Some(permit),
-        GateEntry::Queued(waiter) => match shared.gate.wait(&waiter) {
-            Ok(Some(_)) => Some(shared.gate.permit()),
-            _ => None,
-        },
-        GateEntry::Bypassed => None,
-    }
-}
-
-/// A back-pressure checkpoint could not finish: the oldest lease out (an
-/// open read on it keeps the WAL from restarting) is reported, with its
-/// acquire site when leak detection records sites.
-fn report_pinning(shared: &Shared, since: Instant) {
-    shared.wal.counters.pinned.fetch_add(1, Relaxed);
-    match shared.leases.oldest(Instant::now()) {
-        Some(report) => {
-            log::warn!(
-                "litepool: the WAL is pinned: a checkpoint waited {} ms for open reads; the oldest lease, \
-                 connection {} held for {} ms, was acquired at {}",
-                since.elapsed().as_millis(),
-                report.connection_id,
-                report.held_for.as_millis(),
-                report.site
-            );
-            shared.emit(|h| h.on_wal_pinned(&report));
-        }
-        None => log::warn!(
-            "litepool: the WAL is pinned: a checkpoint waited {} ms for open reads (set leak_threshold to see \
-             where the oldest lease was acquired)",
-            since.elapsed().as_millis()
-        ),
-    }
+/// SQLite's WAL hook: after each commit, the frames now in the WAL of the
+/// committing schema. Never unwinds into SQLite.
+unsafe extern "C" fn on_commit(
+    keeper: *mut c_void,
+    _db: *mut ffi::sqlite3,
+    schema: *const c_char,
+    frames: c_int,
+) -> c_int {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: the argument `install_hook` registered: a live WalKeeper.
+        let keeper = unsafe { &*keeper.cast_const().cast::<WalKeeper>() };
+        // SAFETY: SQLite passes the schema's name, NUL-terminated, for the call.
+        let schema = unsafe { CStr::from_ptr(schema) }.to_bytes();
+        keeper.committed(schema, u64::try_from(frames).unwrap_or(0));
+    }));
+    ffi::SQLITE_OK
 }
 
 #[cfg(test)]
@@ -647,20 +387,24 @@ mod tests {
     }
 
     #[test]
-    fn the_index_header_is_read_only_when_both_copies_agree() {
+    fn the_wal_hook_counts_main_frames_and_collects_tenants_due() {
+        let config = crate::PoolConfig::default().checkpoint_pages(3);
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("db");
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(x);").unwrap();
-        for i in 0..10 {
+        let conn = Connection::open(dir.path().join("db")).unwrap();
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;").unwrap();
+        let keeper = Box::new(WalKeeper::new(&config, &conn, false));
+        keeper.install_hook(&conn);
+        conn.execute_batch("CREATE TABLE t(x)").unwrap();
+        let after_one = keeper.frames.load(Relaxed);
+        assert!(after_one >= 1, "{after_one}");
+        for i in 0..5 {
             conn.execute("INSERT INTO t VALUES (?1)", [i]).unwrap();
         }
-        let shm = File::open(dir.path().join("db-shm")).unwrap();
-        let (page, frames, backfilled) = read_index(&shm).unwrap();
-        assert_eq!(page, 4096);
-        assert!(frames >= 11, "{frames}");
-        assert_eq!(backfilled, 0);
-        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
-        assert_eq!(read_index(&shm).unwrap().2, frames, "all frames backfilled");
+        assert!(keeper.frames.load(Relaxed) >= after_one + 5);
+        keeper.committed(b"tenant_a", 3);
+        keeper.committed(b"tenant_a", 4);
+        keeper.committed(b"tenant_b", 2);
+        assert_eq!(*keeper.tenants_due.lock(), vec!["tenant_a".to_owned()]);
+        drop(conn); // before the keeper it points at
     }
 }

@@ -127,7 +127,7 @@ pub(crate) fn spawn(shared: &Arc<Shared>) {
         }
         Err(e) => log::error!("litepool: cannot start the housekeeper thread: {e}"),
     }
-    crate::checkpoint::spawn(shared);
+    crate::checkpointer::spawn(shared);
 }
 
 fn run(weak: &Weak<Shared>, signal: &WorkerSignal) {

@@ -47,6 +47,7 @@
 
 mod acquire;
 mod checkpoint;
+mod checkpointer;
 mod clock;
 mod codes;
 mod config;

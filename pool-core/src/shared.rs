@@ -212,7 +212,11 @@ impl Shared {
         let mut entry = entry;
         if changes != 0 {
             match reset::restore(&mut entry, &self.baseline, &self.config, changes) {
-                Ok(()) => Counters::bump(&self.counters.reset_on_return),
+                Ok(()) => {
+                    // Restoring wal_autocheckpoint replaces the WAL hook.
+                    entry.wal_hooked = false;
+                    Counters::bump(&self.counters.reset_on_return);
+                }
                 Err(why) => {
                     log::info!("litepool: connection {} is replaced: {}", entry.id, why.0);
                     Counters::bump(&self.counters.closed_dirty);

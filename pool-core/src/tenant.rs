@@ -352,9 +352,9 @@ impl TenantRegistry {
         })
     }
 
-    /// The database files of the registered tenants (for the checkpointer).
-    pub fn paths(&self) -> Vec<String> {
-        self.tenants.read().values().map(|t| t.path.clone()).collect()
+    /// The database file of tenant `code` (for the checkpointer).
+    pub fn path_of(&self, code: &str) -> Option<String> {
+        self.tenants.read().get(code).map(|t| t.path.clone())
     }
 
     pub fn gates(&self) -> Vec<Arc<WriteGate>> {

@@ -235,11 +235,8 @@ fn tenant_databases_are_checkpointed_too() {
         lease.execute("INSERT INTO tenant_a.t(v) VALUES (?1)", [format!("{i:0>600}")]).unwrap();
     }
     drop(lease);
-    let shm = tenant.with_file_name("tenant_a.db-shm");
-    eventually("the tenant's WAL was checkpointed", || {
-        let bytes = std::fs::read(&shm).unwrap_or_default();
-        // nBackfill of the WAL-index header (native byte order, offset 96).
-        bytes.len() >= 100 && u32::from_ne_bytes([bytes[96], bytes[97], bytes[98], bytes[99]]) > 0
-    });
-    assert!(db.pool.statistics().checkpoints_passive >= 1);
+    // The main database saw one small commit: a PASSIVE checkpoint can only
+    // be the tenant's (the WAL hook reported its 200+ frames).
+    eventually("the tenant's WAL was checkpointed", || db.pool.statistics().checkpoints_passive >= 1);
+    assert_eq!(db.pool.statistics().checkpoints_failed, 0);
 }
