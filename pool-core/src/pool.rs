@@ -209,7 +209,8 @@ impl Pool {
     }
 
     /// The WAL now: its size, frames, peak, who checkpoints it and whether
-    /// reads are held back (a `stat` and a 100-byte read of the `-shm` file).
+    /// reads are held back (a `stat` of the WAL file; the frame counts are
+    /// the pool's own, from a WAL hook and its checkpoints).
     pub fn wal_status(&self) -> crate::WalStatus {
         self.shared().wal.status()
     }
