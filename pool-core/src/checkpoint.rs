@@ -28,8 +28,13 @@
 //! The checkpointer is a thread of its own rather than a step of the
 //! housekeeper's round: a TRUNCATE checkpoint may wait up to a second for
 //! readers, and the housekeeper must not time out waiters or open
-//! connections that late. The housekeeper starts it (and again after a
-//! fork); it holds only a `Weak` to the pool, like the housekeeper.
+//! connections that late. It starts with the pool and holds only a `Weak`
+//! to it, like the housekeeper. It is not restarted in a child after
+//! `fork()`: a second thread spawned into a forked child (beside the new
+//! housekeeper) made the child's `parking_lot` queues inherit stale entries
+//! often enough to crash its housekeeper (Python's multiprocessing test).
+//! The parent's checkpointer watches the same file and sees the children's
+//! commits as WAL growth; back-pressure does not cross processes.
 //!
 //! `"external"` (Litestream, or another tool, owns checkpoints): autocheckpoint
 //! off, no pool checkpoints, the same monitoring. `"sqlite"`: SQLite's
@@ -155,8 +160,10 @@ pub(crate) struct WalKeeper {
     pub frames: AtomicU64,
     /// Frames copied back as of the pool's last checkpoint.
     pub backfilled: AtomicU64,
-    /// Tenant schemas whose WAL reached `checkpoint_pages` (the WAL hook).
+    /// Tenant schemas whose WAL reached `checkpoint_pages` (the WAL hook),
+    /// and whether there are any (so the checkpointer locks only then).
     pub tenants_due: Mutex<Vec<String>>,
+    pub tenants_pending: AtomicBool,
     pressing: AtomicBool,
     press: Mutex<Press>,
     released: Condvar,
@@ -166,22 +173,23 @@ pub(crate) struct WalKeeper {
     pub thread: Mutex<Option<thread::JoinHandle<()>>>,
 }
 
-/// Tells the checkpointer to exit (it sleeps on it between looks, holding
-/// no reference to the pool).
+/// Tells the checkpointer to exit. A flag and a plain sleep, no condvar:
+/// the checkpointer wakes every few milliseconds, and a thread parking on a
+/// `parking_lot` condvar that often would sometimes hold the parking lot's
+/// bucket lock at the moment another thread forks, deadlocking every
+/// parked thread of the child (seen with Python's multiprocessing).
 #[derive(Default)]
 pub(crate) struct Stop {
-    stopped: Mutex<bool>,
-    cv: Condvar,
+    stopped: AtomicBool,
 }
 
 impl Stop {
     /// Sleeps `d` unless stopped; `false` once stopped.
     pub fn sleep(&self, d: Duration) -> bool {
-        let mut stopped = self.stopped.lock();
-        if !*stopped {
-            let _ = self.cv.wait_for(&mut stopped, d);
+        if !self.stopped.load(SeqCst) {
+            thread::sleep(d);
         }
-        !*stopped
+        !self.stopped.load(SeqCst)
     }
 }
 
@@ -205,6 +213,7 @@ impl WalKeeper {
             frames: AtomicU64::new(0),
             backfilled: AtomicU64::new(0),
             tenants_due: Mutex::default(),
+            tenants_pending: AtomicBool::new(false),
             pressing: AtomicBool::new(false),
             press: Mutex::default(),
             released: Condvar::new(),
@@ -296,6 +305,12 @@ impl WalKeeper {
         self.counters.backpressure_nanos.fetch_add(u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX), Relaxed);
     }
 
+    /// In a forked child: no checkpointer runs here, so nothing is held
+    /// back (atomics only: a lock the parent held at the fork stays held).
+    pub fn after_fork(&self) {
+        self.pressing.store(false, SeqCst);
+    }
+
     /// Installs the WAL hook on a pooled connection (pool and external
     /// modes; SQLite's autocheckpoint is itself a WAL hook, so `"sqlite"`
     /// keeps it). Call again after the connection's pragmas were reset:
@@ -324,6 +339,7 @@ impl WalKeeper {
             if !due.iter().any(|s| *s == name) {
                 due.push(name.into_owned());
             }
+            self.tenants_pending.store(true, SeqCst);
         }
     }
 
@@ -342,8 +358,7 @@ impl WalKeeper {
 
     /// Stops the checkpointer and waits for it until `deadline`.
     pub fn stop(&self, deadline: Instant) {
-        *self.stop.stopped.lock() = true;
-        self.stop.cv.notify_all();
+        self.stop.stopped.store(true, SeqCst);
         self.set_pressing(false);
         let Some(handle) = self.thread.lock().take() else { return };
         while !handle.is_finished() && Instant::now() < deadline {

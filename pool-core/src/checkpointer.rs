@@ -27,20 +27,17 @@ const DRAIN_POLL: Duration = Duration::from_millis(10);
 const POLL: Duration = Duration::from_millis(5);
 const IDLE_POLL: Duration = Duration::from_millis(20);
 
-/// Starts the checkpointer of `shared` (pool mode on a WAL database only).
+/// Starts the checkpointer of a new pool (pool mode on a WAL database
+/// only; not in forked children, see `checkpoint.rs`).
 pub(crate) fn spawn(shared: &Arc<Shared>) {
     if shared.wal.mode != CheckpointMode::Pool || shared.wal.wal.is_none() {
         return;
     }
-    // In a forked child: a hold-back the parent's checkpointer had on ends
-    // here (that thread does not exist in the child).
-    shared.wal.set_pressing(false);
     let weak = Arc::downgrade(shared);
     let stop = Arc::clone(&shared.wal.stop);
     let name = format!("ckpt-{}", shared.config.name);
     match thread::Builder::new().name(name).spawn(move || run(&weak, &stop)) {
-        // In a forked child the old handle names a thread of the parent's.
-        Ok(handle) => std::mem::forget(shared.wal.thread.lock().replace(handle)),
+        Ok(handle) => *shared.wal.thread.lock() = Some(handle),
         Err(e) => log::error!("litepool: cannot start the checkpointer thread: {e}"),
     }
 }
@@ -50,8 +47,9 @@ struct Watcher {
     conn: Option<Connection>,
     /// When the checkpointer may try to open its connection again.
     next_open: Instant,
-    /// `frames` at the last PASSIVE checkpoint.
+    /// `frames` and the WAL file's size at the last PASSIVE checkpoint.
     last_frames: u64,
+    last_bytes: u64,
     /// The WAL file's size when the pool last saw the WAL restart: a file
     /// that grows past it grew by commits the WAL hook may not have seen
     /// (another process's).
@@ -73,6 +71,7 @@ fn run(weak: &Weak<Shared>, stop: &Stop) {
         conn: None,
         next_open: now,
         last_frames: 0,
+        last_bytes: 0,
         size_at_reset: 0,
         cooldown: Duration::ZERO,
         next_truncate: now,
@@ -118,6 +117,9 @@ fn round(shared: &Shared, w: &mut Watcher) {
     let backfilled = keeper.backfilled.load(Relaxed);
     let over_high_water = keeper.high_water > 0 && content(shared, w, bytes) >= keeper.high_water;
     let new_frames = if frames >= w.last_frames { frames - w.last_frames } else { frames };
+    // Commits the hook does not see (other processes', forked children's)
+    // show as file growth.
+    let grown = bytes.saturating_sub(w.last_bytes.max(w.size_at_reset)) / (keeper.page_size + 24);
     let changed = (frames, bytes) != w.seen;
     w.seen = (frames, bytes);
     w.poll = if changed { POLL } else { (w.poll * 2).min(IDLE_POLL) };
@@ -125,7 +127,8 @@ fn round(shared: &Shared, w: &mut Watcher) {
         let finished = truncate(shared, w);
         w.cooldown = if finished { Duration::ZERO } else { (w.cooldown * 2).clamp(CHECKPOINT_WAIT, MAX_COOLDOWN) };
         w.next_truncate = Instant::now() + w.cooldown;
-    } else if frames.saturating_sub(backfilled) >= keeper.pages && new_frames >= keeper.pages {
+    } else if (frames.saturating_sub(backfilled) >= keeper.pages && new_frames >= keeper.pages) || grown >= keeper.pages
+    {
         passive(shared, w, frames, bytes);
     }
     tenants(shared, w);
@@ -135,13 +138,11 @@ fn round(shared: &Shared, w: &mut Watcher) {
 /// setting): each one the WAL hook saw reach `checkpoint_pages` gets a
 /// PASSIVE checkpoint on a short-lived connection, at most once a second.
 fn tenants(shared: &Shared, w: &mut Watcher) {
-    if Instant::now() < w.next_tenants {
+    if !shared.wal.tenants_pending.load(SeqCst) || Instant::now() < w.next_tenants {
         return;
     }
+    shared.wal.tenants_pending.store(false, SeqCst);
     let due = std::mem::take(&mut *shared.wal.tenants_due.lock());
-    if due.is_empty() {
-        return;
-    }
     w.next_tenants = Instant::now() + Duration::from_secs(1);
     for schema in due {
         let Some(path) = schema.strip_prefix("tenant_").and_then(|code| shared.tenants.path_of(code)) else {
@@ -202,6 +203,7 @@ fn copied(shared: &Shared, done: i64) {
 
 fn passive(shared: &Shared, w: &mut Watcher, frames: u64, bytes: u64) {
     w.last_frames = frames;
+    w.last_bytes = bytes;
     let Some(conn) = connection(shared, w) else { return };
     let c = &shared.wal.counters;
     c.passive.fetch_add(1, Relaxed);
@@ -271,6 +273,7 @@ fn truncate_on(shared: &Shared, w: &mut Watcher, conn: &Connection) -> bool {
     keeper.peak.fetch_max(wal_bytes(shared), Relaxed);
     c.truncate.fetch_add(1, Relaxed);
     w.last_frames = 0;
+    w.last_bytes = 0;
     match outcome {
         Ok((blocked, log, done)) if blocked || done < log => {
             copied(shared, done);

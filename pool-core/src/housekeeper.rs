@@ -127,7 +127,6 @@ pub(crate) fn spawn(shared: &Arc<Shared>) {
         }
         Err(e) => log::error!("litepool: cannot start the housekeeper thread: {e}"),
     }
-    crate::checkpointer::spawn(shared);
 }
 
 fn run(weak: &Weak<Shared>, signal: &WorkerSignal) {

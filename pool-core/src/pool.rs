@@ -120,6 +120,7 @@ impl PoolBuilder {
             if self.connector.is_memory() { Some(sqlite::open(&*self.connector, &self.config)?) } else { None };
         let shared = Shared::new(self.config, self.connector, self.events, first, anchor)?;
         housekeeper::spawn(&shared);
+        crate::checkpointer::spawn(&shared);
         Ok(Pool { handle: Arc::new(PoolHandle { shared }) })
     }
 }

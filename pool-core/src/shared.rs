@@ -188,6 +188,7 @@ impl Shared {
         self.gate.reset_after_fork(seen);
         self.tenants.reset_after_fork(seen);
         self.leases.clear();
+        self.wal.after_fork();
         housekeeper::spawn(self);
     }
 
