@@ -15,10 +15,10 @@ use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
 
+use crate::call::rules;
 use crate::delivery::{Delivery, Pending};
 use crate::error::{to_js_error, Failure};
 use crate::options::sql_arg;
-use crate::pool::rules;
 use crate::values::{params_from_js, produced_to_js};
 
 /// A leased connection. Give it back with `release()`.

@@ -12,22 +12,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use litepool::sql::{Op, Produced};
-use litepool::PooledConnection;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{sys, Env};
 use parking_lot::Mutex;
 
-use crate::connection::NewConnection;
 use crate::error::{js_error_value, Failure};
 use crate::values::produced_to_js;
+
+/// A value made on the JS thread.
+pub(crate) type Build = Box<dyn for<'env> FnOnce(&'env Env) -> Result<Unknown<'env>> + Send>;
 
 /// What a settled call resolves with.
 pub(crate) enum Value {
     /// A SQL call's outcome, shaped by its op; `bool`: `safeIntegers`.
     Produced(Op, Produced, bool),
-    /// A lease for `pool.acquire()`, to wrap in a JS `Connection`.
-    Connection(PooledConnection, NewConnection),
+    /// Built on the JS thread (a lease for `pool.acquire()`, wrapped in a
+    /// JS `Connection`).
+    Build(Build),
     /// Nothing (`undefined`).
     Done,
     /// A number (a commit token).
@@ -158,7 +160,7 @@ fn settle_now(env: &Env, deferred: sys::napi_deferred, result: std::result::Resu
     let opened = unsafe { sys::napi_open_handle_scope(env.raw(), &mut scope) } == sys::Status::napi_ok;
     let value = match result {
         Ok(Value::Produced(op, produced, safe_integers)) => produced_to_js(env, op, produced, safe_integers),
-        Ok(Value::Connection(lease, make)) => make.into_js(env, lease),
+        Ok(Value::Build(build)) => build(env),
         // SAFETY: creating `undefined` on the JS thread.
         Ok(Value::Done) => unsafe { Undefined::to_napi_value(env.raw(), ()) }
             .map(|raw| unsafe { Unknown::from_raw_unchecked(env.raw(), raw) }),

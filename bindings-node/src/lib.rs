@@ -15,6 +15,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+mod call;
 mod connection;
 mod delivery;
 mod error;

@@ -8,6 +8,7 @@ use napi::bindgen_prelude::*;
 use napi::Env;
 use napi_derive::napi;
 
+use crate::call::{call_async, rules};
 use crate::connection::NewConnection;
 use crate::delivery::{Delivery, Value};
 use crate::error::{range_error, to_js_error, type_error, Failure};
@@ -229,7 +230,9 @@ impl Pool {
             site,
         };
         self.inner.acquire_with(core, move |result| {
-            pending.settle(result.map(|lease| Value::Connection(lease, make)).map_err(Failure::Core));
+            pending.settle(
+                result.map(|lease| Value::Build(Box::new(move |env| make.into_js(env, lease)))).map_err(Failure::Core),
+            );
         });
         Ok(promise)
     }
@@ -260,7 +263,7 @@ impl Pool {
         };
         let pool = self.inner.clone();
         self.settle_on_thread(env, "litepool-read-at", move || {
-            pool.read_at_least(token as u64).map(|lease| Value::Connection(lease, make))
+            pool.read_at_least(token as u64).map(|lease| Value::Build(Box::new(move |env| make.into_js(env, lease))))
         })
     }
 
@@ -574,32 +577,6 @@ impl Pool {
             Err(e) => Err(to_js_error(env, &Failure::Core(e))),
         }
     }
-}
-
-/// The binding rules of `strictParameters`.
-pub(crate) fn rules(strict: bool) -> litepool::sql::BindRules {
-    if strict {
-        litepool::sql::BindRules::STRICT
-    } else {
-        litepool::sql::BindRules::LAX
-    }
-}
-
-/// A one-shot call off the JS thread: the core routes, leases and runs it
-/// on its executor; the promise settles through `delivery`.
-pub(crate) fn call_async<'env>(
-    env: &'env Env,
-    pool: &litepool::Pool,
-    delivery: &Delivery,
-    call: Call,
-    tenant: Option<String>,
-    safe_integers: bool,
-) -> Result<Unknown<'env>> {
-    let (pending, promise) = delivery.promise(env)?;
-    let op = call.op;
-    let opts = CoreAcquire { tenant, ..CoreAcquire::default() };
-    pool.call_with(opts, call, pending.done(op, safe_integers));
-    Ok(promise)
 }
 
 fn millis_arg(env: &Env, value: Option<Unknown>, name: &str, default: u64) -> Result<Duration> {

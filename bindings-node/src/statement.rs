@@ -15,10 +15,10 @@ use napi::bindgen_prelude::*;
 use napi::{sys, Env};
 use napi_derive::napi;
 
+use crate::call::{call_async, rules};
 use crate::delivery::Delivery;
 use crate::error::{to_js_error, Failure};
 use crate::options::parse_query_options;
-use crate::pool::{call_async, rules};
 use crate::values::{check, params_from_js, produced_to_js, row_object, rows_array};
 
 /// A prepared statement, made by `pool.prepare(sql)`. Its calls lease a

@@ -28,7 +28,7 @@ impl Shared {
         site: AcquireSite,
     ) -> Result<PooledConnection> {
         let start = clock::now();
-        self.check_fork();
+        crate::housekeeper::check_fork(self);
         let mut deadline = Deadline::after(opts.timeout.unwrap_or(self.config.acquire_timeout));
         let tenant = self.tenants.lookup(opts.tenant.as_deref())?;
         let (permit, gate_waited) = match opts.lane {
@@ -133,7 +133,7 @@ impl Shared {
 
     pub(crate) fn try_acquire(self: &Arc<Self>, site: AcquireSite) -> Result<PooledConnection> {
         let start = clock::now();
-        self.check_fork();
+        crate::housekeeper::check_fork(self);
         let want = Want { query_only: false, tenant: None };
         loop {
             let mut int = self.slots.lock();

@@ -81,7 +81,7 @@ impl Acquire {
         loop {
             match std::mem::replace(&mut self.stage, Stage::Done) {
                 Stage::Start => {
-                    self.shared.check_fork();
+                    crate::housekeeper::check_fork(&self.shared);
                     self.tenant = self.shared.tenants.lookup(self.tenant_code.as_deref())?;
                     if self.lane != Lane::Write {
                         if self.shared.wal.poll_held_back(cx.waker(), &mut self.held_since) {

@@ -67,6 +67,7 @@ mod query;
 mod replica;
 mod reset;
 mod shared;
+mod signal;
 mod slots;
 pub mod sql;
 mod sqlite;

@@ -154,7 +154,7 @@ impl Pool {
 
     /// The pool's executor: the threads that run asynchronous calls' SQL
     /// (for [`crate::sql::SessionQueue`]).
-    pub fn executor(&self) -> crate::sql::Executor {
+    pub fn executor(&self) -> crate::sql::executor::Executor {
         self.shared().executor.clone()
     }
 

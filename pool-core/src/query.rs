@@ -7,7 +7,9 @@ use rusqlite::types::{ToSql, ToSqlOutput, Value};
 use crate::error::{Error, Result};
 use crate::guard::PooledConnection;
 use crate::pool::{AcquireOptions, Pool};
-use crate::sql::{execute, Call, Op, Params, Produced};
+use crate::sql::call::{Call, Op, Produced};
+use crate::sql::exec::execute;
+use crate::sql::params::Params;
 
 /// Positional parameters from Rust values, as rusqlite takes them: `[]`,
 /// `[1, 2]`, `["a"]`, `&[&x as &dyn ToSql, …]`.

@@ -22,14 +22,14 @@ use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
 use crate::events::{CloseReason, PoolEvents};
 use crate::gate::{Owner, WriteGate};
-use crate::housekeeper::{self, WorkerSignal};
 use crate::leak::LeaseRegistry;
 use crate::metrics::Metrics;
 use crate::reset::{self, Baseline};
+use crate::signal::WorkerSignal;
 use crate::slots::{Freed, Slots};
-use crate::sql::group::Group;
-use crate::sql::route::Routes;
-use crate::sql::Executor;
+use crate::sql::batch::Group;
+use crate::sql::executor::Executor;
+use crate::sql::routes::Routes;
 use crate::sqlite::{self, Connector};
 use crate::stats::{Counters, State};
 use crate::tenant::TenantRegistry;
@@ -155,26 +155,27 @@ impl Shared {
     }
 
     /// In a child after `fork()`: forget (never close) the parent's
-    /// connections, reset the queues and restart the housekeeper.
+    /// connections and reset the queues; `true` when the housekeeper must be
+    /// restarted (see `housekeeper::check_fork`).
     #[inline]
-    pub(crate) fn check_fork(self: &Arc<Self>) {
+    pub(crate) fn reset_if_forked(self: &Arc<Self>) -> bool {
         let seen = crate::fork::generation();
         if seen == self.fork_seen.load(Relaxed) && !crate::fork::unwatched() {
-            return;
+            return false;
         }
-        self.after_fork(seen);
+        self.after_fork(seen)
     }
 
     #[cold]
-    fn after_fork(self: &Arc<Self>, seen: u64) {
+    fn after_fork(self: &Arc<Self>, seen: u64) -> bool {
         let pid = std::process::id();
         if self.pid.load(Relaxed) == pid {
             self.fork_seen.store(seen, Relaxed);
-            return;
+            return false;
         }
         let mut int = self.slots.lock();
         if self.pid.load(Relaxed) == pid {
-            return;
+            return false;
         }
         let old_generation = self.generation.fetch_add(1, Relaxed);
         let inherited: Vec<PoolEntry> = int.forget_after_fork();
@@ -189,7 +190,7 @@ impl Shared {
         self.tenants.reset_after_fork(seen);
         self.leases.clear();
         self.wal.after_fork();
-        housekeeper::spawn(self);
+        true
     }
 
     /// Takes back a lease's connection: rolls back an open transaction,

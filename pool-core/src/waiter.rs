@@ -277,3 +277,85 @@ impl<T> WaitQueue<T> {
         self.queue.drain(..).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Deadline;
+
+    fn waiter(ms: u64, blocking: bool) -> Arc<Waiter<u32>> {
+        Waiter::new(&mut Deadline::after(Duration::from_millis(ms)), blocking)
+    }
+
+    #[test]
+    fn a_grant_after_abandon_comes_back_to_the_granter() {
+        let w = waiter(1000, false);
+        assert!(w.abandon().is_none(), "nothing granted yet");
+        assert_eq!(w.grant(Ok(7)), Some(7), "the value goes back, to be given to someone else");
+    }
+
+    #[test]
+    fn abandon_after_a_grant_returns_the_grant() {
+        let w = waiter(1000, false);
+        assert_eq!(w.grant(Ok(3)), None);
+        assert!(matches!(w.abandon(), Some(Ok(3))), "the granted value is not lost");
+    }
+
+    #[test]
+    fn a_waiter_popped_cannot_be_removed_so_its_remover_waits_for_the_grant() {
+        let mut q = WaitQueue::default();
+        let (a, b) = (waiter(1000, true), waiter(1000, true));
+        q.push(Arc::clone(&a));
+        q.push(Arc::clone(&b));
+        let popped = q.pop().expect("a is first");
+        assert!(Arc::ptr_eq(&popped, &a));
+        assert!(!q.remove(&a), "already out: whoever popped it owes it a grant");
+        assert!(q.remove(&b) && q.is_empty());
+        let granter = std::thread::spawn(move || popped.grant(Ok(1)));
+        assert!(matches!(a.wait_for_grant(), Ok(1)));
+        assert_eq!(granter.join().ok().flatten(), None);
+    }
+
+    #[test]
+    fn a_nudge_wakes_once_and_a_second_is_not_paid_for() {
+        let w = waiter(1000, true);
+        assert!(w.nudge());
+        assert!(!w.nudge(), "not looked yet: no second wake-up");
+        assert!(matches!(w.wait(), Woken::Nudged));
+        assert!(w.nudge(), "looked: it can be nudged again");
+        assert!(matches!(w.wait(), Woken::Nudged));
+        assert!(matches!(waiter(5, true).wait(), Woken::TimedOut));
+    }
+
+    #[test]
+    fn a_grant_wins_over_a_pending_nudge_and_wakes_the_async_waker() {
+        struct Flag(AtomicBool);
+        impl std::task::Wake for Flag {
+            fn wake(self: Arc<Self>) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let waker = Waker::from(Arc::clone(&flag));
+        let w = waiter(1000, false);
+        assert!(w.poll_grant(&waker).is_none());
+        assert_eq!(w.grant(Ok(9)), None);
+        assert!(flag.0.load(Ordering::SeqCst), "the waker ran");
+        assert!(!w.nudge(), "granted: a nudge is pointless");
+        assert!(matches!(w.poll_grant(&waker), Some(Ok(9))));
+    }
+
+    #[test]
+    fn expiry_takes_only_the_expired_and_keeps_the_rest_in_order() {
+        let mut q = WaitQueue::default();
+        let ws = [waiter(1000, true), waiter(0, false), waiter(2000, false), waiter(0, true)];
+        for w in &ws {
+            q.push(Arc::clone(w));
+        }
+        let taken = q.take_expired(Instant::now() + Duration::from_millis(1));
+        assert_eq!(taken.len(), 2);
+        assert!(Arc::ptr_eq(&taken[0], &ws[1]) && Arc::ptr_eq(&taken[1], &ws[3]));
+        assert!(q.is_front(&ws[0]) && q.len() == 2);
+        assert_eq!(q.next_async_deadline(), Some(ws[2].deadline));
+    }
+}

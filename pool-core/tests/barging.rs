@@ -83,22 +83,30 @@ fn under_oversubscription_every_thread_is_served_and_the_wait_tail_is_bounded() 
 fn the_write_gate_barges_too_and_strict_hands_off() {
     for fairness in [Fairness::Barging, Fairness::Strict] {
         let db = pool_with(quick().fairness(fairness).starvation_bound(Duration::from_secs(5)));
-        let gate = db.pool.write().unwrap();
-        let pool = db.pool.clone();
-        let waiter = thread::spawn(move || pool.write().map(|_| thread::sleep(Duration::from_millis(200))));
-        eventually("writer queued", || db.pool.state().waiting == 1);
-        drop(gate);
-        let again = db.pool.acquire(litepool::AcquireOptions {
-            lane: litepool::Lane::Write,
-            timeout: Some(Duration::from_millis(1)),
-            ..Default::default()
-        });
-        match fairness {
-            Fairness::Barging => assert!(again.is_ok(), "barging: the running writer went first"),
-            Fairness::Strict => assert!(again.is_err(), "strict: the queued writer got the gate"),
+        // Barging lets the running writer go first; it may still lose the
+        // race to the woken waiter on a loaded machine, so it gets a few
+        // tries. Strict never lets it.
+        let tries = if fairness == Fairness::Barging { 5 } else { 3 };
+        let mut barged = 0;
+        for _ in 0..tries {
+            let gate = db.pool.write().unwrap();
+            let pool = db.pool.clone();
+            let waiter = thread::spawn(move || pool.write().map(|_| thread::sleep(Duration::from_millis(50))));
+            eventually("writer queued", || db.pool.state().waiting == 1);
+            drop(gate);
+            let again = db.pool.acquire(litepool::AcquireOptions {
+                lane: litepool::Lane::Write,
+                timeout: Some(Duration::from_millis(1)),
+                ..Default::default()
+            });
+            barged += usize::from(again.is_ok());
+            drop(again);
+            waiter.join().unwrap().unwrap();
         }
-        drop(again);
-        waiter.join().unwrap().unwrap();
+        match fairness {
+            Fairness::Barging => assert!(barged > 0, "barging: the running writer never went first in {tries} tries"),
+            Fairness::Strict => assert_eq!(barged, 0, "strict: the queued writer always gets the gate"),
+        }
     }
 }
 

@@ -12,115 +12,15 @@
 //! (with `synchronous=FULL`) and the write gate's hand-off; a group pays
 //! them once.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use parking_lot::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
 use crate::guard::{Lane, PooledConnection};
 use crate::pool::{AcquireOptions, Pool};
-use crate::sql::exec::{self, Call, Produced};
-
-/// The most calls run in one transaction.
-const BATCH: usize = 64;
-
-/// Where a call's result goes.
-enum Reply {
-    /// A thread waits for it.
-    Sync(Arc<Slot>),
-    /// A completion takes it (on the leader's thread).
-    Async(Box<dyn FnOnce(Result<Produced>) + Send>),
-}
-
-#[derive(Default)]
-struct Slot {
-    result: Mutex<Option<Result<Produced>>>,
-    cv: Condvar,
-}
-
-struct Job {
-    call: Call,
-    reply: Reply,
-}
-
-impl Job {
-    fn answer(self, result: Result<Produced>) {
-        match self.reply {
-            Reply::Sync(slot) => {
-                *slot.result.lock() = Some(result);
-                slot.cv.notify_one();
-            }
-            Reply::Async(done) => done(result),
-        }
-    }
-}
-
-#[derive(Default)]
-struct State {
-    jobs: VecDeque<Job>,
-    /// A leader is running batches.
-    leading: bool,
-}
-
-/// A pool's group-commit queue.
-#[derive(Default)]
-pub(crate) struct Group {
-    state: Mutex<State>,
-}
-
-impl Group {
-    /// Queues `job`; `true` when the caller must lead (no group runs).
-    fn push(&self, job: Job) -> bool {
-        let mut st = self.state.lock();
-        st.jobs.push_back(job);
-        !std::mem::replace(&mut st.leading, true)
-    }
-
-    /// The next batch; an empty one ends the leader's turn (atomically).
-    fn batch(&self) -> Vec<Job> {
-        let mut st = self.state.lock();
-        let n = st.jobs.len().min(BATCH);
-        if n == 0 {
-            st.leading = false;
-        }
-        st.jobs.drain(..n).collect()
-    }
-
-    /// Fails every queued call (the leader could not lease the write lane).
-    fn fail_all(&self, err: &Error) {
-        let jobs: Vec<Job> = {
-            let mut st = self.state.lock();
-            st.leading = false;
-            st.jobs.drain(..).collect()
-        };
-        for job in jobs {
-            job.answer(Err(copy_error(err)));
-        }
-    }
-
-    /// Takes a still-queued synchronous job of `slot` out (its caller gave up).
-    fn withdraw(&self, slot: &Arc<Slot>) -> bool {
-        let mut st = self.state.lock();
-        let at = st.jobs.iter().position(|j| matches!(&j.reply, Reply::Sync(s) if Arc::ptr_eq(s, slot)));
-        at.map(|i| st.jobs.remove(i)).is_some()
-    }
-}
-
-/// An error for each of several callers (the core's `Error` is not `Clone`).
-fn copy_error(err: &Error) -> Error {
-    match err {
-        Error::Timeout { what, waited, state, last_error } => {
-            Error::Timeout { what, waited: *waited, state: *state, last_error: last_error.clone() }
-        }
-        Error::Closed => Error::Closed,
-        Error::Sqlite(rusqlite::Error::SqliteFailure(f, m)) => {
-            Error::Sqlite(rusqlite::Error::SqliteFailure(*f, m.clone()))
-        }
-        other => Error::Misuse(format!("the group commit failed: {other}")),
-    }
-}
+use crate::sql::batch::{copy_error, Group, Job, Reply, Slot};
+use crate::sql::call::{Call, Produced};
+use crate::sql::exec;
 
 /// Runs batches on `lease` until the queue is empty.
 fn lead(group: &Group, lease: &PooledConnection) {

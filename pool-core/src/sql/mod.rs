@@ -14,16 +14,20 @@
 //! back, delivers completions to its event loop and maps errors by
 //! [`Error::code`](crate::Error::code); nothing else.
 
+pub(crate) mod batch;
+pub(crate) mod call;
 pub mod classify;
-mod exec;
-mod executor;
+pub(crate) mod exec;
+pub(crate) mod executor;
 pub(crate) mod group;
-mod params;
+pub(crate) mod params;
 pub(crate) mod route;
-pub use route::CallFuture;
-mod session;
+pub(crate) mod routes;
+pub(crate) mod session;
 
-pub use exec::{execute, Call, Column, Op, Produced, Sql};
+pub use call::{Call, Column, Op, Produced, Sql};
+pub use exec::execute;
 pub use executor::{Executor, Work};
 pub use params::{BadValue, BindRules, Params};
+pub use route::CallFuture;
 pub use session::{Action, Done, Session, SessionQueue, TxnMode};

@@ -10,7 +10,6 @@
 //! gate is free, else it goes back and the write lane is asked for with
 //! what is left of the same deadline.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -24,38 +23,9 @@ use crate::future::{Acquire, AcquireHandle};
 use crate::guard::{Lane, PooledConnection};
 use crate::pool::{AcquireOptions, Pool};
 use crate::shared::Shared;
+use crate::sql::call::{Call, Op, Produced, Sql};
 use crate::sql::classify;
-use crate::sql::exec::{self, Call, Op, Produced, Sql};
-
-/// How many SQL texts the route cache remembers before it starts afresh.
-const ROUTES_KEPT: usize = 1024;
-
-/// `sqlite3_stmt_readonly` answers per SQL text.
-#[derive(Default)]
-pub(crate) struct Routes {
-    map: Mutex<HashMap<Box<str>, bool>>,
-}
-
-impl Routes {
-    /// Whether `sql` is read-only, if known.
-    pub fn known(&self, sql: &Sql) -> Option<bool> {
-        if let Some(ro) = sql.read_only() {
-            return Some(ro);
-        }
-        let ro = self.map.lock().get(sql.as_str()).copied()?;
-        sql.learn(ro);
-        Some(ro)
-    }
-
-    pub fn learn(&self, sql: &Sql, read_only: bool) {
-        sql.learn(read_only);
-        let mut map = self.map.lock();
-        if map.len() >= ROUTES_KEPT {
-            map.clear();
-        }
-        map.insert(sql.as_str().into(), read_only);
-    }
-}
+use crate::sql::exec;
 
 /// The lane a statement with this read-only answer runs on.
 fn lane_for(read_only: bool) -> Lane {

@@ -32,8 +32,9 @@ use crate::clock::Deadline;
 use crate::error::{Error, Result};
 use crate::gate::{GateEntry, GatePermit, Pass};
 use crate::guard::{Lane, PooledConnection};
+use crate::sql::call::{Call, Op, Produced};
 use crate::sql::classify::{self, Control};
-use crate::sql::exec::{self, Call, Op, Produced};
+use crate::sql::exec;
 use crate::sql::executor::Executor;
 use crate::waiter::Waiter;
 
