@@ -105,6 +105,18 @@ export declare class Pool {
   /** Leases a connection; resolves with a `Connection` to `release()` when done. */
   acquire(options?: AcquireOptions): Promise<Connection>
   /**
+   * On a primary: commits a marker after the writes so far and resolves
+   * with it, a token for `readAtLeast` on a replica (read-your-writes).
+   * Rejects with `LITEPOOL_READ_ONLY_REPLICA` on a replica.
+   */
+  commitToken(): Promise<number>
+  /**
+   * On a replica (`replicaUrl`): resolves with a read `Connection` that
+   * sees at least commit `token`, waiting up to `connectionTimeoutMillis`;
+   * then rejects with `LITEPOOL_TIMEOUT` naming both tokens.
+   */
+  readAtLeast(token: number): Promise<Connection>
+  /**
    * `query()` on the calling thread (blocks it while waiting for a
    * connection and while the SQL runs): for scripts and startup code.
    */
@@ -331,6 +343,41 @@ export interface PoolOptions {
    * result (default: false).
    */
   groupCommit?: boolean
+  /**
+   * Who checkpoints the WAL: `'pool'` (off the request path, with reader
+   * back-pressure above `walHighWater`), `'external'` (Litestream or
+   * another tool; the pool only watches) or `'sqlite'` (SQLite's own
+   * autocheckpoint) (default: pool).
+   */
+  checkpoint?: 'pool' | 'external' | 'sqlite'
+  /**
+   * With checkpoint `'pool'`: a PASSIVE checkpoint runs once this many new
+   * pages are in the WAL (default: 1000).
+   */
+  checkpointPages?: number
+  /**
+   * With checkpoint `'pool'`: above this many WAL bytes, new read and
+   * ordinary leases wait (at most 1 s) while the pool runs a TRUNCATE
+   * checkpoint; 0 turns it off (default: 67108864 (64 MiB)).
+   */
+  walHighWater?: number
+  /**
+   * `PRAGMA journal_size_limit` in bytes: a larger WAL file is truncated
+   * to this when it restarts (default: 67108864 (64 MiB)).
+   */
+  journalSizeLimit?: number
+  /**
+   * A SQLite loadable extension (a path) loaded once per process before
+   * the first connection opens, e.g. the Litestream VFS (default: none).
+   */
+  extension?: string
+  /** The SQLite VFS connections open with; none: SQLite's default (default: none). */
+  vfs?: string
+  /**
+   * A Litestream replica URL: the pool is a read-only replica through the
+   * Litestream VFS; writes fail with `LITEPOOL_READ_ONLY_REPLICA` (default: none).
+   */
+  replicaUrl?: string
   /** Return every INTEGER as a `BigInt`, exact beyond 2^53 (default: false). */
   safeIntegers?: boolean
   /**
@@ -385,6 +432,22 @@ export interface PoolStats {
   gateBypassed: number
   /** Connections retired by `evict()` or a lowered `max`. */
   closedEvicted: number
+  /** The WAL file's size in bytes now. */
+  walBytes: number
+  /** The largest WAL file size the pool has seen. */
+  walPeakBytes: number
+  /** PASSIVE checkpoints the pool ran. */
+  checkpointsPassive: number
+  /** TRUNCATE checkpoints the pool ran under reader back-pressure. */
+  checkpointsTruncate: number
+  /** Checkpoints an open read or a writer kept from finishing. */
+  checkpointsIncomplete: number
+  /** WAL pages the pool's checkpoints copied back. */
+  checkpointPages: number
+  /** Read and ordinary leases held back while the pool truncated the WAL. */
+  backpressureWaits: number
+  /** Times a lease was reported as pinning the WAL. */
+  walPinned: number
   /** Total time callers spent waiting for a connection, in milliseconds. */
   waitTimeMillis: number
 }

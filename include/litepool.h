@@ -214,6 +214,11 @@ enum litepool_result
    * A call is still running on the lease.
    */
   LITEPOOL_CONNECTION_BUSY = 23,
+  /**
+   * A write (a write lease, or a writing statement) on a pool that is a
+   * read-only replica (`replica_url`); writes go to the primary.
+   */
+  LITEPOOL_READ_ONLY_REPLICA = 24,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -380,6 +385,44 @@ typedef struct {
    * serves the pool's one-shot calls).
    */
   bool group_commit;
+  /**
+   * Who checkpoints the WAL: "pool" (off the request path, with reader
+   * back-pressure above `wal_high_water`), "external" (Litestream or
+   * another tool; the pool only watches) or "sqlite" (SQLite's own
+   * autocheckpoint). Default "pool"; NULL means the default.
+   */
+  const char *checkpoint;
+  /**
+   * With checkpoint "pool": a PASSIVE checkpoint runs once this many new
+   * pages are in the WAL. Default 1000; must be at least 1.
+   */
+  uint32_t checkpoint_pages;
+  /**
+   * With checkpoint "pool": above this many WAL bytes, new read and
+   * ordinary leases wait (at most 1 s) while the pool runs a TRUNCATE
+   * checkpoint. Default 67108864 (64 MiB); 0 turns it off.
+   */
+  uint64_t wal_high_water;
+  /**
+   * `PRAGMA journal_size_limit` in bytes: a larger WAL file is truncated
+   * to this when it restarts. Default 67108864 (64 MiB).
+   */
+  uint64_t journal_size_limit;
+  /**
+   * A SQLite loadable extension (a path) loaded once per process before
+   * the first connection opens, e.g. the Litestream VFS. Default NULL (none).
+   */
+  const char *extension;
+  /**
+   * The SQLite VFS connections open with. Default NULL (SQLite's default).
+   */
+  const char *vfs;
+  /**
+   * A Litestream replica URL: the pool is a read-only replica through the
+   * Litestream VFS, and writes fail with `LITEPOOL_READ_ONLY_REPLICA`.
+   * Default NULL (none).
+   */
+  const char *replica_url;
 } litepool_config;
 
 /**
@@ -551,6 +594,17 @@ litepool_result litepool_acquire(litepool_pool *pool, uint32_t timeout_ms, litep
 litepool_result litepool_try_acquire(litepool_pool *pool, litepool_conn **out);
 
 /**
+ * On a replica pool (`replica_url`): a read lease that sees at least
+ * commit `token` (from `litepool_commit_token` on the primary), waiting up
+ * to the pool's `acquire_timeout_ms`; then `LITEPOOL_TIMEOUT`, whose
+ * message names the token asked for and the one the replica has.
+ *
+ * # Safety
+ * `out` must point to writable memory for one pointer.
+ */
+litepool_result litepool_acquire_at_least(litepool_pool *pool, uint64_t token, litepool_conn **out);
+
+/**
  * Like `litepool_acquire`, for reading: the lease has `PRAGMA query_only=ON`,
  * so a write through `litepool_exec` fails with `LITEPOOL_READ_ONLY_LANE`
  * (through the raw `sqlite3 *`, with `SQLITE_READONLY`).
@@ -687,6 +741,16 @@ litepool_result litepool_resize(litepool_pool *pool, uint32_t max_size, uint32_t
  * `closed` must be NULL or point to writable memory for one `uint32_t`.
  */
 litepool_result litepool_evict(litepool_pool *pool, uint32_t *closed);
+
+/**
+ * On a primary pool: commits a marker after everything written so far and
+ * writes it to `*token`, for `litepool_acquire_at_least` on a replica
+ * (read-your-writes). On a replica pool: `LITEPOOL_READ_ONLY_REPLICA`.
+ *
+ * # Safety
+ * `token` must point to writable memory for one `uint64_t`.
+ */
+litepool_result litepool_commit_token(litepool_pool *pool, uint64_t *token);
 
 /**
  * The pool's health: `LITEPOOL_HEALTHY` (0), `LITEPOOL_WARNING` (1) or

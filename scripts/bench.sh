@@ -17,5 +17,6 @@ for lang in c python node; do
 done
 [ -f benches/e2e/run.sh ] && bash benches/e2e/run.sh
 [ -f benches/e2e-tenants/run.sh ] && bash benches/e2e-tenants/run.sh
+[ -f benches/wal/run.sh ] && bash benches/wal/run.sh
 python3 scripts/charts.py  # PNG charts into benches/charts/ (matplotlib in .venv)
 python3 scripts/assemble-benchmarks.py

@@ -9,6 +9,8 @@
 - benches/results/e2e_tenants.json (benches/e2e-tenants/run.sh): the tenant
   service with 200 tenants on each store: requests/s and p99 (median, with
   the rounds' min-max), open file descriptors and RSS (peak).
+- benches/results/wal.json (benches/wal/run.sh): the WAL file's size over
+  time with each checkpoint mode.
 - every other benches/results/*.md: each markdown table with numeric columns
   becomes a horizontal bar chart. A table with ratio columns ("3.29×") is
   drawn as its ratios, with the 1× line (right of it: litepool is faster);
@@ -313,6 +315,20 @@ def e2e_tenants_chart(plt, data: dict) -> pathlib.Path:
     return out
 
 
+def wal_chart(plt, data: dict) -> pathlib.Path:
+    """WAL file size over time, one line per checkpoint mode (benches/wal/run.sh)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for mode, points in data.items():
+        ax.plot([t for t, _ in points], [b / 2**20 for _, b in points], label=f"checkpoint = {mode}")
+    ax.axhline(64, color="grey", linestyle="--", linewidth=1, label="wal_high_water (64 MiB)")
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("WAL file MiB")
+    ax.set_title("WAL size: 8 writers + always-overlapping readers")
+    ax.legend()
+    fig.tight_layout()
+    return save(fig, "wal-size-over-time.png")
+
+
 def main() -> int:
     ensure_matplotlib()
     import matplotlib
@@ -322,7 +338,7 @@ def main() -> int:
 
     CHARTS.mkdir(parents=True, exist_ok=True)
     # Remove this script's earlier charts (named after a results file), nothing else.
-    stems = {md.stem for md in RESULTS.glob("*.md")} | {"e2e", "e2e_tenants"}
+    stems = {md.stem for md in RESULTS.glob("*.md")} | {"e2e", "e2e_tenants", "wal"}
     for old in CHARTS.glob("*.png"):
         if old.name.split("-", 1)[0] in stems:
             old.unlink()
@@ -333,7 +349,12 @@ def main() -> int:
     e2e_tenants = RESULTS / "e2e_tenants.json"
     if e2e_tenants.exists():
         written.append(e2e_tenants_chart(plt, json.loads(e2e_tenants.read_text())))
+    wal = RESULTS / "wal.json"
+    if wal.exists():
+        written.append(wal_chart(plt, json.loads(wal.read_text())))
     for md in sorted(RESULTS.glob("*.md")):
+        if md.stem == "wal" and wal.exists():
+            continue  # drawn from its JSON above (the tables stay tables)
         if (md.stem == "e2e" and e2e.exists()) or (md.stem == "e2e_tenants" and e2e_tenants.exists()):
             continue  # drawn from its JSON above
         for n, table in enumerate(parse_tables(md.read_text()), start=1):

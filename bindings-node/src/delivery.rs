@@ -32,6 +32,8 @@ pub(crate) enum Value {
     Build(Build),
     /// Nothing (`undefined`).
     Done,
+    /// A number (a commit token).
+    Number(f64),
 }
 
 /// A promise's napi deferred: created and settled on the JS thread, only
@@ -161,6 +163,9 @@ fn settle_now(env: &Env, deferred: sys::napi_deferred, result: std::result::Resu
         Ok(Value::Build(build)) => build(env),
         // SAFETY: creating `undefined` on the JS thread.
         Ok(Value::Done) => unsafe { Undefined::to_napi_value(env.raw(), ()) }
+            .map(|raw| unsafe { Unknown::from_raw_unchecked(env.raw(), raw) }),
+        // SAFETY: creating a number on the JS thread.
+        Ok(Value::Number(n)) => unsafe { f64::to_napi_value(env.raw(), n) }
             .map(|raw| unsafe { Unknown::from_raw_unchecked(env.raw(), raw) }),
         Err(failure) => Err(napi::Error::from(js_error_value(env, &failure))),
     };

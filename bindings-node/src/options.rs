@@ -70,6 +70,30 @@ pub struct PoolOptions {
     /// transaction, each in its own savepoint; each call still gets its own
     /// result (default: false).
     pub group_commit: Option<bool>,
+    /// Who checkpoints the WAL: `'pool'` (off the request path, with reader
+    /// back-pressure above `walHighWater`), `'external'` (Litestream or
+    /// another tool; the pool only watches) or `'sqlite'` (SQLite's own
+    /// autocheckpoint) (default: pool).
+    #[napi(ts_type = "'pool' | 'external' | 'sqlite'")]
+    pub checkpoint: Option<String>,
+    /// With checkpoint `'pool'`: a PASSIVE checkpoint runs once this many new
+    /// pages are in the WAL (default: 1000).
+    pub checkpoint_pages: Option<u32>,
+    /// With checkpoint `'pool'`: above this many WAL bytes, new read and
+    /// ordinary leases wait (at most 1 s) while the pool runs a TRUNCATE
+    /// checkpoint; 0 turns it off (default: 67108864 (64 MiB)).
+    pub wal_high_water: Option<u32>,
+    /// `PRAGMA journal_size_limit` in bytes: a larger WAL file is truncated
+    /// to this when it restarts (default: 67108864 (64 MiB)).
+    pub journal_size_limit: Option<u32>,
+    /// A SQLite loadable extension (a path) loaded once per process before
+    /// the first connection opens, e.g. the Litestream VFS (default: none).
+    pub extension: Option<String>,
+    /// The SQLite VFS connections open with; none: SQLite's default (default: none).
+    pub vfs: Option<String>,
+    /// A Litestream replica URL: the pool is a read-only replica through the
+    /// Litestream VFS; writes fail with `LITEPOOL_READ_ONLY_REPLICA` (default: none).
+    pub replica_url: Option<String>,
     /// Return every INTEGER as a `BigInt`, exact beyond 2^53 (default: false).
     pub safe_integers: Option<bool>,
     /// `false` binds missing parameters as NULL and ignores a short

@@ -11,7 +11,7 @@ use napi_derive::napi;
 use crate::call::{call_async, rules};
 use crate::connection::NewConnection;
 use crate::delivery::{Delivery, Value};
-use crate::error::{to_js_error, type_error, Failure};
+use crate::error::{range_error, to_js_error, type_error, Failure};
 use crate::options::{parse_acquire_options, parse_pool_options, parse_query_options, path_arg, sql_arg, Parsed};
 use crate::statement::Statement;
 use crate::values::{params_from_js, produced_to_js};
@@ -85,6 +85,22 @@ pub struct PoolStats {
     pub gate_bypassed: i64,
     /// Connections retired by `evict()` or a lowered `max`.
     pub closed_evicted: i64,
+    /// The WAL file's size in bytes now.
+    pub wal_bytes: i64,
+    /// The largest WAL file size the pool has seen.
+    pub wal_peak_bytes: i64,
+    /// PASSIVE checkpoints the pool ran.
+    pub checkpoints_passive: i64,
+    /// TRUNCATE checkpoints the pool ran under reader back-pressure.
+    pub checkpoints_truncate: i64,
+    /// Checkpoints an open read or a writer kept from finishing.
+    pub checkpoints_incomplete: i64,
+    /// WAL pages the pool's checkpoints copied back.
+    pub checkpoint_pages: i64,
+    /// Read and ordinary leases held back while the pool truncated the WAL.
+    pub backpressure_waits: i64,
+    /// Times a lease was reported as pinning the WAL.
+    pub wal_pinned: i64,
     /// Total time callers spent waiting for a connection, in milliseconds.
     pub wait_time_millis: f64,
 }
@@ -221,6 +237,36 @@ impl Pool {
         Ok(promise)
     }
 
+    /// On a primary: commits a marker after the writes so far and resolves
+    /// with it, a token for `readAtLeast` on a replica (read-your-writes).
+    /// Rejects with `LITEPOOL_READ_ONLY_REPLICA` on a replica.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn commit_token<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
+        let pool = self.inner.clone();
+        self.settle_on_thread(env, "litepool-token", move || pool.commit_token().map(|t| Value::Number(t as f64)))
+    }
+
+    /// On a replica (`replicaUrl`): resolves with a read `Connection` that
+    /// sees at least commit `token`, waiting up to `connectionTimeoutMillis`;
+    /// then rejects with `LITEPOOL_TIMEOUT` naming both tokens.
+    #[napi(ts_args_type = "token: number", ts_return_type = "Promise<Connection>")]
+    pub fn read_at_least<'env>(&self, env: &'env Env, token: f64) -> Result<Unknown<'env>> {
+        if !(token.is_finite() && token >= 0.0 && token.fract() == 0.0) {
+            return Err(range_error(env, "Expected the \"token\" argument to be a non-negative integer"));
+        }
+        let make = NewConnection {
+            executor: self.inner.executor(),
+            delivery: self.delivery.clone(),
+            safe_integers: self.safe_integers,
+            strict: self.strict,
+            site: None,
+        };
+        let pool = self.inner.clone();
+        self.settle_on_thread(env, "litepool-read-at", move || {
+            pool.read_at_least(token as u64).map(|lease| Value::Build(Box::new(move |env| make.into_js(env, lease))))
+        })
+    }
+
     /// `query()` on the calling thread (blocks it while waiting for a
     /// connection and while the SQL runs): for scripts and startup code.
     #[napi(
@@ -337,6 +383,14 @@ impl Pool {
             closed_dirty: n(c.closed_dirty),
             gate_bypassed: n(c.gate_bypassed),
             closed_evicted: n(c.closed_evicted),
+            wal_bytes: n(c.wal_bytes),
+            wal_peak_bytes: n(c.wal_peak_bytes),
+            checkpoints_passive: n(c.checkpoints_passive),
+            checkpoints_truncate: n(c.checkpoints_truncate),
+            checkpoints_incomplete: n(c.checkpoints_incomplete),
+            checkpoint_pages: n(c.checkpoint_pages),
+            backpressure_waits: n(c.backpressure_waits),
+            wal_pinned: n(c.wal_pinned),
             wait_time_millis: c.wait_time.as_secs_f64() * 1000.0,
         }
     }
@@ -464,6 +518,18 @@ impl Pool {
         // which then rejects (LITEPOOL_PANIC) instead of hanging.
         let _ = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
             pending.settle(wait().map(|()| Value::Done).map_err(Failure::Core));
+        });
+        Ok(promise)
+    }
+
+    /// Like `wait_on_thread`, resolving with what `wait` returns.
+    fn settle_on_thread<'env, F>(&self, env: &'env Env, name: &str, wait: F) -> Result<Unknown<'env>>
+    where
+        F: FnOnce() -> litepool::Result<Value> + Send + 'static,
+    {
+        let (pending, promise) = self.delivery.promise(env)?;
+        let _ = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
+            pending.settle(wait().map_err(Failure::Core));
         });
         Ok(promise)
     }

@@ -57,6 +57,7 @@ fn class_for_code(code: &str) -> &'static str {
         "LITEPOOL_CLOSE_TIMEOUT" => "PoolCloseTimeout",
         "LITEPOOL_INVALID_CONFIG" => "InvalidConfig",
         "LITEPOOL_READ_ONLY_LANE" => "ReadOnlyLane",
+        "LITEPOOL_READ_ONLY_REPLICA" => "ReadOnlyReplica",
         "LITEPOOL_INVALID_TENANT" => "InvalidTenant",
         "LITEPOOL_UNKNOWN_TENANT" => "UnknownTenant",
         "LITEPOOL_TENANT_BUSY" => "TenantBusy",

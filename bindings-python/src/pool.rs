@@ -249,8 +249,10 @@ impl Pool {
     /// (`acquired`, `acquired_direct`, `acquired_waited`, `timeouts`,
     /// `created`, `create_failures`, `closed_idle`, `closed_lifetime`,
     /// `closed_broken`, `rolled_back_on_return`, `leaks`, `reset_on_return`,
-    /// `closed_dirty`, `closed_evicted`, `gate_bypassed`) and `wait_time`
-    /// (seconds).
+    /// `closed_dirty`, `closed_evicted`, `gate_bypassed`, the WAL's
+    /// `wal_bytes`, `wal_peak_bytes`, `checkpoints_*`, `checkpoint_pages`,
+    /// `backpressure_waits`, `wal_pinned`), `wait_time` and
+    /// `backpressure_wait_time` (seconds).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         for (k, v) in self.inner.state().fields() {
@@ -261,6 +263,7 @@ impl Pool {
             d.set_item(k, v)?;
         }
         d.set_item("wait_time", c.wait_time.as_secs_f64())?;
+        d.set_item("backpressure_wait_time", c.backpressure_wait_time.as_secs_f64())?;
         Ok(d)
     }
 
@@ -284,6 +287,20 @@ impl Pool {
     /// closed at once.
     fn evict(&self, py: Python<'_>) -> usize {
         py.detach(|| self.inner.evict())
+    }
+
+    /// On a primary: commits a marker after everything this caller wrote
+    /// and returns it, for `read_at_least` on a replica (read-your-writes).
+    fn commit_token(&self, py: Python<'_>) -> PyResult<u64> {
+        map(py, py.detach(|| self.inner.commit_token()).map_err(Failure::from))
+    }
+
+    /// On a replica (`replica_url`): a read lease that sees at least commit
+    /// `token`; waits up to the pool's `acquire_timeout`, then raises
+    /// `PoolTimeout` naming both tokens.
+    fn read_at_least(&self, py: Python<'_>, token: u64) -> PyResult<Connection> {
+        let lease = py.detach(|| self.inner.read_at_least(token)).map_err(Failure::from);
+        Ok(Connection::new(map(py, lease)?))
     }
 
     /// The pool's metrics in the Prometheus text format.

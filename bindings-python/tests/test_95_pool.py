@@ -11,6 +11,8 @@ COUNTERS = {
     "acquired", "acquired_direct", "acquired_waited", "timeouts", "created", "create_failures",
     "closed_idle", "closed_lifetime", "closed_broken", "rolled_back_on_return", "leaks", "wait_time",
     "reset_on_return", "closed_dirty", "closed_evicted", "gate_bypassed",
+    "wal_bytes", "wal_peak_bytes", "checkpoints_passive", "checkpoints_truncate", "checkpoints_incomplete",
+    "checkpoints_failed", "checkpoint_pages", "backpressure_waits", "wal_pinned", "backpressure_wait_time",
 }
 
 
@@ -138,7 +140,8 @@ def test_the_stub_lists_every_core_option_with_its_default():
 
 def test_every_option_of_the_table_is_accepted_by_pool(db_path):
     samples = {"int": 2, "seconds": 1.0, "bool": True}
-    texts = {"journal_mode": "WAL", "synchronous": "NORMAL", "init_sql": "SELECT 1", "name": "p", "fairness": "strict"}
+    texts = {"journal_mode": "WAL", "synchronous": "NORMAL", "init_sql": "SELECT 1", "name": "p", "fairness": "strict",
+             "checkpoint": "external"}
     options = {o["name"]: samples.get(o["kind"], texts.get(o["name"])) for o in litepool.pool_options()}
     with litepool.Pool(db_path, **options) as pool:
         assert pool.query("SELECT 1") == [(1,)]

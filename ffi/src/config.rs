@@ -71,6 +71,30 @@ pub struct litepool_config {
     /// its own savepoint). Default false (C callers run their own SQL; this
     /// serves the pool's one-shot calls).
     pub group_commit: bool,
+    /// Who checkpoints the WAL: "pool" (off the request path, with reader
+    /// back-pressure above `wal_high_water`), "external" (Litestream or
+    /// another tool; the pool only watches) or "sqlite" (SQLite's own
+    /// autocheckpoint). Default "pool"; NULL means the default.
+    pub checkpoint: *const c_char,
+    /// With checkpoint "pool": a PASSIVE checkpoint runs once this many new
+    /// pages are in the WAL. Default 1000; must be at least 1.
+    pub checkpoint_pages: u32,
+    /// With checkpoint "pool": above this many WAL bytes, new read and
+    /// ordinary leases wait (at most 1 s) while the pool runs a TRUNCATE
+    /// checkpoint. Default 67108864 (64 MiB); 0 turns it off.
+    pub wal_high_water: u64,
+    /// `PRAGMA journal_size_limit` in bytes: a larger WAL file is truncated
+    /// to this when it restarts. Default 67108864 (64 MiB).
+    pub journal_size_limit: u64,
+    /// A SQLite loadable extension (a path) loaded once per process before
+    /// the first connection opens, e.g. the Litestream VFS. Default NULL (none).
+    pub extension: *const c_char,
+    /// The SQLite VFS connections open with. Default NULL (SQLite's default).
+    pub vfs: *const c_char,
+    /// A Litestream replica URL: the pool is a read-only replica through the
+    /// Litestream VFS, and writes fail with `LITEPOOL_READ_ONLY_REPLICA`.
+    /// Default NULL (none).
+    pub replica_url: *const c_char,
 }
 
 /// Fills `*cfg` with the defaults documented on each field of
@@ -115,6 +139,13 @@ fn defaults() -> litepool_config {
         fairness: c"barging".as_ptr(),
         starvation_bound_ms: ms(Some(d.starvation_bound)),
         group_commit: d.group_commit,
+        checkpoint: c"pool".as_ptr(),
+        checkpoint_pages: d.checkpoint_pages,
+        wal_high_water: d.wal_high_water,
+        journal_size_limit: d.journal_size_limit,
+        extension: std::ptr::null(),
+        vfs: std::ptr::null(),
+        replica_url: std::ptr::null(),
     }
 }
 
@@ -172,6 +203,9 @@ pub(crate) unsafe fn to_pool_config(cfg: &litepool_config) -> Result<PoolConfig,
         ("foreign_keys", OptionValue::Flag(cfg.foreign_keys)),
         ("starvation_bound", ms(cfg.starvation_bound_ms)),
         ("group_commit", OptionValue::Flag(cfg.group_commit)),
+        ("checkpoint_pages", count(cfg.checkpoint_pages)),
+        ("wal_high_water", OptionValue::Count(cfg.wal_high_water)),
+        ("journal_size_limit", OptionValue::Count(cfg.journal_size_limit)),
     ];
     // SAFETY (all five): the caller guarantees the string fields.
     if let Some(name) = unsafe { optional_str(cfg.name, "cfg->name") }? {
@@ -183,6 +217,14 @@ pub(crate) unsafe fn to_pool_config(cfg: &litepool_config) -> Result<PoolConfig,
     if let Some(fairness) = unsafe { optional_str(cfg.fairness, "cfg->fairness") }? {
         given.push(("fairness", OptionValue::Text(fairness)));
     }
+    // SAFETY: as above.
+    if let Some(mode) = unsafe { optional_str(cfg.checkpoint, "cfg->checkpoint") }? {
+        given.push(("checkpoint", OptionValue::Text(mode)));
+    }
+    // SAFETY (all three): as above.
+    given.push(("extension", text(unsafe { optional_str(cfg.extension, "cfg->extension") }?)));
+    given.push(("vfs", text(unsafe { optional_str(cfg.vfs, "cfg->vfs") }?)));
+    given.push(("replica_url", text(unsafe { optional_str(cfg.replica_url, "cfg->replica_url") }?)));
     Ok(PoolConfig::default().with_options(given)?)
 }
 

@@ -167,6 +167,25 @@ pub unsafe extern "C" fn litepool_try_acquire(
     })
 }
 
+/// On a replica pool (`replica_url`): a read lease that sees at least
+/// commit `token` (from `litepool_commit_token` on the primary), waiting up
+/// to the pool's `acquire_timeout_ms`; then `LITEPOOL_TIMEOUT`, whose
+/// message names the token asked for and the one the replica has.
+///
+/// # Safety
+/// `out` must point to writable memory for one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn litepool_acquire_at_least(
+    pool: *mut litepool_pool,
+    token: u64,
+    out: *mut *mut litepool_conn,
+) -> litepool_result {
+    boundary("litepool_acquire_at_least", || {
+        // SAFETY: forwarded from the caller.
+        unsafe { acquire_into(pool, out, |p| p.read_at_least(token)) }
+    })
+}
+
 /// Like `litepool_acquire`, for reading: the lease has `PRAGMA query_only=ON`,
 /// so a write through `litepool_exec` fails with `LITEPOOL_READ_ONLY_LANE`
 /// (through the raw `sqlite3 *`, with `SQLITE_READONLY`).

@@ -252,6 +252,25 @@ pub unsafe extern "C" fn litepool_evict(pool: *mut litepool_pool, closed: *mut u
     })
 }
 
+/// On a primary pool: commits a marker after everything written so far and
+/// writes it to `*token`, for `litepool_acquire_at_least` on a replica
+/// (read-your-writes). On a replica pool: `LITEPOOL_READ_ONLY_REPLICA`.
+///
+/// # Safety
+/// `token` must point to writable memory for one `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn litepool_commit_token(pool: *mut litepool_pool, token: *mut u64) -> litepool_result {
+    boundary("litepool_commit_token", || {
+        if token.is_null() {
+            return Err(Failure::null("token"));
+        }
+        let value = pool_of(pool)?.commit_token()?;
+        // SAFETY: non-NULL; the caller guarantees it is writable.
+        unsafe { token.write(value) };
+        Ok(())
+    })
+}
+
 /// The pool's health: `LITEPOOL_HEALTHY` (0), `LITEPOOL_WARNING` (1) or
 /// `LITEPOOL_DEGRADED` (2) — see `litepool_health_status`. Returns -1 when
 /// `pool` is NULL, freed or not a pool (the reason is in

@@ -75,6 +75,9 @@ pub enum litepool_result {
     LITEPOOL_RELEASED = 22,
     /// A call is still running on the lease.
     LITEPOOL_CONNECTION_BUSY = 23,
+    /// A write (a write lease, or a writing statement) on a pool that is a
+    /// read-only replica (`replica_url`); writes go to the primary.
+    LITEPOOL_READ_ONLY_REPLICA = 24,
 }
 
 use litepool_result::*;
@@ -111,12 +114,13 @@ impl litepool_result {
             LITEPOOL_INVALID_VALUE => "LITEPOOL_INVALID_VALUE\0",
             LITEPOOL_RELEASED => "LITEPOOL_RELEASED\0",
             LITEPOOL_CONNECTION_BUSY => "LITEPOOL_CONNECTION_BUSY\0",
+            LITEPOOL_READ_ONLY_REPLICA => "LITEPOOL_READ_ONLY_REPLICA\0",
         }
     }
 }
 
 /// Every code, in numeric order (for the name lookup and tests).
-const ALL: [litepool_result; 24] = [
+const ALL: [litepool_result; 25] = [
     LITEPOOL_OK,
     LITEPOOL_TIMEOUT,
     LITEPOOL_CLOSED,
@@ -141,6 +145,7 @@ const ALL: [litepool_result; 24] = [
     LITEPOOL_INVALID_VALUE,
     LITEPOOL_RELEASED,
     LITEPOOL_CONNECTION_BUSY,
+    LITEPOOL_READ_ONLY_REPLICA,
 ];
 
 /// A failed call: the code to return and the message (and SQLite code) for

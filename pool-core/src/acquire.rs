@@ -33,10 +33,15 @@ impl Shared {
         let tenant = self.tenants.lookup(opts.tenant.as_deref())?;
         let (permit, gate_waited) = match opts.lane {
             Lane::Write => {
+                self.refuse_writes()?;
                 let (permit, queued) = self.enter_gate_blocking(tenant.as_deref(), &mut deadline, start)?;
                 (Some(permit), queued)
             }
-            _ => (None, false),
+            _ => {
+                // Reader back-pressure while the pool truncates the WAL.
+                self.wal.hold_back(&mut deadline);
+                (None, false)
+            }
         };
         let want = Want { query_only: opts.lane == Lane::Read, tenant: tenant.as_deref() };
         let (entry, waited) = loop {
@@ -220,6 +225,10 @@ impl Shared {
         waited: bool,
     ) -> Result<PooledConnection> {
         let read_only = lane == Lane::Read;
+        if !entry.wal_hooked {
+            self.wal.install_hook(&entry.conn);
+            entry.wal_hooked = true;
+        }
         let watch = Arc::clone(&entry.watch);
         if entry.query_only != read_only {
             if let Err(e) = watch.internal(|| entry.conn.pragma_update(None, "query_only", read_only)) {

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::checkpoint::CheckpointMode;
 use crate::error::{Error, Result};
 
 /// A closure run on every new connection after the pool's own setup.
@@ -97,6 +98,31 @@ pub struct PoolConfig {
     /// itself); each caller gets its own result once the group committed.
     /// Defaults to `false`.
     pub group_commit: bool,
+    /// Who checkpoints the WAL (see `checkpoint.rs`). Defaults to
+    /// [`CheckpointMode::Pool`].
+    pub checkpoint: CheckpointMode,
+    /// With [`CheckpointMode::Pool`]: a PASSIVE checkpoint runs off the
+    /// request path once this many new pages are in the WAL. Defaults to 1000
+    /// (SQLite's own autocheckpoint threshold).
+    pub checkpoint_pages: u32,
+    /// With [`CheckpointMode::Pool`]: once the WAL holds this many bytes, new
+    /// read and ordinary leases wait (at most 1 s) while the pool runs a
+    /// TRUNCATE checkpoint. `0` turns back-pressure off. Defaults to 64 MiB.
+    pub wal_high_water: u64,
+    /// `PRAGMA journal_size_limit` in bytes: a WAL file larger than this is
+    /// truncated to it when it restarts. Defaults to 64 MiB.
+    pub journal_size_limit: u64,
+    /// The SQLite VFS connections open with (e.g. `"litestream"`). Defaults
+    /// to none: SQLite's default VFS.
+    pub vfs: Option<String>,
+    /// A SQLite loadable extension (a path) loaded once per process before
+    /// the first connection opens, e.g. the Litestream VFS. Defaults to none.
+    pub extension: Option<String>,
+    /// A Litestream replica URL (`file:///…`, `s3://…`): the pool is a
+    /// read-only replica, opened through the VFS (`vfs` defaults to
+    /// `"litestream"`); writes fail with `LITEPOOL_READ_ONLY_REPLICA`.
+    /// Defaults to none.
+    pub replica_url: Option<String>,
 }
 
 impl Default for PoolConfig {
@@ -121,6 +147,13 @@ impl Default for PoolConfig {
             fairness: Fairness::Barging,
             starvation_bound: Duration::from_millis(1),
             group_commit: false,
+            checkpoint: CheckpointMode::Pool,
+            checkpoint_pages: 1000,
+            wal_high_water: 64 << 20,
+            journal_size_limit: 64 << 20,
+            vfs: None,
+            extension: None,
+            replica_url: None,
         }
     }
 }
@@ -147,6 +180,13 @@ impl fmt::Debug for PoolConfig {
             .field("fairness", &self.fairness)
             .field("starvation_bound", &self.starvation_bound)
             .field("group_commit", &self.group_commit)
+            .field("checkpoint", &self.checkpoint)
+            .field("checkpoint_pages", &self.checkpoint_pages)
+            .field("wal_high_water", &self.wal_high_water)
+            .field("journal_size_limit", &self.journal_size_limit)
+            .field("vfs", &self.vfs)
+            .field("extension", &self.extension)
+            .field("replica_url", &self.replica_url)
             .finish()
     }
 }
@@ -195,6 +235,20 @@ impl PoolConfig {
         starvation_bound: Duration);
     setter!(/// Sets [`PoolConfig::group_commit`].
         group_commit: bool);
+    setter!(/// Sets [`PoolConfig::checkpoint`].
+        checkpoint: CheckpointMode);
+    setter!(/// Sets [`PoolConfig::checkpoint_pages`].
+        checkpoint_pages: u32);
+    setter!(/// Sets [`PoolConfig::wal_high_water`].
+        wal_high_water: u64);
+    setter!(/// Sets [`PoolConfig::journal_size_limit`].
+        journal_size_limit: u64);
+    setter!(/// Sets [`PoolConfig::vfs`].
+        vfs: Option<String>);
+    setter!(/// Sets [`PoolConfig::extension`].
+        extension: Option<String>);
+    setter!(/// Sets [`PoolConfig::replica_url`].
+        replica_url: Option<String>);
 
     /// Sets [`PoolConfig::max_size`], lowering `min_idle` to fit if needed
     /// (so `max_size(1)` works with the default `min_idle` of 2).
@@ -267,6 +321,12 @@ impl PoolConfig {
             if !LEVELS.contains(&sync.to_ascii_uppercase().as_str()) {
                 return bad("synchronous", "must be one of OFF, NORMAL, FULL, EXTRA");
             }
+        }
+        if self.checkpoint_pages == 0 {
+            return bad("checkpoint_pages", "must be at least 1");
+        }
+        if self.journal_size_limit > i64::MAX as u64 {
+            return bad("journal_size_limit", "is too large");
         }
         if self.name.is_empty() || self.name.contains(['"', '\\', '\n']) {
             return bad("name", "must be non-empty and contain no quote, backslash or newline");

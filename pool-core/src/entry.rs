@@ -41,6 +41,9 @@ pub(crate) struct EntryState {
     pub tenant_epoch: u64,
     /// The pool's eviction epoch it was opened in (`Pool::evict`).
     pub epoch: u64,
+    /// Whether the pool's WAL hook is installed (`checkpoint.rs`); a reset
+    /// of its pragmas can remove it.
+    pub wal_hooked: bool,
 }
 
 impl PoolEntry {
@@ -66,6 +69,7 @@ impl PoolEntry {
             last_scope: 0,
             tenant_epoch: 0,
             epoch: 0,
+            wal_hooked: false,
         })))
     }
 

@@ -120,6 +120,11 @@ pub enum Error {
     #[error("this connection is running an async call; await it before a synchronous call")]
     Busy,
 
+    /// A write (a `write()` lease, or a writing statement) on a pool that is
+    /// a read-only replica (`replica_url`): writes go to the primary.
+    #[error("this pool is a read-only replica of {0}; send writes to the primary's pool")]
+    ReadOnlyReplica(String),
+
     /// `close()` gave up waiting for leases to come back.
     #[error("close timed out with {active} connection(s) still leased; they will be closed when returned")]
     CloseTimedOut {
@@ -131,7 +136,7 @@ pub enum Error {
 impl Error {
     /// Every `LITEPOOL_*` code [`Error::code`] can return (the others are
     /// SQLite's names, `SQLITE_*`). Bindings check their mapping against it.
-    pub const CODES: [&'static str; 15] = [
+    pub const CODES: [&'static str; 16] = [
         "LITEPOOL_TIMEOUT",
         "LITEPOOL_CLOSED",
         "LITEPOOL_EXHAUSTED",
@@ -147,6 +152,7 @@ impl Error {
         "LITEPOOL_RELEASED",
         "LITEPOOL_CONNECTION_BUSY",
         "LITEPOOL_CLOSE_TIMEOUT",
+        "LITEPOOL_READ_ONLY_REPLICA",
     ];
 
     /// A stable, documented code for this error, e.g. `LITEPOOL_TIMEOUT` or,
@@ -171,6 +177,7 @@ impl Error {
             Error::Busy => "LITEPOOL_CONNECTION_BUSY",
             Error::InvalidValue(_) => "LITEPOOL_INVALID_VALUE",
             Error::CloseTimedOut { .. } => "LITEPOOL_CLOSE_TIMEOUT",
+            Error::ReadOnlyReplica(_) => "LITEPOOL_READ_ONLY_REPLICA",
         }
     }
 

@@ -54,4 +54,8 @@ pub trait PoolEvents: Send + Sync + 'static {
     fn on_timeout(&self, _waited: Duration, _state: State) {}
     /// A lease was held past `leak_threshold` (reported once per lease).
     fn on_leak(&self, _report: &LeakReport) {}
+    /// A back-pressure checkpoint could not finish within its wait: `report`
+    /// is the lease out longest, whose open read keeps the WAL from
+    /// restarting (known only while `leak_threshold` is set).
+    fn on_wal_pinned(&self, _report: &LeakReport) {}
 }

@@ -49,6 +49,8 @@ pub struct Acquire {
     deadline: Deadline,
     /// Whether this acquire queued at the write gate (it counts as a wait).
     gate_waited: bool,
+    /// When reader back-pressure first held this acquire back.
+    held_since: Option<std::time::Instant>,
     stage: Stage,
 }
 
@@ -65,6 +67,7 @@ impl Acquire {
             start,
             deadline,
             gate_waited: false,
+            held_since: None,
             stage: Stage::Start,
         }
     }
@@ -81,9 +84,14 @@ impl Acquire {
                     crate::housekeeper::check_fork(&self.shared);
                     self.tenant = self.shared.tenants.lookup(self.tenant_code.as_deref())?;
                     if self.lane != Lane::Write {
+                        if self.shared.wal.poll_held_back(cx.waker(), &mut self.held_since) {
+                            self.stage = Stage::Start;
+                            return Poll::Pending;
+                        }
                         self.stage = Stage::Conn(None);
                         continue;
                     }
+                    self.shared.refuse_writes()?;
                     let gate =
                         self.tenant.as_ref().map_or_else(|| Arc::clone(&self.shared.gate), |t| Arc::clone(&t.gate));
                     match gate.enter(&mut self.deadline, false, self.shared.owner(), false)? {

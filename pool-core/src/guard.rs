@@ -183,6 +183,11 @@ impl PooledConnection {
                 );
                 rusqlite::Error::SqliteFailure(f, Some(msg))
             }
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ReadOnly && self.shared.refuse_writes().is_err() =>
+            {
+                return self.shared.refuse_writes().err().unwrap_or(Error::Sqlite(err));
+            }
             other => other,
         };
         Error::on_lane(err, self.lane)

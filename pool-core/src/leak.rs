@@ -97,6 +97,16 @@ impl LeaseRegistry {
         self.leases.lock().values().filter(|l| !l.reported).map(|l| l.acquired_at + threshold).min()
     }
 
+    /// The lease out longest, if any is recorded (leak detection on).
+    pub fn oldest(&self, now: Instant) -> Option<LeakReport> {
+        self.leases.lock().values().min_by_key(|l| l.acquired_at).map(|l| LeakReport {
+            connection_id: l.connection_id,
+            held_for: now.saturating_duration_since(l.acquired_at),
+            site: l.site.to_string(),
+            thread: l.thread.clone(),
+        })
+    }
+
     pub fn clear(&self) {
         self.leases.lock().clear();
     }

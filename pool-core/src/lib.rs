@@ -34,7 +34,11 @@
 //!
 //! Defaults (see [`PoolConfig`]): `max_size` 10, `min_idle` 2, acquire
 //! timeout 5 s, idle timeout 30 s, max lifetime 30 min, `busy_timeout`
-//! 5 s, WAL, `synchronous=NORMAL`, `foreign_keys=ON`.
+//! 5 s, WAL, `synchronous=NORMAL`, `foreign_keys=ON`, and `checkpoint =
+//! "pool"`: the pool checkpoints the WAL off the request path and holds new
+//! reads back briefly while it truncates a WAL past `wal_high_water` (64 MiB);
+//! see [`CheckpointMode`]. A pool with `replica_url` is a read-only
+//! Litestream replica ([`Pool::read_at_least`], [`Pool::commit_token`]).
 //!
 //! Async callers use [`Pool::get_async`] (any executor) or
 //! [`Pool::acquire_with`] (a callback); neither parks a thread.
@@ -42,6 +46,8 @@
 #![warn(missing_docs)]
 
 mod acquire;
+mod checkpoint;
+mod checkpointer;
 mod clock;
 mod codes;
 mod config;
@@ -58,6 +64,7 @@ mod metrics;
 mod options;
 mod pool;
 mod query;
+mod replica;
 mod reset;
 mod shared;
 mod signal;
@@ -69,6 +76,7 @@ mod tenant;
 mod waiter;
 mod watch;
 
+pub use checkpoint::{CheckpointMode, WalStatus, CHECKPOINT_WAIT};
 pub use codes::sqlite_code_name;
 pub use config::{Fairness, InitHook, PoolConfig};
 pub use error::{Error, Result};
@@ -79,6 +87,7 @@ pub use leak::AcquireSite;
 pub use options::{option, option_js, OptionKind, OptionSpec, OptionValue, OPTIONS};
 pub use pool::{AcquireOptions, Pool, PoolBuilder};
 pub use query::IntoParams;
+pub use replica::ReplicaStatus;
 pub use rusqlite;
 pub use sqlite::{Connector, FileConnector};
 pub use stats::{Health, State, Statistics};

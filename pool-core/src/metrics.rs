@@ -61,6 +61,42 @@ fn counter(out: &mut String, name: &str, help: &str, labels: &str, value: u64) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{{labels}}} {value}");
 }
 
+/// The WAL's size and the pool's checkpoints (`checkpoint.rs`).
+fn render_wal(out: &mut String, l: &str, stats: &Statistics) {
+    gauge(out, "litepool_wal_bytes", "Size of the WAL file.", l, stats.wal_bytes);
+    gauge(out, "litepool_wal_peak_bytes", "Largest WAL file size seen.", l, stats.wal_peak_bytes);
+    let _ = writeln!(
+        out,
+        "# HELP litepool_checkpoint_total Checkpoints the pool ran, by mode.\n# TYPE litepool_checkpoint_total counter"
+    );
+    for (mode, n) in [("passive", stats.checkpoints_passive), ("truncate", stats.checkpoints_truncate)] {
+        let _ = writeln!(out, "litepool_checkpoint_total{{{l},mode=\"{mode}\"}} {n}");
+    }
+    counter(
+        out,
+        "litepool_checkpoint_incomplete_total",
+        "Checkpoints an open read or a writer kept from finishing.",
+        l,
+        stats.checkpoints_incomplete,
+    );
+    counter(out, "litepool_checkpoint_failed_total", "Checkpoints that failed.", l, stats.checkpoints_failed);
+    counter(out, "litepool_checkpoint_pages_total", "WAL pages copied back by checkpoints.", l, stats.checkpoint_pages);
+    counter(
+        out,
+        "litepool_wal_backpressure_waits_total",
+        "Leases held back while the pool truncated the WAL.",
+        l,
+        stats.backpressure_waits,
+    );
+    let secs = stats.backpressure_wait_time.as_secs_f64();
+    counter_f(out, "litepool_wal_backpressure_seconds_total", "Time leases were held back.", l, secs);
+    counter(out, "litepool_wal_pinned_total", "Leases reported as pinning the WAL.", l, stats.wal_pinned);
+}
+
+fn counter_f(out: &mut String, name: &str, help: &str, labels: &str, value: f64) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{{labels}}} {value}");
+}
+
 /// Renders the pool's metrics in the Prometheus text format (0.0.4).
 pub(crate) fn render(pool: &str, state: &State, stats: &Statistics, metrics: &Metrics, extra: &str) -> String {
     let labels = format!("pool=\"{pool}\"");
@@ -111,6 +147,7 @@ pub(crate) fn render(pool: &str, state: &State, stats: &Statistics, metrics: &Me
         stats.reset_on_return,
     );
     counter(&mut out, "litepool_connection_leak_total", "Leases held past leak_threshold.", l, stats.leaks);
+    render_wal(&mut out, l, stats);
     let acquire = "litepool_connection_acquire_seconds";
     metrics.acquire.render(&mut out, acquire, "Time to acquire a connection.", l, stats.acquired_direct);
     metrics.usage.render(&mut out, "litepool_connection_usage_seconds", "Time a connection was leased.", l, 0);

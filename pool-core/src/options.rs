@@ -5,6 +5,7 @@
 //! the C config struct and [`PoolConfig::from_env`] are all read through it
 //! (and their documentation is checked against it by tests).
 
+use crate::checkpoint::CheckpointMode;
 use crate::config::{Fairness, PoolConfig};
 use crate::error::{Error, Result};
 
@@ -77,7 +78,7 @@ use OptionKind::*;
 
 /// Every option, in the order they are applied (`max_size` before
 /// `min_idle`: a `max_size` alone lowers the default `min_idle` to fit).
-pub const OPTIONS: [OptionSpec; 18] = [
+pub const OPTIONS: [OptionSpec; 25] = [
     opt("max_size", "max", Some("DB_POOL_MAX"), Count { min: 1 }, "10", "The most connections the pool opens."),
     opt(
         "min_idle",
@@ -180,6 +181,55 @@ pub const OPTIONS: [OptionSpec; 18] = [
         "false",
         "One-shot writes queued behind the write gate commit together in one transaction, each in its own savepoint.",
     ),
+    opt(
+        "checkpoint",
+        "checkpoint",
+        Some("DB_POOL_CHECKPOINT"),
+        Text,
+        "pool",
+        "Who checkpoints the WAL: pool (off the request path, with reader back-pressure above wal_high_water), external (Litestream or another tool; the pool only watches) or sqlite (SQLite's autocheckpoint).",
+    ),
+    opt(
+        "checkpoint_pages",
+        "checkpointPages",
+        None,
+        Count { min: 1 },
+        "1000",
+        "With checkpoint = pool: a PASSIVE checkpoint runs once this many new pages are in the WAL.",
+    ),
+    opt(
+        "wal_high_water",
+        "walHighWater",
+        Some("DB_POOL_WAL_HIGH_WATER"),
+        Count { min: 0 },
+        "67108864 (64 MiB)",
+        "With checkpoint = pool: above this many WAL bytes, new read and ordinary leases wait (at most 1 s) while the pool runs a TRUNCATE checkpoint; 0 turns it off.",
+    ),
+    opt(
+        "journal_size_limit",
+        "journalSizeLimit",
+        None,
+        Count { min: 0 },
+        "67108864 (64 MiB)",
+        "PRAGMA journal_size_limit (bytes): a larger WAL file is truncated to this when it restarts.",
+    ),
+    opt(
+        "extension",
+        "extension",
+        Some("DB_POOL_EXTENSION"),
+        TextOrNone,
+        "none",
+        "A SQLite loadable extension (a path) loaded once per process before the first connection opens, e.g. the Litestream VFS.",
+    ),
+    opt("vfs", "vfs", Some("DB_POOL_VFS"), TextOrNone, "none", "The SQLite VFS connections open with; none: SQLite's default."),
+    opt(
+        "replica_url",
+        "replicaUrl",
+        Some("DB_POOL_REPLICA_URL"),
+        TextOrNone,
+        "none",
+        "A Litestream replica URL: the pool is a read-only replica through the Litestream VFS; writes fail with LITEPOOL_READ_ONLY_REPLICA.",
+    ),
 ];
 
 /// The spec of option `name` (snake case).
@@ -194,6 +244,15 @@ pub fn option_js(key: &str) -> Option<&'static OptionSpec> {
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
     Error::InvalidConfig { field, reason: reason.into() }
+}
+
+/// A count that may exceed `u32` (bytes), up to `i64::MAX` (SQLite's pragmas).
+fn bytes(spec: &OptionSpec, value: OptionValue) -> Result<u64> {
+    match value {
+        OptionValue::Count(n) if n > i64::MAX as u64 => Err(invalid(spec.name, "is too large")),
+        OptionValue::Count(n) => Ok(n),
+        other => Err(invalid(spec.name, format!("must be a whole number of bytes (got {other:?})"))),
+    }
 }
 
 fn count(spec: &OptionSpec, value: OptionValue) -> Result<u32> {
@@ -254,10 +313,22 @@ impl PoolConfig {
             "journal_mode" => self.journal_mode = text(spec, value)?,
             "synchronous" => self.synchronous = text(spec, value)?,
             "init_sql" => self.init_sql = text(spec, value)?,
+            "extension" => self.extension = text(spec, value)?,
+            "vfs" => self.vfs = text(spec, value)?,
+            "replica_url" => self.replica_url = text(spec, value)?,
             "name" => self.name = text(spec, value)?.ok_or_else(|| invalid("name", "must be non-empty"))?,
             "foreign_keys" => self.foreign_keys = flag(spec, value)?,
             "group_commit" => self.group_commit = flag(spec, value)?,
             "starvation_bound" => self.starvation_bound = need(duration(spec, value)?)?,
+            "checkpoint_pages" => self.checkpoint_pages = count(spec, value)?,
+            "wal_high_water" => self.wal_high_water = bytes(spec, value)?,
+            "journal_size_limit" => self.journal_size_limit = bytes(spec, value)?,
+            "checkpoint" => {
+                let text = text(spec, value)?.unwrap_or_default();
+                self.checkpoint = CheckpointMode::parse(&text).ok_or_else(|| {
+                    invalid("checkpoint", format!("must be \"pool\", \"external\" or \"sqlite\" (got {text:?})"))
+                })?;
+            }
             "fairness" => {
                 let text = text(spec, value)?.unwrap_or_default();
                 self.fairness = Fairness::parse(&text)
@@ -286,7 +357,9 @@ impl PoolConfig {
     /// `DB_POOL_MAX`, `DB_POOL_MIN`, `DB_POOL_ACQUIRE_TIMEOUT`,
     /// `DB_POOL_IDLE_TIMEOUT`, `DB_POOL_MAX_LIFETIME`,
     /// `DB_POOL_LEAK_THRESHOLD`, `DB_POOL_BUSY_TIMEOUT`,
-    /// `DB_POOL_HOUSEKEEPING_PERIOD`, `DB_POOL_WORKERS`.
+    /// `DB_POOL_HOUSEKEEPING_PERIOD`, `DB_POOL_WORKERS`, `DB_POOL_FAIRNESS`,
+    /// `DB_POOL_CHECKPOINT`, `DB_POOL_WAL_HIGH_WATER`, `DB_POOL_EXTENSION`,
+    /// `DB_POOL_VFS`, `DB_POOL_REPLICA_URL`.
     ///
     /// A value that is not a whole number is an [`Error::InvalidEnv`] naming
     /// the variable and the value; the result is validated as a whole.
@@ -345,14 +418,19 @@ mod tests {
                     assert!(d.leak_threshold.is_none());
                     "off".into()
                 }
-                "init_sql" => {
-                    assert!(d.init_sql.is_none());
+                "init_sql" | "extension" | "vfs" | "replica_url" => {
+                    assert!(d.init_sql.is_none() && d.extension.is_none() && d.vfs.is_none());
+                    assert!(d.replica_url.is_none());
                     "none".into()
                 }
                 "min_idle" | "workers" => spec.default.to_owned(),
                 "fairness" => "barging".into(),
                 "starvation_bound" => ms(d.starvation_bound),
                 "group_commit" => d.group_commit.to_string(),
+                "checkpoint" => d.checkpoint.as_str().into(),
+                "checkpoint_pages" => d.checkpoint_pages.to_string(),
+                "wal_high_water" => d.wal_high_water.to_string(),
+                "journal_size_limit" => d.journal_size_limit.to_string(),
                 other => panic!("unlisted option {other}"),
             };
             assert!(
@@ -367,6 +445,7 @@ mod tests {
                 Text | TextOrNone => OptionValue::Text(match spec.name {
                     "journal_mode" => "DELETE".into(),
                     "fairness" => "strict".into(),
+                    "checkpoint" => "external".into(),
                     _ => "x".into(),
                 }),
                 Flag => OptionValue::Flag(spec.default != "true"),

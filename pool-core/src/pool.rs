@@ -71,6 +71,9 @@ impl Drop for PoolHandle {
 /// Builds a [`Pool`] with a config, event hooks or a custom [`Connector`].
 pub struct PoolBuilder {
     config: PoolConfig,
+    /// The database path, while no custom connector replaced the default
+    /// one (which is built from the config: its `vfs`, `replica_url`).
+    path: Option<String>,
     connector: Arc<dyn Connector>,
     events: Option<Arc<dyn PoolEvents>>,
 }
@@ -93,15 +96,22 @@ impl PoolBuilder {
     /// Replaces how connections are opened (fault injection, custom VFS…).
     #[must_use]
     pub fn connector(mut self, connector: impl Connector) -> Self {
+        self.path = None;
         self.connector = Arc::new(connector);
         self
     }
 
     /// Validates the config, opens the first connection (so a bad path
     /// fails here, naming it) and starts the housekeeper.
-    pub fn build(self) -> Result<Pool> {
+    pub fn build(mut self) -> Result<Pool> {
         self.config.validate()?;
         crate::fork::watch();
+        if let Some(extension) = &self.config.extension {
+            crate::replica::load_extension(extension)?;
+        }
+        if let Some(path) = self.path.take() {
+            self.connector = Arc::new(FileConnector::for_config(path, &self.config));
+        }
         let first = sqlite::open(&*self.connector, &self.config).map_err(|e| match e {
             Error::Sqlite(source) => Error::Open { path: self.connector.describe(), source },
             other => other,
@@ -110,6 +120,7 @@ impl PoolBuilder {
             if self.connector.is_memory() { Some(sqlite::open(&*self.connector, &self.config)?) } else { None };
         let shared = Shared::new(self.config, self.connector, self.events, first, anchor)?;
         housekeeper::spawn(&shared);
+        crate::checkpointer::spawn(&shared);
         Ok(Pool { handle: Arc::new(PoolHandle { shared }) })
     }
 }
@@ -129,7 +140,12 @@ impl Pool {
     /// A builder for `path`.
     pub fn builder(path: impl AsRef<Path>) -> PoolBuilder {
         let path = path.as_ref().to_string_lossy().into_owned();
-        PoolBuilder { config: PoolConfig::default(), connector: Arc::new(FileConnector::new(path)), events: None }
+        PoolBuilder {
+            config: PoolConfig::default(),
+            connector: Arc::new(FileConnector::new(path.clone())),
+            path: Some(path),
+            events: None,
+        }
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
@@ -188,7 +204,16 @@ impl Pool {
 
     /// Cumulative counters.
     pub fn statistics(&self) -> Statistics {
-        self.shared().counters.snapshot()
+        let mut stats = self.shared().counters.snapshot();
+        self.shared().wal.fill(&mut stats);
+        stats
+    }
+
+    /// The WAL now: its size, frames, peak, who checkpoints it and whether
+    /// reads are held back (a `stat` of the WAL file; the frame counts are
+    /// the pool's own, from a WAL hook and its checkpoints).
+    pub fn wal_status(&self) -> crate::WalStatus {
+        self.shared().wal.status()
     }
 
     /// Changes `max_size` and `min_idle` on the live pool. Idle connections
@@ -220,7 +245,8 @@ impl Pool {
     /// `pool="<name>"`.
     pub fn metrics_text(&self) -> String {
         let sh = self.shared();
-        let extra = sh.tenants.metrics_text(&sh.config.name);
+        let state = self.state();
+        let extra = sh.tenants.metrics_text(&sh.config.name) + &crate::replica::metrics_text(self, &state);
         crate::metrics::render(&sh.config.name, &self.state(), &self.statistics(), &sh.metrics, &extra)
     }
 

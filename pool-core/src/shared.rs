@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
 
+use crate::checkpoint::WalKeeper;
 use crate::clock;
 use crate::config::PoolConfig;
 use crate::entry::PoolEntry;
@@ -66,6 +67,8 @@ pub(crate) struct Shared {
     fork_seen: AtomicU64,
     /// Bumped in a forked child; older entries belong to the parent.
     pub generation: AtomicU64,
+    /// The WAL: checkpoint policy, back-pressure, monitoring (`checkpoint.rs`).
+    pub wal: WalKeeper,
 }
 
 static POOL_IDS: AtomicUsize = AtomicUsize::new(1);
@@ -83,6 +86,7 @@ impl Shared {
         anchor: Option<Connection>,
     ) -> Result<Arc<Shared>> {
         let baseline = Baseline::read(&first);
+        let wal = WalKeeper::new(&config, &first, connector.is_memory());
         let entry = PoolEntry::new(first, 1, config.max_lifetime, 0)?;
         let id = POOL_IDS.fetch_add(1, Relaxed);
         let gate = WriteGate::for_file(connector.identity());
@@ -108,10 +112,20 @@ impl Shared {
             pid: AtomicU32::new(std::process::id()),
             fork_seen: AtomicU64::new(crate::fork::generation()),
             generation: AtomicU64::new(0),
+            wal,
         });
         Counters::bump(&shared.counters.created);
         shared.emit(|h| h.on_create(1));
         Ok(shared)
+    }
+
+    /// [`Error::ReadOnlyReplica`] for a replica pool (which a write lease
+    /// or a writing statement can never succeed on).
+    pub(crate) fn refuse_writes(&self) -> Result<()> {
+        if !self.connector.is_read_only() {
+            return Ok(());
+        }
+        Err(Error::ReadOnlyReplica(self.config.replica_url.clone().unwrap_or_else(|| self.connector.describe())))
     }
 
     /// This pool as a waiter at a (possibly shared) write gate.
@@ -175,6 +189,7 @@ impl Shared {
         self.gate.reset_after_fork(seen);
         self.tenants.reset_after_fork(seen);
         self.leases.clear();
+        self.wal.after_fork();
         true
     }
 
@@ -199,7 +214,11 @@ impl Shared {
         let mut entry = entry;
         if changes != 0 {
             match reset::restore(&mut entry, &self.baseline, &self.config, changes) {
-                Ok(()) => Counters::bump(&self.counters.reset_on_return),
+                Ok(()) => {
+                    // Restoring wal_autocheckpoint replaces the WAL hook.
+                    entry.wal_hooked = false;
+                    Counters::bump(&self.counters.reset_on_return);
+                }
                 Err(why) => {
                     log::info!("litepool: connection {} is replaced: {}", entry.id, why.0);
                     Counters::bump(&self.counters.closed_dirty);
@@ -414,6 +433,7 @@ impl Shared {
         // The housekeeper exits within microseconds of the signal unless it
         // is opening a connection: give even close(0) (drop) that long.
         self.worker.stop(deadline.max(Instant::now() + HOUSEKEEPER_GRACE));
+        self.wal.stop(deadline.max(Instant::now() + HOUSEKEEPER_GRACE));
         if active == 0 {
             Ok(())
         } else {

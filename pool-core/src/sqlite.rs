@@ -9,6 +9,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::config::PoolConfig;
 use crate::error::{Error, Result};
+use crate::replica::uri_component;
 
 /// Opens raw connections for the pool and judges whether one still works.
 ///
@@ -30,6 +31,13 @@ pub trait Connector: Send + Sync + 'static {
 
     /// Whether the database lives in memory (no WAL, kept alive by an anchor).
     fn is_memory(&self) -> bool {
+        false
+    }
+
+    /// Whether connections open read-only (a replica): the pool then skips
+    /// the journal pragmas and refuses writes with
+    /// [`Error::ReadOnlyReplica`]. Defaults to `false`.
+    fn is_read_only(&self) -> bool {
         false
     }
 
@@ -57,7 +65,11 @@ pub(crate) fn file_identity(path: &str) -> Option<(u64, u64)> {
 #[derive(Debug, Clone)]
 pub struct FileConnector {
     path: String,
+    /// What is opened, when not `path` itself: a `memdb` or replica URI.
     uri: Option<String>,
+    memory: bool,
+    vfs: Option<String>,
+    read_only: bool,
 }
 
 static MEMORY_DB_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -70,17 +82,47 @@ impl FileConnector {
             let n = MEMORY_DB_SEQ.fetch_add(1, Ordering::Relaxed);
             format!("file:/litepool-{}-{n}?vfs=memdb", std::process::id())
         });
-        FileConnector { path, uri }
+        FileConnector { path, memory: uri.is_some(), uri, vfs: None, read_only: false }
+    }
+
+    /// The connector `config` asks for: the `vfs`, or, for a `replica_url`,
+    /// a read-only `file:<path>?vfs=litestream&replica_url=<url>` (the
+    /// Litestream VFS reads its replica from the URI).
+    pub(crate) fn for_config(path: impl Into<String>, config: &PoolConfig) -> FileConnector {
+        let mut c = FileConnector::new(path);
+        if c.memory {
+            return c;
+        }
+        match &config.replica_url {
+            Some(url) => {
+                let vfs = config.vfs.as_deref().unwrap_or("litestream");
+                let (path, vfs, url) = (uri_component(&c.path), uri_component(vfs), uri_component(url));
+                c.uri = Some(format!("file:{path}?vfs={vfs}&replica_url={url}"));
+                c.read_only = true;
+            }
+            None => c.vfs = config.vfs.clone(),
+        }
+        c
     }
 }
 
 impl Connector for FileConnector {
     fn connect(&self) -> rusqlite::Result<Connection> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
-        Connection::open_with_flags(self.uri.as_deref().unwrap_or(&self.path), flags)
+        let access = if self.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        };
+        let flags = access | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let target = self.uri.as_deref().unwrap_or(&self.path);
+        match &self.vfs {
+            Some(vfs) => Connection::open_with_flags_and_vfs(target, flags, vfs.as_str()),
+            None => Connection::open_with_flags(target, flags),
+        }
+    }
+
+    fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     fn describe(&self) -> String {
@@ -88,7 +130,7 @@ impl Connector for FileConnector {
     }
 
     fn is_memory(&self) -> bool {
-        self.uri.is_some()
+        self.memory
     }
 
     fn identity(&self) -> Option<(u64, u64)> {
@@ -102,7 +144,8 @@ impl Connector for FileConnector {
 /// Opens a connection through `connector` and applies the pool's setup.
 pub(crate) fn open(connector: &dyn Connector, config: &PoolConfig) -> Result<Connection> {
     let conn = connector.connect()?;
-    setup(&conn, config, connector.is_memory())?;
+    // In-memory databases and replicas keep their own journal.
+    setup(&conn, config, connector.is_memory() || connector.is_read_only())?;
     Ok(conn)
 }
 
@@ -110,6 +153,9 @@ pub(crate) fn open(connector: &dyn Connector, config: &PoolConfig) -> Result<Con
 pub(crate) fn setup(conn: &Connection, config: &PoolConfig, memory: bool) -> Result<()> {
     conn.busy_timeout(config.busy_timeout)?;
     apply_database_pragmas(conn, config, "main", !memory)?;
+    if !memory {
+        crate::checkpoint::apply_connection_pragmas(conn, config)?;
+    }
     if config.foreign_keys {
         conn.pragma_update(None, "foreign_keys", true)?;
     }

@@ -60,8 +60,31 @@ pub struct Statistics {
     /// gate (its holder was waiting for a connection, or `busy_timeout`
     /// passed): they relied on SQLite's own locking instead.
     pub gate_bypassed: u64,
+    /// The WAL file's size in bytes when this snapshot was taken (the one
+    /// gauge here; 0 when the database is not in WAL mode).
+    pub wal_bytes: u64,
+    /// The largest WAL file size the pool has seen.
+    pub wal_peak_bytes: u64,
+    /// PASSIVE checkpoints the pool ran (`checkpoint = "pool"`).
+    pub checkpoints_passive: u64,
+    /// TRUNCATE checkpoints the pool ran under reader back-pressure.
+    pub checkpoints_truncate: u64,
+    /// Of those checkpoints, the ones an open read or a writer kept from
+    /// copying back (or, for TRUNCATE, resetting) the whole WAL.
+    pub checkpoints_incomplete: u64,
+    /// Checkpoints that failed with an error.
+    pub checkpoints_failed: u64,
+    /// Pages (WAL frames) the pool's checkpoints copied back into the database.
+    pub checkpoint_pages: u64,
+    /// Read and ordinary leases held back while the pool truncated the WAL.
+    pub backpressure_waits: u64,
+    /// Times a lease was reported as pinning the WAL (its open read kept a
+    /// TRUNCATE checkpoint from finishing).
+    pub wal_pinned: u64,
     /// Total time callers spent waiting for a connection.
     pub wait_time: Duration,
+    /// Total time leases were held back by reader back-pressure.
+    pub backpressure_wait_time: Duration,
 }
 
 impl State {
@@ -81,8 +104,8 @@ impl State {
 
 impl Statistics {
     /// Every counter by its snake-case name, in declaration order
-    /// (`wait_time`, a duration, is apart).
-    pub fn counters(&self) -> [(&'static str, u64); 15] {
+    /// (`wait_time` and `backpressure_wait_time`, durations, are apart).
+    pub fn counters(&self) -> [(&'static str, u64); 24] {
         [
             ("acquired", self.acquired),
             ("acquired_direct", self.acquired_direct),
@@ -99,6 +122,15 @@ impl Statistics {
             ("closed_dirty", self.closed_dirty),
             ("closed_evicted", self.closed_evicted),
             ("gate_bypassed", self.gate_bypassed),
+            ("wal_bytes", self.wal_bytes),
+            ("wal_peak_bytes", self.wal_peak_bytes),
+            ("checkpoints_passive", self.checkpoints_passive),
+            ("checkpoints_truncate", self.checkpoints_truncate),
+            ("checkpoints_incomplete", self.checkpoints_incomplete),
+            ("checkpoints_failed", self.checkpoints_failed),
+            ("checkpoint_pages", self.checkpoint_pages),
+            ("backpressure_waits", self.backpressure_waits),
+            ("wal_pinned", self.wal_pinned),
         ]
     }
 }
@@ -192,6 +224,8 @@ impl Counters {
             gate_bypassed: self.gate_bypassed.load(Relaxed),
             closed_evicted: self.closed_evicted.load(Relaxed),
             wait_time: Duration::from_nanos(self.wait_nanos.load(Relaxed)),
+            // Filled in by the pool's WAL keeper (`checkpoint.rs`).
+            ..Statistics::default()
         }
     }
 }

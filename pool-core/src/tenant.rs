@@ -352,6 +352,11 @@ impl TenantRegistry {
         })
     }
 
+    /// The database file of tenant `code` (for the checkpointer).
+    pub fn path_of(&self, code: &str) -> Option<String> {
+        self.tenants.read().get(code).map(|t| t.path.clone())
+    }
+
     pub fn gates(&self) -> Vec<Arc<WriteGate>> {
         let tenants = self.tenants.read();
         if tenants.is_empty() {

@@ -45,7 +45,7 @@ pub(crate) const HOOKS: u32 = 64;
 
 /// Pragmas that set per-connection state the pool can read and restore.
 /// Their values right after setup form the pool's baseline (`reset.rs`).
-pub(crate) const CONNECTION_PRAGMAS: [&str; 33] = [
+pub(crate) const CONNECTION_PRAGMAS: [&str; 34] = [
     "analysis_limit",
     "automatic_index",
     "busy_timeout",
@@ -78,6 +78,7 @@ pub(crate) const CONNECTION_PRAGMAS: [&str; 33] = [
     "temp_store",
     "threads",
     "trusted_schema",
+    "wal_autocheckpoint",
     "writable_schema",
 ];
 

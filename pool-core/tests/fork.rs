@@ -2,6 +2,7 @@
 //! it opens fresh ones.
 mod common;
 use common::*;
+use std::time::Duration;
 
 /// Runs `child` in a forked process and returns its exit code.
 fn in_child(child: impl FnOnce() -> i32) -> i32 {
@@ -61,4 +62,51 @@ fn a_forked_child_opens_fresh_connections_and_the_parent_is_unharmed() {
     let n: i64 = db.pool.get().unwrap().query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 2);
     assert_eq!(db.pool.state().active, 0);
+}
+
+fn checkpointer_threads(pool_name: &str) -> usize {
+    let want: String = format!("ckpt-{pool_name}").chars().take(15).collect();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim() == want)
+        .count()
+}
+
+#[test]
+fn a_forked_child_gets_no_checkpointer_and_is_not_held_back() {
+    // Regression: restarting the checkpointer in a forked child crashed the
+    // child's housekeeper now and then (Python's multiprocessing test hung).
+    let db = pool_with(quick().checkpoint(litepool::CheckpointMode::Pool).name("ckfork"));
+    db.pool.execute_batch("CREATE TABLE t(x)").unwrap();
+    eventually("the parent's checkpointer runs", || checkpointer_threads("ckfork") == 1);
+    let pool = db.pool.clone();
+    // SAFETY: the child only uses the pool and then `_exit`s.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let start = std::time::Instant::now();
+        let ok = pool
+            .read()
+            .and_then(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(Into::into));
+        let code = match ok {
+            Ok(0) if checkpointer_threads("ckfork") == 0 && start.elapsed() < Duration::from_millis(900) => 0,
+            Ok(_) => 2,
+            Err(_) => 3,
+        };
+        // SAFETY: leave the child without running the test harness's exit path.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    // SAFETY (both): `pid` is our child; a child stuck past the deadline is killed.
+    while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
+        if std::time::Instant::now() > deadline {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("the child hung");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child status {status}");
+    assert_eq!(checkpointer_threads("ckfork"), 1, "the parent's checkpointer still runs");
 }

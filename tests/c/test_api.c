@@ -31,6 +31,10 @@ static void test_config_default(void) {
     CHECK(strcmp(cfg.journal_mode, "WAL") == 0);
     CHECK(strcmp(cfg.synchronous, "NORMAL") == 0);
     CHECK(cfg.init_sql == NULL);
+    CHECK(strcmp(cfg.checkpoint, "pool") == 0);
+    CHECK(cfg.checkpoint_pages == 1000);
+    CHECK(cfg.wal_high_water == 64u << 20 && cfg.journal_size_limit == 64u << 20);
+    CHECK(cfg.extension == NULL && cfg.vfs == NULL && cfg.replica_url == NULL);
 }
 
 static litepool_pool *open_pool(const char *file, uint32_t max_size) {
@@ -269,6 +273,32 @@ static void test_resize_and_evict(void) {
     litepool_free(pool);
 }
 
+static void test_commit_tokens_and_wal_options(void) {
+    char path[300];
+    litepool_config cfg;
+    litepool_pool *pool = NULL;
+    litepool_conn *conn = NULL;
+    uint64_t first = 0, second = 0;
+    test_path(path, sizeof path, "tokens.db");
+    litepool_config_default(&cfg);
+    cfg.checkpoint = "always";
+    CHECK_RC(litepool_open(path, &cfg, &pool), LITEPOOL_INVALID_CONFIG);
+    CHECK_MSG("checkpoint");
+    cfg.checkpoint = "external";
+    cfg.wal_high_water = 1u << 20;
+    CHECK_RC(litepool_open(path, &cfg, &pool), LITEPOOL_OK);
+    CHECK_RC(litepool_commit_token(pool, &first), LITEPOOL_OK);
+    CHECK_RC(litepool_commit_token(pool, &second), LITEPOOL_OK);
+    CHECK(first >= 1 && second == first + 1);
+    CHECK_RC(litepool_commit_token(pool, NULL), LITEPOOL_NULL_ARGUMENT);
+    /* A primary sees its own tokens at once. */
+    CHECK_RC(litepool_acquire_at_least(pool, second, &conn), LITEPOOL_OK);
+    CHECK_RC(litepool_release(conn), LITEPOOL_OK);
+    CHECK(strcmp(litepool_result_name(LITEPOOL_READ_ONLY_REPLICA), "LITEPOOL_READ_ONLY_REPLICA") == 0);
+    CHECK_RC(litepool_close(pool, 1000), LITEPOOL_OK);
+    litepool_free(pool);
+}
+
 int main(void) {
     litepool_pool *pool;
     test_dir();
@@ -287,5 +317,6 @@ int main(void) {
     test_labeled_acquire_names_the_leak();
     test_open_from_env();
     test_memory_database_is_shared();
+    test_commit_tokens_and_wal_options();
     return finish("test_api");
 }

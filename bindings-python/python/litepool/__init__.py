@@ -43,6 +43,7 @@ from ._exceptions import (
     PoolTimeout,
     ProgrammingError,
     ReadOnlyLane,
+    ReadOnlyReplica,
     TenantBusy,
     UnknownTenant,
     Warning,
@@ -187,7 +188,7 @@ __all__ = [
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
     "PoolTimeout", "PoolClosed", "PoolExhausted", "PoolCloseTimeout", "ReadOnlyLane",
-    "InvalidConfig", "InvalidTenant", "UnknownTenant", "TenantBusy",
+    "InvalidConfig", "InvalidTenant", "UnknownTenant", "TenantBusy", "ReadOnlyReplica",
     "STRING", "BINARY", "NUMBER", "DATETIME", "ROWID",
     "Date", "Time", "Timestamp", "DateFromTicks", "TimeFromTicks", "TimestampFromTicks", "Binary",
 ]

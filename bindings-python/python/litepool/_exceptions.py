@@ -18,7 +18,7 @@ __all__ = [
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
     "PoolTimeout", "PoolClosed", "PoolExhausted", "PoolCloseTimeout", "ReadOnlyLane",
-    "InvalidConfig", "InvalidTenant", "UnknownTenant", "TenantBusy",
+    "InvalidConfig", "InvalidTenant", "UnknownTenant", "TenantBusy", "ReadOnlyReplica",
 ]
 
 
@@ -87,6 +87,10 @@ class PoolCloseTimeout(OperationalError):
 
 class ReadOnlyLane(OperationalError):
     """A write through a ``read()`` lease (``PRAGMA query_only`` is on)."""
+
+
+class ReadOnlyReplica(OperationalError):
+    """A write on a pool that is a read-only replica (``replica_url``); write to the primary."""
 
 
 class InvalidConfig(ProgrammingError, ValueError):

@@ -51,6 +51,13 @@ class Pool:
     - ``fairness``: "barging" (bounded; a running thread may go first) or "strict" (FIFO). Default barging.
     - ``starvation_bound``: With barging: how long the first waiter waits before direct hand-off. Default 0.001 s.
     - ``group_commit``: One-shot writes queued behind the write gate commit together. Default false.
+    - ``checkpoint``: Who checkpoints the WAL: "pool" (with reader back-pressure), "external" (Litestream…) or "sqlite". Default pool.
+    - ``checkpoint_pages``: With checkpoint="pool": a PASSIVE checkpoint once this many new WAL pages. Default 1000.
+    - ``wal_high_water``: With checkpoint="pool": above this many WAL bytes, reads wait (at most 1 s) for a TRUNCATE checkpoint; 0 turns it off. Default 67108864 (64 MiB).
+    - ``journal_size_limit``: PRAGMA journal_size_limit (bytes). Default 67108864 (64 MiB).
+    - ``extension``: A SQLite loadable extension (path) loaded once per process, e.g. the Litestream VFS. Default none.
+    - ``vfs``: The SQLite VFS connections open with. Default none.
+    - ``replica_url``: A Litestream replica URL: a read-only replica pool; writes raise ``ReadOnlyReplica``. Default none.
 
     With ``leak_threshold`` set, a lease held longer is reported once through
     ``logging`` (logger ``"litepool"``, ``WARNING``, naming the Python stack
@@ -81,6 +88,13 @@ class Pool:
         fairness: str | None = None,
         starvation_bound: float | None = None,
         group_commit: bool | None = None,
+        checkpoint: str | None = None,
+        checkpoint_pages: int | None = None,
+        wal_high_water: int | None = None,
+        journal_size_limit: int | None = None,
+        extension: str | None = None,
+        vfs: str | None = None,
+        replica_url: str | None = None,
     ) -> None: ...
     @staticmethod
     def from_env(path: str | PathLike[str]) -> Pool:
@@ -126,6 +140,10 @@ class Pool:
     ) -> AcquireHandle: ...
     def resize(self, max_size: int, min_idle: int) -> None: ...
     def evict(self) -> int: ...
+    def commit_token(self) -> int:
+        """On a primary: commits a marker after this caller's writes; the token for ``read_at_least``."""
+    def read_at_least(self, token: int) -> Connection:
+        """On a replica: a read lease that sees at least commit ``token`` (waits up to ``acquire_timeout``)."""
     def __enter__(self) -> Self: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> Literal[False]: ...
 
