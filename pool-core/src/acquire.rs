@@ -229,15 +229,17 @@ impl Shared {
             self.wal.install_hook(&entry.conn);
             entry.wal_hooked = true;
         }
-        let watch = Arc::clone(&entry.watch);
         if entry.query_only != read_only {
-            if let Err(e) = watch.internal(|| entry.conn.pragma_update(None, "query_only", read_only)) {
+            let set = entry.watch.internal(|| entry.conn.pragma_update(None, "query_only", read_only));
+            if let Err(e) = set {
                 self.release(entry, clock::now());
                 return Err(e.into());
             }
             entry.query_only = read_only;
         }
         if !entry.attached.is_empty() {
+            // A clone only here: detaching needs the entry mutably.
+            let watch = Arc::clone(&entry.watch);
             watch.internal(|| self.tenants.detach_removed(&mut entry));
         }
         match &tenant {
@@ -250,7 +252,7 @@ impl Shared {
                 }
             }
         }
-        watch.begin(tenant.as_ref().map(|t| t.schema_arc()), read_only);
+        entry.watch.begin(tenant.as_ref().map(|t| t.schema_arc()), read_only);
         // Direct leases reuse the acquire's one clock read; only a wait reads again.
         let (acquired_at, wait) = if waited {
             let now = clock::now();

@@ -200,6 +200,7 @@ impl Slots {
     }
 
     /// Books a connection that came free (see [`Freed`]).
+    #[inline]
     pub fn free(&mut self, entry: PoolEntry, fairness: Fairness, bound: Duration) -> Freed {
         if self.closed {
             self.total -= 1;
