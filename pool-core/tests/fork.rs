@@ -2,7 +2,14 @@
 //! it opens fresh ones.
 mod common;
 use common::*;
+use std::sync::Mutex;
 use std::time::Duration;
+
+/// One test at a time: a fork while another test's thread is inside SQLite
+/// (opening or closing a file holds SQLite's process-wide unix VFS mutex)
+/// leaves that mutex locked in the child for good, and its first open hangs.
+/// That is fork()'s rule for every multithreaded program, not the pool's.
+static ONE_FORK_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Runs `child` in a forked process and returns its exit code.
 fn in_child(child: impl FnOnce() -> i32) -> i32 {
@@ -25,6 +32,7 @@ fn in_child(child: impl FnOnce() -> i32) -> i32 {
 
 #[test]
 fn a_forked_child_opens_fresh_connections_and_the_parent_is_unharmed() {
+    let _one = ONE_FORK_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let db = pool_with(quick().max_size(2));
     db.pool.execute_batch("CREATE TABLE t (who TEXT)").unwrap();
     let parent_conn_ids: Vec<u64> = {
@@ -75,6 +83,7 @@ fn checkpointer_threads(pool_name: &str) -> usize {
 
 #[test]
 fn a_forked_child_gets_no_checkpointer_and_is_not_held_back() {
+    let _one = ONE_FORK_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     // Regression: restarting the checkpointer in a forked child crashed the
     // child's housekeeper now and then (Python's multiprocessing test hung).
     let db = pool_with(quick().checkpoint(litepool::CheckpointMode::Pool).name("ckfork"));
