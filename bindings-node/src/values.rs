@@ -260,3 +260,85 @@ pub(crate) fn check(status: sys::napi_status) -> Result<()> {
         Err(napi::Error::new(Status::from(status), "a napi call failed while building a row".to_owned()))
     }
 }
+
+/// The JS source of a row factory for `names`: a function of one argument
+/// per column returning `{"name": value, ...}` as an object literal, so V8
+/// builds every row with one fixed shape instead of one property store per
+/// column (`None` when a name would mean something else in a literal:
+/// `__proto__` sets the prototype).
+pub fn row_factory_source(names: &[String]) -> Option<String> {
+    if names.iter().any(|n| n == "__proto__") {
+        return None;
+    }
+    let args: Vec<String> = (0..names.len()).map(|i| format!("a{i}")).collect();
+    let fields: Vec<String> = names.iter().zip(&args).map(|(n, a)| format!("{}:{a}", js_string_literal(n))).collect();
+    Some(format!("return function({}){{return {{{}}}}}", args.join(","), fields.join(",")))
+}
+
+/// `s` as a double-quoted JS string literal.
+fn js_string_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Compiles [`row_factory_source`] with the global `Function` constructor.
+pub fn make_row_factory(env: sys::napi_env, names: &[String]) -> Result<Option<sys::napi_value>> {
+    let Some(source) = row_factory_source(names) else { return Ok(None) };
+    // SAFETY: plain napi calls on the JS thread with values created here.
+    unsafe {
+        let mut global = std::ptr::null_mut();
+        check(sys::napi_get_global(env, &mut global))?;
+        let mut function_ctor = std::ptr::null_mut();
+        check(sys::napi_get_named_property(env, global, c"Function".as_ptr(), &mut function_ctor))?;
+        let body = String::to_napi_value(env, source)?;
+        let mut outer = std::ptr::null_mut();
+        check(sys::napi_new_instance(env, function_ctor, 1, &body, &mut outer))?;
+        let mut undefined = std::ptr::null_mut();
+        check(sys::napi_get_undefined(env, &mut undefined))?;
+        let mut factory = std::ptr::null_mut();
+        check(sys::napi_call_function(env, undefined, outer, 0, std::ptr::null(), &mut factory))?;
+        Ok(Some(factory))
+    }
+}
+
+/// One row through a factory from [`make_row_factory`].
+pub fn row_from_factory(
+    env: sys::napi_env,
+    factory: sys::napi_value,
+    row: Vec<Value>,
+    safe_integers: bool,
+) -> Result<sys::napi_value> {
+    let args = row.into_iter().map(|v| value_to_js(env, v, safe_integers)).collect::<Result<Vec<_>>>()?;
+    let mut out = std::ptr::null_mut();
+    // SAFETY: plain napi calls on the JS thread; `factory` is a live function.
+    unsafe {
+        let mut undefined = std::ptr::null_mut();
+        check(sys::napi_get_undefined(env, &mut undefined))?;
+        check(sys::napi_call_function(env, undefined, factory, args.len(), args.as_ptr(), &mut out))?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_factory_quotes_every_name_and_refuses_proto() {
+        let src = row_factory_source(&["id".into(), "we\"ird\\".into(), "a\nb".into()]).unwrap();
+        assert_eq!(src, r#"return function(a0,a1,a2){return {"id":a0,"we\"ird\\":a1,"a\u000ab":a2}}"#);
+        assert!(row_factory_source(&["__proto__".into()]).is_none());
+    }
+}
