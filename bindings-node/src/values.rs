@@ -342,3 +342,92 @@ mod tests {
         assert!(row_factory_source(&["__proto__".into()]).is_none());
     }
 }
+
+/// Row factories by column names, for results settled on the JS thread
+/// (one per pool's delivery): most calls repeat a few result shapes, so a
+/// factory is compiled once per shape. At most [`RowShapes::MAX`] are kept
+/// (the least recently used is dropped).
+#[derive(Default)]
+pub struct RowShapes {
+    entries: Vec<(Vec<String>, sys::napi_ref)>,
+}
+
+// SAFETY: the references are only created, read and deleted on the JS
+// thread (by `Delivery`'s doorbell callback); other threads never touch
+// them, they only hold the mailbox that owns this.
+unsafe impl Send for RowShapes {}
+
+impl RowShapes {
+    pub const MAX: usize = 32;
+
+    /// The factory for `names` (made now if new); `None` if none can be made.
+    fn factory(&mut self, env: sys::napi_env, names: &[&str]) -> Result<Option<sys::napi_value>> {
+        let at =
+            self.entries.iter().position(|(n, _)| n.len() == names.len() && n.iter().zip(names).all(|(a, b)| a == b));
+        let reference = match at {
+            Some(i) => {
+                let entry = self.entries.remove(i);
+                let r = entry.1;
+                self.entries.push(entry);
+                r
+            }
+            None => {
+                let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+                let Some(f) = make_row_factory(env, &owned)? else { return Ok(None) };
+                let mut r = std::ptr::null_mut();
+                // SAFETY: `f` is a live function on this env; the reference is owned by `self`.
+                check(unsafe { sys::napi_create_reference(env, f, 1, &mut r) })?;
+                if self.entries.len() == Self::MAX {
+                    let (_, old) = self.entries.remove(0);
+                    // SAFETY: made on this env by this cache, deleted once (removed above).
+                    unsafe { sys::napi_delete_reference(env, old) };
+                }
+                self.entries.push((owned, r));
+                r
+            }
+        };
+        let mut f = std::ptr::null_mut();
+        // SAFETY: `reference` is a live strong reference made on this env.
+        check(unsafe { sys::napi_get_reference_value(env, reference, &mut f) })?;
+        Ok(Some(f))
+    }
+}
+
+/// [`produced_to_js`], with rows built by the factories in `shapes`.
+pub fn produced_to_js_shaped<'env>(
+    env: &'env Env,
+    op: Op,
+    produced: Produced,
+    safe_integers: bool,
+    shapes: &mut RowShapes,
+) -> Result<Unknown<'env>> {
+    if !matches!(op, Op::All | Op::First) || (op == Op::First && produced.rows.is_empty()) {
+        return produced_to_js(env, op, produced, safe_integers);
+    }
+    let raw = env.raw();
+    let names: Vec<&str> = produced.columns.iter().map(|c| c.name.as_str()).collect();
+    let Some(factory) = shapes.factory(raw, &names)? else {
+        return produced_to_js(env, op, produced, safe_integers);
+    };
+    let value = match op {
+        Op::First => match produced.rows.into_iter().next() {
+            Some(row) => row_from_factory(raw, factory, row, safe_integers)?,
+            // SAFETY: creating `undefined` on the JS thread.
+            None => unsafe { Undefined::to_napi_value(raw, ())? },
+        },
+        _ => {
+            let mut array = std::ptr::null_mut();
+            // SAFETY: plain napi calls on the JS thread with values created here.
+            unsafe {
+                check(sys::napi_create_array_with_length(raw, produced.rows.len(), &mut array))?;
+                for (i, row) in produced.rows.into_iter().enumerate() {
+                    let obj = row_from_factory(raw, factory, row, safe_integers)?;
+                    check(sys::napi_set_element(raw, array, i as u32, obj))?;
+                }
+            }
+            array
+        }
+    };
+    // SAFETY: `value` was created on this env just now.
+    Ok(unsafe { Unknown::from_raw_unchecked(raw, value) })
+}
