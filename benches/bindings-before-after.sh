@@ -33,3 +33,4 @@ python3 "$root/benches/python-before-after.py" "$root/target/before-venv/bin/pyt
 (cd "$old/bindings-node" && CARGO_TARGET_DIR="$root/target/before-target" "$root/bindings-node/node_modules/.bin/napi" build --platform --release)
 node "$root/benches/node/before-after.js" "$old/bindings-node/litepool.linux-x64-gnu.node" \
   "$root/bindings-node/litepool.linux-x64-gnu.node" "$rounds"
+bash "$root/benches/bindings-instructions.sh" "$base"
