@@ -80,10 +80,11 @@ async def _run(fn, *args):
 
 
 class AsyncConnection:
-    """A leased connection for asyncio code. Each method runs the blocking
-    call of the underlying DB-API connection in the loop's default executor;
-    the cursors it returns are already fetched, so their ``fetch*`` methods
-    do not block."""
+    """A leased connection for asyncio code. ``query`` runs on the pool's
+    executor (its rows come back through the loop's mailbox); the other
+    methods run the blocking call of the underlying DB-API connection in the
+    loop's default executor. The cursors it returns are already fetched, so
+    their ``fetch*`` methods do not block."""
 
     __slots__ = ("_conn", "_pool")
 
