@@ -382,41 +382,6 @@ impl Pool {
     }
 
     /// A one-shot call (`op`: `"all"`, `"run"` or `"script"`) run on the
-    /// core's executor; `callback(result_or_exception)` is called from its
-    /// worker thread (for asyncio). The handle's `cancel()` withdraws a call
-    /// still waiting for a connection.
-    #[pyo3(signature = (callback, op, sql, parameters = None, *, tenant = None, timeout = None))]
-    #[allow(clippy::too_many_arguments)]
-    fn _call_with(
-        &self,
-        py: Python<'_>,
-        callback: Py<PyAny>,
-        op: &str,
-        sql: String,
-        parameters: Option<&Bound<'_, PyAny>>,
-        tenant: Option<String>,
-        timeout: Option<f64>,
-    ) -> PyResult<AcquireHandle> {
-        let op = map(py, op_from(op))?;
-        let params = map(py, to_params(parameters))?;
-        let opts = self.options(py, Lane::Any, tenant, timeout)?;
-        let call = Call::new(op, sql.as_str()).params(params);
-        let done = move |result: litepool::Result<Produced>| {
-            // Not attachable (interpreter shutting down): nobody to tell.
-            let _ = Python::try_attach(|py| {
-                let arg = match result {
-                    Ok(produced) => outcome(py, &sql, op, produced),
-                    Err(e) => Ok(to_py_err(py, Failure::Pool(e)).into_value(py).into_any()),
-                };
-                if let Err(e) = arg.and_then(|a| callback.call1(py, (a,))) {
-                    e.write_unraisable(py, None);
-                }
-            });
-        };
-        Ok(AcquireHandle(py.detach(|| self.inner.call_with(opts, call, done))))
-    }
-
-    /// A one-shot call (`op`: `"all"`, `"run"` or `"script"`) run on the
     /// core's executor; its outcome settles `future` through the loop's
     /// `mailbox` (see `mailbox.rs`). The handle's `cancel()` withdraws a
     /// call still waiting for a connection.
@@ -592,7 +557,7 @@ fn deliver_to(callback: Py<PyAny>) -> impl FnOnce(litepool::Result<PooledConnect
     }
 }
 
-/// A pending `_acquire_with` / `_call_with`.
+/// A pending `_acquire_with` / `_acquire_into` / `_call_into`.
 #[pyclass(frozen, module = "litepool._native", name = "AcquireHandle")]
 pub struct AcquireHandle(litepool::AcquireHandle);
 

@@ -134,10 +134,6 @@ class Pool:
         self, callback: Callable[[Connection | BaseException], object], lane: Lane = "any", *,
         tenant: str | None = None, timeout: float | None = None,
     ) -> AcquireHandle: ...
-    def _call_with(
-        self, callback: Callable[[object], object], op: Literal["all", "run", "script"], sql: str,
-        parameters: Parameters = None, *, tenant: str | None = None, timeout: float | None = None,
-    ) -> AcquireHandle: ...
     def _call_into(
         self, mailbox: Mailbox, future: object, op: Literal["all", "run", "script"], sql: str,
         parameters: Parameters = None, *, tenant: str | None = None, timeout: float | None = None,
@@ -168,7 +164,7 @@ class Mailbox:
     def drain(self) -> None: ...
 
 class AcquireHandle:
-    """A pending ``Pool._acquire_with`` / ``Pool._call_with``."""
+    """A pending ``Pool._acquire_with`` / ``_acquire_into`` / ``_call_into``."""
 
     def cancel(self) -> bool:
         """Withdraws the acquire (the waiter leaves the queue; the callback is
