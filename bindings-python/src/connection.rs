@@ -76,6 +76,19 @@ impl Connection {
         self.with_session(py, |session| Ok(session.run(call)?))
     }
 
+    /// [`Connection::run`] on a thread that does not hold the GIL (an
+    /// executor worker running an asyncio call).
+    pub fn run_detached(&self, call: &Call) -> Outcome<Produced> {
+        let mode = if self.autocommit.load(SeqCst) { TxnMode::Autocommit } else { TxnMode::Implicit };
+        match self.session.lock().as_mut() {
+            Some(session) => {
+                session.set_mode(mode);
+                Ok(session.run(call)?)
+            }
+            None => Err(closed_error()),
+        }
+    }
+
     pub fn is_closed(&self) -> bool {
         self.closed.load(SeqCst)
     }

@@ -9,6 +9,7 @@
 mod connection;
 mod cursor;
 mod errors;
+mod mailbox;
 mod options;
 mod pool;
 mod rows;
@@ -28,6 +29,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pool::Pool>()?;
     m.add_class::<pool::Executed>()?;
     m.add_class::<pool::AcquireHandle>()?;
+    m.add_class::<mailbox::Mailbox>()?;
     m.add_class::<connection::Connection>()?;
     m.add_class::<cursor::Cursor>()?;
     m.add_function(wrap_pyfunction!(sqlite_version, m)?)?;

@@ -48,9 +48,15 @@ impl LeaseRegistry {
         LeaseRegistry { threshold, leases: Mutex::new(HashMap::new()), next_id: AtomicU64::new(1) }
     }
 
-    /// Records a lease; `None` when leak detection is off.
+    /// Records a lease; `None` when leak detection is off (checked inline:
+    /// every lease passes here).
+    #[inline]
     pub fn register(&self, connection_id: u64, site: AcquireSite) -> Option<u64> {
         self.threshold?;
+        self.record(connection_id, site)
+    }
+
+    fn record(&self, connection_id: u64, site: AcquireSite) -> Option<u64> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let lease = Lease {
             connection_id,

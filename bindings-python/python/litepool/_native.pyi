@@ -134,10 +134,17 @@ class Pool:
         self, callback: Callable[[Connection | BaseException], object], lane: Lane = "any", *,
         tenant: str | None = None, timeout: float | None = None,
     ) -> AcquireHandle: ...
-    def _call_with(
-        self, callback: Callable[[object], object], op: Literal["all", "run", "script"], sql: str,
+    def _call_into(
+        self, mailbox: Mailbox, future: object, op: Literal["all", "run", "script"], sql: str,
         parameters: Parameters = None, *, tenant: str | None = None, timeout: float | None = None,
     ) -> AcquireHandle: ...
+    def _acquire_into(
+        self, mailbox: Mailbox, future: object, lane: Lane = "any", *,
+        tenant: str | None = None, timeout: float | None = None,
+    ) -> AcquireHandle: ...
+    def _query_into(
+        self, mailbox: Mailbox, future: object, connection: Connection, sql: str, parameters: Parameters = None,
+    ) -> None: ...
     def resize(self, max_size: int, min_idle: int) -> None: ...
     def evict(self) -> int: ...
     def commit_token(self) -> int:
@@ -147,8 +154,17 @@ class Pool:
     def __enter__(self) -> Self: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> Literal[False]: ...
 
+class Mailbox:
+    """One event loop's mailbox: worker threads post outcomes without the
+    GIL; ``drain()`` (the loop's reader callback on ``fileno()``) settles
+    them with ``settle(future, outcome)``."""
+
+    def __init__(self, settle: Callable[[object, object], object]) -> None: ...
+    def fileno(self) -> int: ...
+    def drain(self) -> None: ...
+
 class AcquireHandle:
-    """A pending ``Pool._acquire_with`` / ``Pool._call_with``."""
+    """A pending ``Pool._acquire_with`` / ``_acquire_into`` / ``_call_into``."""
 
     def cancel(self) -> bool:
         """Withdraws the acquire (the waiter leaves the queue; the callback is

@@ -44,6 +44,9 @@ pub(crate) fn run_prepared(
             if call.op == Op::Run || call.op == Op::Many {
                 continue;
             }
+            // The width after stepping: a statement SQLite re-prepared on
+            // this step (the schema changed under `SELECT *`) has its new columns.
+            let width = row.as_ref().column_count();
             let mut values = Vec::with_capacity(width);
             for i in 0..width {
                 values.push(row.get::<usize, Value>(i).map_err(fail)?);
@@ -60,7 +63,7 @@ pub(crate) fn run_prepared(
     }
     // Names read after stepping: a statement SQLite had to re-prepare (the
     // schema changed) has its new names only then.
-    let columns = if width > 0 {
+    let columns = if stmt.column_count() > 0 {
         stmt.columns()
             .iter()
             .map(|c| Column { name: c.name().to_owned(), decltype: c.decl_type().map(str::to_owned) })
