@@ -79,6 +79,13 @@ pub fn is_dml(keyword: &str) -> bool {
     ["INSERT", "UPDATE", "DELETE", "REPLACE", "WITH"].iter().any(|k| k.eq_ignore_ascii_case(keyword))
 }
 
+/// Whether Python's `sqlite3` (up to 3.11) opens a transaction before a
+/// statement with this leading keyword: `INSERT`, `UPDATE`, `DELETE`,
+/// `REPLACE` (not `WITH`, not DDL).
+pub fn is_legacy_dml(keyword: &str) -> bool {
+    ["INSERT", "UPDATE", "DELETE", "REPLACE"].iter().any(|k| k.eq_ignore_ascii_case(keyword))
+}
+
 /// Whether SQLite refuses to run a statement with this keyword inside a
 /// transaction, so no implicit transaction may be opened for it.
 pub fn outside_transactions(keyword: &str) -> bool {

@@ -58,17 +58,20 @@ pub(crate) fn run_prepared(
             changes += lease.changes();
         }
     }
-    // Names read after stepping: a statement SQLite had to re-prepare (the
-    // schema changed) has its new names only then.
-    let columns = if width > 0 {
-        stmt.columns()
-            .iter()
-            .map(|c| Column { name: c.name().to_owned(), decltype: c.decl_type().map(str::to_owned) })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let columns = columns(&stmt);
     Ok(Produced { columns, rows, changes, last_insert_rowid: lease.last_insert_rowid(), read_only })
+}
+
+/// `stmt`'s result columns. Read them after stepping: a statement SQLite
+/// had to re-prepare (the schema changed) has its new names only then.
+pub(crate) fn columns(stmt: &rusqlite::Statement<'_>) -> Vec<Column> {
+    if stmt.column_count() == 0 {
+        return Vec::new();
+    }
+    stmt.columns()
+        .iter()
+        .map(|c| Column { name: c.name().to_owned(), decltype: c.decl_type().map(str::to_owned) })
+        .collect()
 }
 
 /// Runs `call` on `lease` as it is (no transaction rules: see `session.rs`).
