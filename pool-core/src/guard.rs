@@ -160,6 +160,13 @@ impl PooledConnection {
         self.entry().watch.note(crate::watch::HOOKS);
     }
 
+    /// Tells the pool this lease changed its connection in a way no reset
+    /// undoes (it deserialized a database into `main`, say): the connection
+    /// is closed when the lease ends and a fresh one replaces it.
+    pub fn note_unrestorable(&self) {
+        self.entry().watch.note(crate::watch::UNKNOWN);
+    }
+
     /// Whether this lease changed its connection in a way the pool undoes
     /// when the lease ends (a pragma, a TEMP object, an attachment, a SQL
     /// function or collation, a hook, raw access): the next borrower would

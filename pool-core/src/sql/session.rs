@@ -106,7 +106,8 @@ impl Begin {
 
 /// A held lease running calls in order.
 pub struct Session {
-    live: Live,
+    /// Always `Some`, except inside [`Session::with_lease_mut`].
+    live: Option<Live>,
     mode: TxnMode,
     /// The write gate, held by an ordinary lease while a writing statement
     /// or a transaction that writes runs.
@@ -166,12 +167,35 @@ struct Rules {
 impl Session {
     /// A session over `lease` in `mode`.
     pub fn new(lease: PooledConnection, mode: TxnMode) -> Session {
-        Session { live: Live::new(lease), mode, permit: None, gate_wait: None, next_stream: 0 }
+        Session { live: Some(Live::new(lease)), mode, permit: None, gate_wait: None, next_stream: 0 }
     }
 
     /// The lease.
     pub fn lease(&self) -> &PooledConnection {
-        self.live.lease()
+        self.live().lease()
+    }
+
+    fn live(&self) -> &Live {
+        self.live.as_ref().expect("a session's lease is only taken out by with_lease_mut")
+    }
+
+    fn live_mut(&mut self) -> &mut Live {
+        self.live.as_mut().expect("a session's lease is only taken out by with_lease_mut")
+    }
+
+    /// Runs `f` with the lease mutably borrowed (rusqlite's backup and
+    /// deserialize want `&mut Connection`); refused while statements are
+    /// open, since they borrow the connection.
+    pub fn with_lease_mut<R>(&mut self, f: impl FnOnce(&mut PooledConnection) -> R) -> Result<R> {
+        if self.open_streams() > 0 {
+            return Err(Error::Misuse(
+                "this needs the connection to itself: close or finish its open cursors first".to_owned(),
+            ));
+        }
+        let mut lease = self.live.take().expect("a session's lease is only taken out by with_lease_mut").into_lease();
+        let out = f(&mut lease);
+        self.live = Some(Live::new(lease));
+        Ok(out)
     }
 
     /// The transaction mode.
@@ -198,13 +222,13 @@ impl Session {
 
     /// Statements opened with [`Session::open`] and not done yet.
     pub fn open_streams(&self) -> usize {
-        self.live.open().len()
+        self.live().open().len()
     }
 
     /// Gives the lease back (dropping it returns it to the pool); open
     /// statements are closed first.
-    pub fn into_lease(self) -> PooledConnection {
-        self.live.into_lease()
+    pub fn into_lease(mut self) -> PooledConnection {
+        self.live.take().expect("a session's lease is only taken out by with_lease_mut").into_lease()
     }
 
     fn rules(&self) -> Rules {
@@ -228,8 +252,9 @@ impl Session {
     pub fn run(&mut self, call: &Call) -> Result<Produced> {
         let control = self.prelude(call)?;
         let rules = self.rules();
+        let live = self.live.as_mut().expect("a session's lease is only taken out by with_lease_mut");
         let permit = &mut self.permit;
-        let out = self.live.with(|lease, _| {
+        let out = live.with(|lease, _| {
             let stmt = match call.op {
                 Op::Script => None,
                 _ => Some(exec::prepare(lease, call.sql.as_str())?),
@@ -257,8 +282,9 @@ impl Session {
         let rules = self.rules();
         let id = StreamId(self.next_stream);
         self.next_stream += 1;
+        let live = self.live.as_mut().expect("a session's lease is only taken out by with_lease_mut");
         let permit = &mut self.permit;
-        let out = self.live.with(|lease, open| {
+        let out = live.with(|lease, open| {
             let mut stmt = exec::prepare(lease, call.sql.as_str())?;
             let read_only = stmt.readonly();
             rules.enter(lease, permit, call, control, read_only)?;
@@ -280,7 +306,7 @@ impl Session {
     /// Steps up to `max` more rows of an open statement. Once it is done
     /// (or failed) it is closed.
     pub fn fetch(&mut self, id: StreamId, max: usize) -> Result<Fetched> {
-        let out = self.live.with(|lease, open| {
+        let out = self.live_mut().with(|lease, open| {
             let Some(stream) = open.get_mut(id) else {
                 return Err(Error::Misuse(
                     "this result set is closed (its statement finished or was reset)".to_owned(),
@@ -306,7 +332,7 @@ impl Session {
     /// Closes an open statement (resets it) before it is done; a no-op for
     /// one already closed.
     pub fn close_stream(&mut self, id: StreamId) {
-        self.live.with(|_, open| drop(open.remove(id)));
+        self.live_mut().with(|_, open| drop(open.remove(id)));
         self.after_statement();
     }
 
@@ -364,7 +390,7 @@ impl Session {
     /// Lets the gate go once no transaction is open and no open statement
     /// writes.
     fn after_statement(&mut self) {
-        if self.permit.is_some() && self.lease().is_autocommit() && !self.live.open().writes() {
+        if self.permit.is_some() && self.lease().is_autocommit() && !self.live().open().writes() {
             self.permit = None;
         }
     }
