@@ -114,3 +114,51 @@ fn an_error_while_stepping_closes_the_stream() {
     assert!(err.to_string().contains("integer overflow"), "{err}");
     assert_eq!(s.open_streams(), 0);
 }
+
+#[test]
+fn an_empty_statement_runs_as_nothing() {
+    let db = numbers(1);
+    let mut s = Session::new(db.pool.get().unwrap(), TxnMode::Autocommit);
+    for sql in ["", " ;", "-- nothing"] {
+        let opened = s.open(&all(sql), 10).unwrap();
+        assert!(opened.stream.is_none() && opened.rows.is_empty() && opened.columns.is_empty(), "{sql:?}");
+        s.run(&all(sql)).unwrap();
+    }
+}
+
+#[test]
+fn an_open_blob_expires_when_its_row_changes() {
+    let db = numbers(1);
+    db.pool.execute_batch("CREATE TABLE b (x BLOB); INSERT INTO b VALUES (x'00010203')").unwrap();
+    let mut s = Session::new(db.pool.get().unwrap(), TxnMode::Autocommit);
+    let (id, len) = s.open_blob("main", "b", "x", 1, false).unwrap();
+    assert_eq!(len, 4);
+    assert_eq!(s.open_blobs(), 1);
+    s.write_blob(id, 1, &[9, 9]).unwrap();
+    let mut buf = [0u8; 4];
+    s.read_blob(id, 0, &mut buf).unwrap();
+    assert_eq!(buf, [0, 9, 9, 3]);
+    s.run(&Call::new(Op::Run, "UPDATE b SET x = x'ffffffff'")).unwrap();
+    let err = s.read_blob(id, 0, &mut buf).unwrap_err();
+    assert_eq!(err.code(), "SQLITE_ABORT", "{err}");
+    assert_eq!(s.with_lease_mut(|_| ()).unwrap_err().code(), "LITEPOOL_MISUSE", "an open blob borrows the connection");
+    s.close_blob(id);
+    assert_eq!(s.open_blobs(), 0);
+    s.with_lease_mut(|_| ()).unwrap();
+}
+
+#[test]
+fn a_script_steps_through_every_row_of_its_queries() {
+    let db = numbers(5);
+    let mut s = Session::new(db.pool.get().unwrap(), TxnMode::Autocommit);
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&seen);
+    s.lease()
+        .create_scalar_function("step", 1, litepool::rusqlite::functions::FunctionFlags::SQLITE_UTF8, move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(0)
+        })
+        .unwrap();
+    s.run(&Call::new(Op::Script, "SELECT step(i) FROM n; SELECT 1;")).unwrap();
+    assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 5);
+}

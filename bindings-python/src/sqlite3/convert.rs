@@ -33,7 +33,12 @@ impl<'py> TextMode<'py> {
 }
 
 /// One value; `column` names it in a decoding error.
-pub fn to_py<'py>(py: Python<'py>, value: ValueRef<'_>, text: &TextMode<'py>, column: &str) -> PyResult<Bound<'py, PyAny>> {
+pub fn to_py<'py>(
+    py: Python<'py>,
+    value: ValueRef<'_>,
+    text: &TextMode<'py>,
+    column: &str,
+) -> PyResult<Bound<'py, PyAny>> {
     Ok(match value {
         ValueRef::Null => py.None().into_bound(py),
         ValueRef::Integer(i) => i.into_pyobject(py)?.into_any(),
@@ -59,7 +64,11 @@ pub fn to_py<'py>(py: Python<'py>, value: ValueRef<'_>, text: &TextMode<'py>, co
 
 /// A value through its converter: `None` for NULL and for an empty blob
 /// (as `sqlite3_column_blob` gives nothing), else `converter(bytes)`.
-pub fn convert<'py>(py: Python<'py>, value: ValueRef<'_>, converter: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn convert<'py>(
+    py: Python<'py>,
+    value: ValueRef<'_>,
+    converter: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let bytes = match value {
         ValueRef::Null => return Ok(py.None().into_bound(py)),
         ValueRef::Integer(i) => PyBytes::new(py, i.to_string().as_bytes()),

@@ -55,9 +55,10 @@ fn result_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
         return Ok(Some(Value::Null));
     }
     if let Ok(i) = obj.cast::<PyInt>() {
-        return Ok(Some(Value::Integer(i.extract::<i64>().map_err(|_| {
-            PyOverflowError::new_err("Python int too large to convert to SQLite INTEGER")
-        })?)));
+        return Ok(Some(Value::Integer(
+            i.extract::<i64>()
+                .map_err(|_| PyOverflowError::new_err("Python int too large to convert to SQLite INTEGER"))?,
+        )));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         return Ok(Some(Value::Real(f.value())));
@@ -172,9 +173,10 @@ impl Aggregate<Instance, Value> for PyAggregate {
     fn init(&self, _ctx: &mut Context<'_>) -> rusqlite::Result<Instance> {
         Python::attach(|py| {
             let class = self.class.bind(py);
-            class.call0().map(|i| Instance(i.unbind())).map_err(|e| {
-                failed(py, e, class, &aggregate_error("raised error", "__init__"))
-            })
+            class
+                .call0()
+                .map(|i| Instance(i.unbind()))
+                .map_err(|e| failed(py, e, class, &aggregate_error("raised error", "__init__")))
         })
     }
 

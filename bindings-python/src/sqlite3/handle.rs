@@ -18,10 +18,10 @@ use pyo3::types::{PyBytes, PyString};
 use crate::errors::{map, programming, Failure, Outcome};
 use crate::options::seconds;
 use crate::pool::Pool;
+use crate::sqlite3::functions;
 use crate::sqlite3::hooks::{self, Tracing};
 use crate::sqlite3::params::{memoryview, to_params};
 use crate::sqlite3::rows::Rows;
-use crate::sqlite3::functions;
 use crate::wait::wait_detached;
 
 /// Rows stepped by `execute()` before it returns: a point query finishes
@@ -76,7 +76,9 @@ fn session(lazy: &mut LazySession) -> Outcome<&mut litepool::sql::Session> {
 fn one_statement(sql: &str, err: Failure) -> Failure {
     let multiple = match &err {
         Failure::Pool(litepool::Error::Sqlite(rusqlite::Error::MultipleStatement)) => true,
-        Failure::Pool(_) => classify::statement_end(sql).is_some_and(|end| !classify::skip_comments(&sql[end..]).is_empty()),
+        Failure::Pool(_) => {
+            classify::statement_end(sql).is_some_and(|end| !classify::skip_comments(&sql[end..]).is_empty())
+        }
         _ => false,
     };
     if multiple {
@@ -84,6 +86,12 @@ fn one_statement(sql: &str, err: Failure) -> Failure {
     } else {
         err
     }
+}
+
+/// The first statement of `sql` when only comments follow it.
+fn first_only(sql: &str) -> Option<&str> {
+    let end = classify::statement_end(sql)?;
+    (end < sql.len() && classify::skip_comments(&sql[end..]).is_empty()).then(|| &sql[..end])
 }
 
 /// `DataError` when `sql` is longer than the connection's `SQLITE_LIMIT_SQL_LENGTH`.
@@ -197,7 +205,13 @@ impl Handle {
     /// leases at once and keeps the lease.
     #[new]
     #[pyo3(signature = (pool, timeout, isolation_level, private))]
-    fn new(py: Python<'_>, pool: &Bound<'_, Pool>, timeout: f64, isolation_level: Option<&str>, private: bool) -> PyResult<Handle> {
+    fn new(
+        py: Python<'_>,
+        pool: &Bound<'_, Pool>,
+        timeout: f64,
+        isolation_level: Option<&str>,
+        private: bool,
+    ) -> PyResult<Handle> {
         let mut lazy = LazySession::new(pool.get().inner.clone(), map(py, mode_of(isolation_level))?);
         lazy.set_busy_timeout(map(py, seconds("timeout", timeout.max(0.0)))?);
         let interrupter = lazy.interrupter();
@@ -236,7 +250,16 @@ impl Handle {
         let opened: Opened = me.with(py, |lazy| {
             let s = session(lazy)?;
             check_length(s, text)?;
-            s.open(&call, FIRST).map_err(|e| one_statement(text, e.into()))
+            match (s.open(&call, FIRST), first_only(text)) {
+                (Ok(opened), _) => Ok(opened),
+                // Only comments follow (an unterminated one SQLite's
+                // tokenizer rejects on its own): run the statement alone.
+                (Err(_), Some(first)) => {
+                    let alone = Call { sql: first.into(), ..call.clone() };
+                    s.open(&alone, FIRST).map_err(|e| one_statement(text, e.into()))
+                }
+                (Err(e), None) => Err(one_statement(text, e.into())),
+            }
         })?;
         Ok(Rows::new(slf.clone().unbind(), opened))
     }
@@ -391,14 +414,27 @@ impl Handle {
     }
 
     #[pyo3(signature = (name, narg, func, deterministic))]
-    fn create_function(&self, py: Python<'_>, name: &str, narg: i32, func: Option<Py<PyAny>>, deterministic: bool) -> PyResult<()> {
+    fn create_function(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        narg: i32,
+        func: Option<Py<PyAny>>,
+        deterministic: bool,
+    ) -> PyResult<()> {
         let name = name.to_owned();
         let result = self.on_lease(py, move |lease| {
             functions::create_function(lease, &name, narg, func, deterministic)?;
             lease.note_function(&name, narg);
             Ok(())
         });
-        result.map_err(|e| if e.is_instance_of::<PyTypeError>(py) { e } else { creating(py, "OperationalError", "Error creating function") })
+        result.map_err(|e| {
+            if e.is_instance_of::<PyTypeError>(py) {
+                e
+            } else {
+                creating(py, "OperationalError", "Error creating function")
+            }
+        })
     }
 
     fn create_aggregate(&self, py: Python<'_>, name: &str, narg: i32, class: Option<Py<PyAny>>) -> PyResult<()> {
@@ -455,48 +491,42 @@ impl Handle {
         })
     }
 
-    /// Opens (to check) a blob and returns its length; the lease is pinned.
+    /// Opens a blob; returns `(id, length)`. It keeps the lease until closed.
     #[pyo3(signature = (table, column, row, readonly, name))]
-    fn blob_open(&self, py: Python<'_>, table: &str, column: &str, row: i64, readonly: bool, name: &str) -> PyResult<usize> {
-        self.on_lease(py, |lease| Ok(lease.blob_open(name, table, column, row, readonly)?.len()))
-    }
-
-    #[pyo3(signature = (table, column, row, name, offset, length))]
-    fn blob_read<'py>(
-        &self,
-        py: Python<'py>,
-        table: &str,
-        column: &str,
-        row: i64,
-        name: &str,
-        offset: usize,
-        length: usize,
-    ) -> PyResult<Bound<'py, PyBytes>> {
-        let data = self.on_lease(py, |lease| {
-            let blob = lease.blob_open(name, table, column, row, true)?;
-            let mut buf = vec![0u8; length];
-            blob.read_at_exact(&mut buf, offset)?;
-            Ok(buf)
-        })?;
-        Ok(PyBytes::new(py, &data))
-    }
-
-    #[pyo3(signature = (table, column, row, name, readonly, offset, data))]
-    #[allow(clippy::too_many_arguments)]
-    fn blob_write(
+    fn blob_open(
         &self,
         py: Python<'_>,
         table: &str,
         column: &str,
         row: i64,
-        name: &str,
         readonly: bool,
-        offset: usize,
-        data: Vec<u8>,
-    ) -> PyResult<()> {
-        self.on_lease(py, |lease| {
-            let mut blob = lease.blob_open(name, table, column, row, readonly)?;
-            blob.write_all_at(&data, offset)
+        name: &str,
+    ) -> PyResult<(u64, usize)> {
+        self.with(py, |lazy| {
+            let (id, len) = session(lazy)?.open_blob(name, table, column, row, readonly)?;
+            Ok((id.get(), len))
+        })
+    }
+
+    fn blob_read<'py>(&self, py: Python<'py>, id: u64, offset: usize, length: usize) -> PyResult<Bound<'py, PyBytes>> {
+        let data = self.with(py, |lazy| {
+            let mut buf = vec![0u8; length];
+            lazy.current().ok_or_else(closed)?.read_blob(StreamId::from(id), offset, &mut buf)?;
+            Ok(buf)
+        })?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    fn blob_write(&self, py: Python<'_>, id: u64, offset: usize, data: Vec<u8>) -> PyResult<()> {
+        self.with(py, |lazy| Ok(lazy.current().ok_or_else(closed)?.write_blob(StreamId::from(id), offset, &data)?))
+    }
+
+    fn blob_close(&self, py: Python<'_>, id: u64) -> PyResult<()> {
+        self.with(py, |lazy| {
+            if let Some(s) = lazy.current() {
+                s.close_blob(StreamId::from(id));
+            }
+            Ok(())
         })
     }
 
@@ -621,4 +651,3 @@ impl Drop for Handle {
         }
     }
 }
-

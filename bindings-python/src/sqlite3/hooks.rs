@@ -68,9 +68,7 @@ fn action_args<'a>(action: &AuthAction<'a>) -> (i32, Option<&'a str>, Option<&'a
         A::Unknown { code, arg1, arg2 } => (code, arg1, arg2),
         A::CreateIndex { index_name, table_name } => (SQLITE_CREATE_INDEX, Some(index_name), Some(table_name)),
         A::CreateTable { table_name } => (SQLITE_CREATE_TABLE, Some(table_name), None),
-        A::CreateTempIndex { index_name, table_name } => {
-            (SQLITE_CREATE_TEMP_INDEX, Some(index_name), Some(table_name))
-        }
+        A::CreateTempIndex { index_name, table_name } => (SQLITE_CREATE_TEMP_INDEX, Some(index_name), Some(table_name)),
         A::CreateTempTable { table_name } => (SQLITE_CREATE_TEMP_TABLE, Some(table_name), None),
         A::CreateTempTrigger { trigger_name, table_name } => {
             (SQLITE_CREATE_TEMP_TRIGGER, Some(trigger_name), Some(table_name))

@@ -18,10 +18,7 @@ use crate::sqlite3::{stdlib, BASE_TYPE_ADAPTED};
 
 /// Converts `params` for a statement; `names` gives the statement's
 /// parameter names (`None` for a nameless `?`) when a mapping was passed.
-pub fn to_params(
-    params: &Bound<'_, PyAny>,
-    names: impl FnOnce() -> Outcome<Vec<Option<String>>>,
-) -> Outcome<Params> {
+pub fn to_params(params: &Bound<'_, PyAny>, names: impl FnOnce() -> Outcome<Vec<Option<String>>>) -> Outcome<Params> {
     let exact_seq = params.is_exact_instance_of::<PyTuple>() || params.is_exact_instance_of::<PyList>();
     if exact_seq || (!params.is_instance_of::<PyDict>() && params.downcast_sequence_check()) {
         let n = params.len()?;
@@ -123,9 +120,9 @@ pub fn to_value(obj: &Bound<'_, PyAny>) -> Outcome<Value> {
     if let Ok(i) = obj.cast::<PyInt>() {
         return match i.extract::<i64>() {
             Ok(v) => Ok(Value::Integer(v)),
-            Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => Err(Failure::Python(PyOverflowError::new_err(
-                "Python int too large to convert to SQLite INTEGER",
-            ))),
+            Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
+                Err(Failure::Python(PyOverflowError::new_err("Python int too large to convert to SQLite INTEGER")))
+            }
             Err(e) => Err(e.into()),
         };
     }
@@ -156,4 +153,3 @@ pub fn to_value(obj: &Bound<'_, PyAny>) -> Outcome<Value> {
 pub fn memoryview<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     obj.py().get_type::<pyo3::types::PyMemoryView>().call1((obj,))
 }
-

@@ -33,6 +33,16 @@ pub fn skip_comments(mut sql: &str) -> &str {
     }
 }
 
+/// Whether `sql` holds no statement at all (white space, comments and `;`
+/// only): SQLite compiles it to nothing, which runs as nothing.
+pub fn is_empty(sql: &str) -> bool {
+    let mut rest = skip_comments(sql);
+    while let Some(after) = rest.strip_prefix(';') {
+        rest = skip_comments(after);
+    }
+    rest.is_empty()
+}
+
 /// The first keyword of `sql` as written (`"insert"`, `"WITH"`…), after
 /// white space and comments; empty when there is none.
 pub fn leading_keyword(sql: &str) -> &str {

@@ -2,7 +2,7 @@
 //! `sqlite3.Connection`, say — that holds a lease only while it needs one.
 //!
 //! It leases on its first statement and gives the lease back as soon as
-//! the connection is idle again: autocommit, no statement open part-way,
+//! the connection is idle again: autocommit, no statement (or blob) open,
 //! and nothing changed on it that the next borrower would see. A lease
 //! whose program changed the connection (a pragma, a TEMP object, an
 //! attachment, a SQL function or collation, a hook, raw access: what the
@@ -190,7 +190,7 @@ impl LazySession {
         if session.lease().changed_state() {
             self.pinned = true;
         }
-        if self.pinned || session.in_transaction() || session.open_streams() > 0 {
+        if self.pinned || session.in_transaction() || session.open_streams() > 0 || session.open_blobs() > 0 {
             return;
         }
         self.release();

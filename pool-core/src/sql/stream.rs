@@ -2,10 +2,14 @@
 //! can step its rows in batches as it is iterated (memory stays flat for a
 //! million rows) instead of collecting every row up front.
 //!
+//! Open blobs (`sqlite3_blob_open`) are kept the same way: a handle that
+//! SQLite expires when its row changes.
+//!
 //! A statement borrows its connection, and the lease owns the connection:
 //! [`Live`] holds both (a self-referential pair, built with `self_cell`), so
 //! a session keeps its open statements for as long as it keeps its lease.
 
+use rusqlite::blob::Blob;
 use rusqlite::{CachedStatement, Statement};
 
 use crate::error::Result;
@@ -17,6 +21,19 @@ use crate::sql::rowbuf::RowBuf;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StreamId(pub(crate) u64);
 
+impl StreamId {
+    /// The id as a number (for a binding to hand out).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl From<u64> for StreamId {
+    fn from(id: u64) -> StreamId {
+        StreamId(id)
+    }
+}
+
 /// A statement stepped part-way.
 pub(crate) struct Stream<'c> {
     id: u64,
@@ -25,10 +42,11 @@ pub(crate) struct Stream<'c> {
     pub(crate) read_only: bool,
 }
 
-/// The statements open on a lease.
+/// The statements and blobs open on a lease.
 #[derive(Default)]
 pub(crate) struct Open<'c> {
     streams: Vec<Stream<'c>>,
+    blobs: Vec<(u64, Blob<'c>)>,
 }
 
 impl<'c> Open<'c> {
@@ -49,6 +67,23 @@ impl<'c> Open<'c> {
 
     pub(crate) fn len(&self) -> usize {
         self.streams.len()
+    }
+
+    pub(crate) fn insert_blob(&mut self, id: StreamId, blob: Blob<'c>) {
+        self.blobs.push((id.0, blob));
+    }
+
+    pub(crate) fn blob_mut(&mut self, id: StreamId) -> Option<&mut Blob<'c>> {
+        self.blobs.iter_mut().find(|(i, _)| *i == id.0).map(|(_, b)| b)
+    }
+
+    pub(crate) fn remove_blob(&mut self, id: StreamId) -> Option<Blob<'c>> {
+        let at = self.blobs.iter().position(|(i, _)| *i == id.0)?;
+        Some(self.blobs.swap_remove(at).1)
+    }
+
+    pub(crate) fn blobs(&self) -> usize {
+        self.blobs.len()
     }
 
     /// Whether an open statement writes (`INSERT … RETURNING` stepped part-way).
