@@ -26,7 +26,7 @@ import time as _time
 
 from . import _native
 from ._aio import AsyncConnection
-from ._pools import configure
+from ._dropin import configure
 from ._exceptions import (
     DatabaseError,
     DataError,

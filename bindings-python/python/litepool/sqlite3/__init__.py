@@ -56,7 +56,7 @@ from .._exceptions import (
     ProgrammingError,
     Warning,
 )
-from .._pools import dropin_pool as _dropin_pool
+from .._dropin import dropin_pool as _dropin_pool
 
 # Constants (SQLITE_*, PARSE_*), shared registries and helpers of the
 # standard library's module.

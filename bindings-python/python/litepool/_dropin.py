@@ -36,7 +36,7 @@ def _key(database, uri: bool) -> tuple[str, bool, bool]:
     """(pool key, private, read-only) for a ``connect()`` target."""
     if isinstance(database, bytes):
         database = os.fsdecode(database)
-    if uri:
+    if uri and database.startswith("file:"):
         parts = urlsplit(database)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         memory = parts.path in (":memory:", "") or query.get("mode") == "memory"
@@ -80,7 +80,7 @@ def dropin_pool(database, uri: bool) -> tuple[_native.Pool, bool]:
         return _native.Pool(key, max_size=1, min_idle=0, **{**DROPIN_DEFAULTS, **journal}), True
     with _lock:
         known = _pools.get(key)
-        if known is not None and not known[0].closed and known[1] == _identity(key, uri):
+        if known is not None and not known[0].closed and known[1] == _identity(key):
             return known[0], False
         if key in _configured:
             pool = _native.Pool(key, **{**DROPIN_DEFAULTS, **journal, **_configured[key]})
@@ -88,13 +88,13 @@ def dropin_pool(database, uri: bool) -> tuple[_native.Pool, bool]:
             pool = _native.Pool.from_env(key)
         else:
             pool = _native.Pool(key, **{**DROPIN_DEFAULTS, **journal})
-        _pools[key] = (pool, _identity(key, uri))
+        _pools[key] = (pool, _identity(key))
         return pool, False
 
 
-def _identity(key: str, uri: bool) -> tuple[int, int] | None:
+def _identity(key: str) -> tuple[int, int] | None:
     """The file's (device, inode), or ``None`` for a URI or a missing file."""
-    if uri:
+    if key.startswith("file:"):
         return None
     try:
         st = os.stat(key)
