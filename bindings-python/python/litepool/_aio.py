@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from types import TracebackType
+from typing import Literal
 
 from . import _native
 
@@ -140,7 +142,12 @@ class _AsyncLease:
         self._conn = wrapper.connection
         return wrapper
 
-    async def __aexit__(self, exc_type, exc, tb) -> bool:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
         conn, self._conn = self._conn, None
         try:
             await _run(conn.__exit__, exc_type, exc, tb)
