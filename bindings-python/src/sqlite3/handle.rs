@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use litepool::rusqlite::limits::Limit;
-use litepool::sql::{classify, Begin, Call, Fetched, LazySession, Op, Opened, StreamId, TxnMode};
+use litepool::sql::{classify, Begin, Call, Column, Fetched, LazySession, Op, Opened, StreamId, TxnMode};
 use parking_lot::{Mutex, ReentrantMutex};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyString, PyTuple};
 
 use crate::errors::{map, programming, Failure, Outcome};
 use crate::options::seconds;
@@ -41,6 +41,8 @@ pub struct Handle {
     trace: Mutex<Option<Arc<Py<PyAny>>>>,
     /// Open statements whose cursors were dropped while the session was busy.
     orphans: Mutex<Vec<StreamId>>,
+    /// The last `cursor.description` built, reused while the columns match.
+    description: Mutex<Option<(Vec<Column>, Py<PyAny>)>>,
 }
 
 fn closed() -> Failure {
@@ -61,7 +63,12 @@ fn mode_of(isolation_level: Option<&str>) -> Outcome<TxnMode> {
 /// Leases if no lease is held, waiting without the GIL (Ctrl-C still works).
 fn ensure(lazy: &mut LazySession) -> Outcome<()> {
     if !lazy.is_leased() {
-        let lease = wait_detached(lazy.pool().acquire_async(lazy.acquire_options()))?;
+        // An idle connection at once (the common case), else wait in the
+        // pool's queue.
+        let lease = match lazy.pool().try_get() {
+            Ok(lease) => lease,
+            Err(_) => wait_detached(lazy.pool().acquire_async(lazy.acquire_options()))?,
+        };
         lazy.attach(lease)?;
     }
     Ok(())
@@ -123,6 +130,30 @@ fn limit_of(category: i32) -> Outcome<Limit> {
 }
 
 impl Handle {
+    /// `cursor.description` for `columns` (no `detect_types`): a 7-tuple per
+    /// column, name first; the last one built is reused while they match.
+    pub fn description(&self, py: Python<'_>, columns: &[Column]) -> PyResult<Py<PyAny>> {
+        if let Some((known, tuple)) = self.description.lock().as_ref() {
+            if known.as_slice() == columns {
+                return Ok(tuple.clone_ref(py));
+            }
+        }
+        let items = columns
+            .iter()
+            .map(|c| {
+                let none = || py.None();
+                PyTuple::new(
+                    py,
+                    [PyString::new(py, &c.name).into_any().unbind(), none(), none(), none(), none(), none(), none()],
+                )
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let tuple = PyTuple::new(py, items)?.into_any().unbind();
+        let old = self.description.lock().replace((columns.to_vec(), tuple.clone_ref(py)));
+        drop(old);
+        Ok(tuple)
+    }
+
     /// Runs `f` on the session with the GIL released, then lets the core
     /// give the lease back if the connection is idle and clean.
     pub fn with<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut LazySession) -> Outcome<R> + Send) -> PyResult<R> {
@@ -224,11 +255,12 @@ impl Handle {
             interrupter,
             trace: Mutex::new(None),
             orphans: Mutex::new(Vec::new()),
+            description: Mutex::new(None),
         })
     }
 
     /// Sets the transaction mode from an `isolation_level` (`None`: autocommit).
-    fn set_isolation_level(&self, py: Python<'_>, isolation_level: Option<&str>) -> PyResult<()> {
+    pub(crate) fn set_isolation_level(&self, py: Python<'_>, isolation_level: Option<&str>) -> PyResult<()> {
         let mode = map(py, mode_of(isolation_level))?;
         self.with(py, move |lazy| {
             lazy.set_mode(mode);
@@ -238,7 +270,11 @@ impl Handle {
 
     /// Runs one statement; its first rows are stepped now, the rest as the
     /// cursor asks.
-    fn execute(slf: &Bound<'_, Self>, sql: &Bound<'_, PyString>, parameters: &Bound<'_, PyAny>) -> PyResult<Rows> {
+    pub(crate) fn execute(
+        slf: &Bound<'_, Self>,
+        sql: &Bound<'_, PyString>,
+        parameters: &Bound<'_, PyAny>,
+    ) -> PyResult<Rows> {
         let py = slf.py();
         let me = slf.get();
         let text = sql.to_str()?;
@@ -250,15 +286,17 @@ impl Handle {
         let opened: Opened = me.with(py, |lazy| {
             let s = session(lazy)?;
             check_length(s, text)?;
-            match (s.open(&call, FIRST), first_only(text)) {
-                (Ok(opened), _) => Ok(opened),
-                // Only comments follow (an unterminated one SQLite's
-                // tokenizer rejects on its own): run the statement alone.
-                (Err(_), Some(first)) => {
-                    let alone = Call { sql: first.into(), ..call.clone() };
-                    s.open(&alone, FIRST).map_err(|e| one_statement(text, e.into()))
-                }
-                (Err(e), None) => Err(one_statement(text, e.into())),
+            match s.open(&call, FIRST) {
+                Ok(opened) => Ok(opened),
+                Err(e) => match first_only(text) {
+                    // Only comments follow (an unterminated one SQLite's
+                    // tokenizer rejects on its own): run the statement alone.
+                    Some(first) => {
+                        let alone = Call { sql: first.into(), ..call.clone() };
+                        s.open(&alone, FIRST).map_err(|e| one_statement(text, e.into()))
+                    }
+                    None => Err(one_statement(text, e.into())),
+                },
             }
         })?;
         Ok(Rows::new(slf.clone().unbind(), opened))
@@ -266,7 +304,11 @@ impl Handle {
 
     /// Runs a data-changing statement once per parameter set; returns the
     /// rows changed.
-    fn executemany(slf: &Bound<'_, Self>, sql: &Bound<'_, PyString>, seq: &Bound<'_, PyAny>) -> PyResult<u64> {
+    pub(crate) fn executemany(
+        slf: &Bound<'_, Self>,
+        sql: &Bound<'_, PyString>,
+        seq: &Bound<'_, PyAny>,
+    ) -> PyResult<u64> {
         let py = slf.py();
         let me = slf.get();
         let text = sql.to_str()?;
@@ -314,7 +356,7 @@ impl Handle {
     }
 
     /// Commits any open transaction, then runs a script of statements.
-    fn executescript(&self, py: Python<'_>, sql: &Bound<'_, PyString>) -> PyResult<()> {
+    pub(crate) fn executescript(&self, py: Python<'_>, sql: &Bound<'_, PyString>) -> PyResult<()> {
         let text = sql.to_str()?;
         self.with(py, |lazy| {
             let s = session(lazy)?;
@@ -339,14 +381,14 @@ impl Handle {
         })
     }
 
-    fn commit(&self, py: Python<'_>) -> PyResult<()> {
+    pub(crate) fn commit(&self, py: Python<'_>) -> PyResult<()> {
         self.with(py, |lazy| match lazy.current() {
             Some(s) => Ok(s.commit()?),
             None => Ok(()),
         })
     }
 
-    fn rollback(&self, py: Python<'_>) -> PyResult<()> {
+    pub(crate) fn rollback(&self, py: Python<'_>) -> PyResult<()> {
         self.with(py, |lazy| match lazy.current() {
             Some(s) => Ok(s.rollback()?),
             None => Ok(()),
@@ -355,7 +397,7 @@ impl Handle {
 
     /// Gives the lease back (an open transaction is rolled back) and closes
     /// the handle. Idempotent.
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
+    pub(crate) fn close(&self, py: Python<'_>) -> PyResult<()> {
         let trace = self.trace.lock().take();
         let result = py.detach(|| {
             let guard = self.state.lock();
@@ -380,17 +422,17 @@ impl Handle {
     }
 
     #[getter]
-    fn in_transaction(&self, py: Python<'_>) -> PyResult<bool> {
+    pub(crate) fn in_transaction(&self, py: Python<'_>) -> PyResult<bool> {
         self.with(py, |lazy| Ok(lazy.in_transaction()))
     }
 
     #[getter]
-    fn total_changes(&self, py: Python<'_>) -> PyResult<u64> {
+    pub(crate) fn total_changes(&self, py: Python<'_>) -> PyResult<u64> {
         self.with(py, |lazy| Ok(lazy.total_changes()))
     }
 
     /// Interrupts the statement running on this connection (any thread).
-    fn interrupt(&self) {
+    pub(crate) fn interrupt(&self) {
         self.interrupter.interrupt();
     }
 
@@ -484,7 +526,7 @@ impl Handle {
 
     fn set_trace_callback(&self, py: Python<'_>, callback: Option<Py<PyAny>>) -> PyResult<()> {
         let on = callback.is_some();
-        *self.trace.lock() = callback.map(Arc::new);
+        crate::sqlite3::swap(&self.trace, callback.map(Arc::new));
         self.on_lease(py, move |lease| {
             hooks::set_trace(lease, on);
             Ok(())

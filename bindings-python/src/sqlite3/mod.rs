@@ -12,7 +12,9 @@
 //! released (`rows.rs`). The Python half (`python/litepool/sqlite3/`)
 //! holds the classes users see.
 
+pub mod connection;
 pub mod convert;
+pub mod cursor;
 pub mod functions;
 pub mod handle;
 pub mod hooks;
@@ -59,8 +61,19 @@ pub fn stdlib(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
     MODULE.get_or_try_init(py, || py.import("_sqlite3").map(Bound::unbind)).map(|m| m.bind(py))
 }
 
+/// Replaces the value in `slot`, dropping the old one after the lock is
+/// released (dropping a Python object can run code — a `__del__` — that
+/// sets the same slot again).
+pub fn swap<T>(slot: &parking_lot::Mutex<Option<T>>, value: Option<T>) {
+    let old = std::mem::replace(&mut *slot.lock(), value);
+    drop(old);
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handle::Handle>()?;
+    m.add_class::<connection::ConnectionBase>()?;
+    m.add("Sqlite3Cursor", m.py().get_type::<cursor::CursorBase>())?;
+    m.add_function(wrap_pyfunction!(connection::register_classes, m)?)?;
     m.add_class::<rows::Rows>()?;
     m.add_function(wrap_pyfunction!(enable_callback_tracebacks, m)?)?;
     m.add_function(wrap_pyfunction!(set_base_type_adapted, m)?)?;

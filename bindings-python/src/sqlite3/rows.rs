@@ -50,6 +50,63 @@ impl Rows {
     }
 
     /// Makes sure a row is buffered, stepping more if needed; `false` at the end.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    pub fn lastrowid(&self) -> i64 {
+        self.lastrowid
+    }
+
+    pub fn set_converters_vec(&mut self, converters: Vec<Option<Py<PyAny>>>) {
+        self.converters = converters;
+    }
+
+    /// The next row (converted, through `factory` unless it is `None`).
+    pub fn next<'py>(
+        &mut self,
+        py: Python<'py>,
+        cursor: &Bound<'py, PyAny>,
+        text: &TextMode<'py>,
+        factory: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if !self.ready(py, 1)? {
+            return Ok(None);
+        }
+        self.row(py, cursor, text, factory).map(Some)
+    }
+
+    /// Up to `size` rows (all for `None`).
+    pub fn take<'py>(
+        &mut self,
+        py: Python<'py>,
+        cursor: &Bound<'py, PyAny>,
+        text: &TextMode<'py>,
+        factory: &Bound<'py, PyAny>,
+        size: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        let mut left = size.unwrap_or(usize::MAX);
+        while left > 0 && self.ready(py, left)? {
+            out.append(self.row(py, cursor, text, factory)?)?;
+            left -= 1;
+        }
+        Ok(out)
+    }
+
+    /// Resets the statement and drops the rows left.
+    pub fn stop(&mut self, py: Python<'_>) {
+        self.buf = RowBuf::default();
+        self.pos = 0;
+        if let Some(id) = self.stream.take() {
+            self.handle.get().close_stream(py, id);
+        }
+    }
+
     fn ready(&mut self, py: Python<'_>, want: usize) -> PyResult<bool> {
         while self.pos >= self.buf.len() {
             let Some(id) = self.stream else { return Ok(false) };

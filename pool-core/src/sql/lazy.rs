@@ -113,7 +113,8 @@ impl LazySession {
     /// SQLite's busy timeout on its leases, which also bounds a write's
     /// wait for the write gate. Defaults to the pool's `busy_timeout`.
     pub fn set_busy_timeout(&mut self, timeout: Duration) {
-        self.busy_timeout = Some(timeout);
+        // The pool's own value needs nothing per lease.
+        self.busy_timeout = (timeout != self.pool.config().busy_timeout).then_some(timeout);
         if let Some(s) = self.session.as_mut() {
             s.set_gate_wait(Some(timeout));
             let _ = s.lease().busy_timeout(timeout);

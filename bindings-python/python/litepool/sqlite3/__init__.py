@@ -36,7 +36,6 @@ import collections.abc as _abc
 import datetime as _datetime
 import os as _os
 import sys as _sys
-import threading as _threading
 import time as _time
 import warnings as _warnings
 
@@ -184,9 +183,11 @@ class Statement:
     __new__ = _no_instances
 
 
-class Connection:
+class Connection(_native.Sqlite3ConnectionBase):
     """A connection to a SQLite database, leased from litepool's pool for
-    that database (see the module docs)."""
+    that database (see the module docs). The hot paths (checks, ``cursor``,
+    ``execute``, ``commit``…) are compiled; this class adds ``__init__`` and
+    the rest."""
 
     Warning = Warning
     Error = Error
@@ -199,138 +200,16 @@ class Connection:
     ProgrammingError = ProgrammingError
     NotSupportedError = NotSupportedError
 
-    _initialized = False
-    _handle = None
-    _check_same_thread = False
-
     def __init__(self, database, timeout=5.0, detect_types=0, isolation_level="", check_same_thread=True,
                  factory=None, cached_statements=128, uri=False):
-        self._initialized = False
+        self._uninit()
         database = _os.fspath(database)
         timeout = float(timeout)
         detect_types = int(detect_types)
         _check_isolation_level(isolation_level)
         pool, private = _dropin_pool(database, bool(uri))
-        self._handle = _native.Sqlite3Handle(pool, timeout, _plain_level(isolation_level), private)
-        self._isolation_level = isolation_level
-        self._detect_types = detect_types
-        self._check_same_thread = bool(check_same_thread)
-        self._thread = _threading.get_ident()
-        self.row_factory = None
-        self.text_factory = str
-        self._initialized = True
-
-    # -- checks -------------------------------------------------------------
-
-    def _check(self):
-        """The standard library's thread, then connection, checks."""
-        if self._check_same_thread and _threading.get_ident() != self._thread:
-            raise ProgrammingError(
-                "SQLite objects created in a thread can only be used in that same thread. "
-                f"The object was created in thread id {self._thread} and this is thread id "
-                f"{_threading.get_ident()}."
-            )
-        if not self._initialized:
-            raise ProgrammingError("Base Connection.__init__ not called.")
-        if self._handle.closed:
-            raise ProgrammingError("Cannot operate on a closed database.")
-        return self._handle
-
-    # -- cursors and statements ----------------------------------------------
-
-    def cursor(self, factory=_MISSING):
-        """A new cursor (``factory(connection)`` must return a ``Cursor``)."""
-        self._check()
-        if factory is _MISSING:
-            cursor = Cursor(self)
-        else:
-            cursor = factory(self)
-            if not issubclass(type(cursor), Cursor):
-                raise TypeError(f"factory must return a cursor, not {type(cursor).__name__}")
-        if self.row_factory is not None:
-            cursor.row_factory = self.row_factory
-        return cursor
-
-    def execute(self, sql, parameters=(), /):
-        return self.cursor().execute(sql, parameters)
-
-    def executemany(self, sql, parameters, /):
-        return self.cursor().executemany(sql, parameters)
-
-    def executescript(self, sql_script, /):
-        return self.cursor().executescript(sql_script)
-
-    def __call__(self, *args):
-        handle = self._check()
-        if len(args) != 1:
-            raise TypeError(f"Connection() takes exactly 1 positional argument ({len(args)} given)")
-        (sql,) = args
-        if not isinstance(sql, str):
-            raise TypeError(f"SQL must be str, not {type(sql).__name__}")
-        handle.prepare(sql)
-        return object.__new__(Statement)
-
-    # -- transactions --------------------------------------------------------
-
-    def commit(self):
-        self._check().commit()
-
-    def rollback(self):
-        self._check().rollback()
-
-    @property
-    def in_transaction(self):
-        return self._check().in_transaction
-
-    @property
-    def total_changes(self):
-        return self._check().total_changes
-
-    @property
-    def isolation_level(self):
-        self._check()
-        return self._isolation_level
-
-    @isolation_level.setter
-    def isolation_level(self, level):
-        handle = self._check()
-        _check_isolation_level(level)
-        if level is None:
-            handle.commit()
-        handle.set_isolation_level(_plain_level(level))
-        self._isolation_level = level
-
-    def close(self):
-        if self._check_same_thread and _threading.get_ident() != self._thread:
-            self._check()
-        if not self._initialized:
-            raise ProgrammingError("Base Connection.__init__ not called.")
-        self._handle.close()
-
-    def __enter__(self):
-        self._check()
-        return self
-
-    def __exit__(self, exc_type, exc_value, traceback):
-        if exc_type is None and exc_value is None and traceback is None:
-            try:
-                self.commit()
-            except BaseException:
-                try:
-                    self.rollback()
-                except BaseException:
-                    pass
-                raise
-        else:
-            self.rollback()
-        return False
-
-    def interrupt(self):
-        if not self._initialized:
-            raise ProgrammingError("Base Connection.__init__ not called.")
-        if self._handle.closed:
-            raise ProgrammingError("Cannot operate on a closed database.")
-        self._handle.interrupt()
+        handle = _native.Sqlite3Handle(pool, timeout, _plain_level(isolation_level), private)
+        self._open(handle, detect_types, bool(check_same_thread), isolation_level)
 
     # -- functions, collations, hooks ----------------------------------------
 
@@ -409,207 +288,9 @@ class Connection:
 _callable = callable
 
 
-class Cursor:
-    """A cursor over a ``Connection``; rows are stepped from SQLite in
-    batches as they are fetched."""
-
-    _initialized = False
-    _closed = False
-    _locked = False
-
-    def __init__(self, connection, /):
-        if self._locked:
-            raise ProgrammingError("Recursive use of cursors not allowed.")
-        if not isinstance(connection, Connection):
-            raise TypeError(f"Cursor() argument 1 must be {__name__}.Connection, not {type(connection).__name__}")
-        self._connection = connection
-        self.arraysize = 1
-        self.row_factory = None
-        self._rows = None
-        self._description = None
-        self._rowcount = -1
-        self._dml = False
-        self._lastrowid = None
-        self._closed = False
-        self._initialized = True
-
-    def _check(self):
-        if not self._initialized:
-            raise ProgrammingError("Base Cursor.__init__ not called.")
-        if self._closed:
-            raise ProgrammingError("Cannot operate on a closed cursor.")
-        if self._locked:
-            raise ProgrammingError("Recursive use of cursors not allowed.")
-        return self._connection._check()
-
-    def _reset(self):
-        rows = self._rows
-        if rows is not None:
-            self._rows = None
-            rows.close()
-        self._description = None
-        self._rowcount = -1
-        self._dml = False
-
-    @property
-    def connection(self):
-        return self._connection
-
-    @property
-    def description(self):
-        return self._description
-
-    @property
-    def rowcount(self):
-        if self._dml and self._rows is not None:
-            return self._rows.changes
-        return self._rowcount
-
-    @property
-    def lastrowid(self):
-        return self._lastrowid
-
-    def execute(self, sql, parameters=(), /):
-        handle = self._check()
-        if not isinstance(sql, str):
-            raise TypeError(f"execute() argument 1 must be str, not {type(sql).__name__}")
-        self._reset()
-        self._locked = True
-        try:
-            rows = handle.execute(sql, parameters)
-        finally:
-            self._locked = False
-        self._rows = rows
-        self._dml = _is_dml(sql)
-        self._lastrowid = rows.lastrowid
-        names = rows.names
-        if names:
-            cx = self._connection
-            if cx._detect_types:
-                self._description, converters = _columns(cx._detect_types, names, rows.decltypes)
-                if converters is not None:
-                    rows.set_converters(converters)
-            else:
-                self._description = tuple((n, None, None, None, None, None, None) for n in names)
-        return self
-
-    def executemany(self, sql, seq_of_parameters, /):
-        handle = self._check()
-        if not isinstance(sql, str):
-            raise TypeError(f"executemany() argument 1 must be str, not {type(sql).__name__}")
-        self._reset()
-        self._locked = True
-        try:
-            self._rowcount = handle.executemany(sql, seq_of_parameters)
-        finally:
-            self._locked = False
-        return self
-
-    def executescript(self, sql_script, /):
-        handle = self._check()
-        if not isinstance(sql_script, str):
-            raise TypeError(f"executescript() argument 1 must be str, not {type(sql_script).__name__}")
-        if "\0" in sql_script:
-            raise ValueError("embedded null character")
-        self._reset()
-        self._locked = True
-        try:
-            handle.executescript(sql_script)
-        finally:
-            self._locked = False
-        return self
-
-    def fetchone(self):
-        self._check()
-        rows = self._rows
-        if rows is None:
-            return None
-        self._locked = True
-        try:
-            return rows.next_row(self, self._connection.text_factory, self.row_factory)
-        finally:
-            self._locked = False
-
-    def fetchmany(self, size=None):
-        self._check()
-        if size is None:
-            size = self.arraysize
-        rows = self._rows
-        if rows is None:
-            return []
-        self._locked = True
-        try:
-            return rows.fetch(self, self._connection.text_factory, self.row_factory, max(int(size), 0))
-        finally:
-            self._locked = False
-
-    def fetchall(self):
-        self._check()
-        rows = self._rows
-        if rows is None:
-            return []
-        self._locked = True
-        try:
-            return rows.fetch(self, self._connection.text_factory, self.row_factory)
-        finally:
-            self._locked = False
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        row = self.fetchone()
-        if row is None:
-            raise StopIteration
-        return row
-
-    def close(self):
-        if self._locked:
-            raise ProgrammingError("Recursive use of cursors not allowed.")
-        if not self._initialized:
-            raise ProgrammingError("Base Cursor.__init__ not called.")
-        self._connection._check()
-        self._reset()
-        self._closed = True
-
-    def setinputsizes(self, sizes, /):
-        pass
-
-    def setoutputsize(self, size, column=None, /):
-        pass
-
-
-def _is_dml(sql):
-    keyword = sql.lstrip()
-    while keyword.startswith(("--", "/*")):
-        if keyword.startswith("--"):
-            _, _, keyword = keyword.partition("\n")
-        else:
-            _, _, keyword = keyword[2:].partition("*/")
-        keyword = keyword.lstrip()
-    return keyword[:7].upper().startswith(("INSERT", "UPDATE", "DELETE", "REPLACE"))
-
-
-def _columns(detect_types, names, decltypes):
-    """``cursor.description`` and the converters ``detect_types`` asks for."""
-    convs = []
-    description = []
-    for name, decltype in zip(names, decltypes):
-        converter = None
-        if detect_types & _sqlite3.PARSE_COLNAMES:
-            start = name.find("[")
-            if start >= 0:
-                end = name.find("]", start + 1)
-                if end >= 0:
-                    converter = converters.get(name[start + 1:end].upper())
-            if start >= 0:
-                name = name[:start - 1] if start > 0 and name[start - 1] == " " else name[:start]
-        if converter is None and detect_types & _sqlite3.PARSE_DECLTYPES and decltype:
-            key = decltype.split("(", 1)[0].split(" ", 1)[0]
-            converter = converters.get(key.upper())
-        convs.append(converter)
-        description.append((name, None, None, None, None, None, None))
-    return tuple(description), (convs if any(c is not None for c in convs) else None)
+#: A cursor over a ``Connection``; rows are stepped from SQLite in batches
+#: as they are fetched. (Compiled: ``litepool._native``.)
+Cursor = _native.Sqlite3Cursor
 
 
 class Row:
@@ -692,11 +373,10 @@ class Blob:
         self._closed = False
 
     def _check(self):
-        cx = self._connection
-        cx._check()
+        handle = self._connection._check()
         if self._closed:
             raise ProgrammingError("Cannot operate on a closed blob.")
-        return cx._handle
+        return handle
 
     def _read(self, offset, length):
         return self._check().blob_read(self._id, offset, length)
@@ -714,7 +394,7 @@ class Blob:
         if not getattr(self, "_closed", True):
             self._closed = True
             try:
-                self._connection._handle.blob_close(self._id)
+                self._connection._check().blob_close(self._id)
             except Error:
                 pass
 
@@ -832,6 +512,9 @@ class Blob:
         if isinstance(key, slice):
             raise TypeError("Blob doesn't support slice deletion")
         raise TypeError("Blob doesn't support item deletion")
+
+
+_native.register_classes(Connection, Statement)
 
 
 def connect(*args, **kwargs):
