@@ -49,3 +49,23 @@ def test_fetchmany_and_fetchall_see_every_row_once(tmp_path):
     assert [r[0] for r in first + rest] == list(range(1, 5001))
     assert cur.fetchone() is None
     cx.close()
+
+
+def test_a_pool_connection_cursor_streams_a_million_rows_too(tmp_path):
+    import litepool
+
+    with litepool.Pool(str(tmp_path / "p.db"), max_size=2, min_idle=0) as pool:
+        with pool.connection() as conn:
+            before = rss_kib()
+            peak = before
+            cur = conn.execute(MILLION)
+            assert cur.rowcount == -1, "not known until every row was stepped"
+            count = 0
+            for _ in cur:
+                count += 1
+                if count % 100_000 == 0:
+                    peak = max(peak, rss_kib())
+            assert count == 1_000_000 and cur.rowcount == 1_000_000
+            assert peak - before < 30 * 1024, f"RSS grew by {(peak - before) // 1024} MiB"
+            small = conn.execute("SELECT 1 UNION ALL SELECT 2")
+            assert small.rowcount == 2 and small.fetchall() == [(1,), (2,)]

@@ -79,6 +79,14 @@ async def _run(fn, *args):
     return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
 
 
+def _execute_fetched(conn: _native.Connection, sql: str, parameters) -> _native.Cursor:
+    """Runs on an executor thread: the query and every row (cursors step
+    their rows lazily; an asyncio cursor must never step on the loop)."""
+    cursor = conn.execute(sql, parameters)
+    cursor._prefetch()
+    return cursor
+
+
 class AsyncConnection:
     """A leased connection for asyncio code. Each method runs the blocking
     call of the underlying DB-API connection in the loop's default executor;
@@ -96,7 +104,7 @@ class AsyncConnection:
         return self._conn
 
     async def execute(self, sql: str, parameters=None) -> _native.Cursor:
-        return await _run(self._conn.execute, sql, parameters)
+        return await _run(_execute_fetched, self._conn, sql, parameters)
 
     async def executemany(self, sql: str, seq_of_parameters) -> _native.Cursor:
         return await _run(self._conn.executemany, sql, list(seq_of_parameters))

@@ -159,13 +159,16 @@ impl CursorBase {
     }
 }
 
+/// A converter per column (`None`: the value as it is); empty when none applies.
+type Converters = Vec<Option<Py<PyAny>>>;
+
 /// `cursor.description` (and converters) for `columns`, as `detect_types` says.
 fn describe(
     py: Python<'_>,
     handle: &Handle,
     columns: &[Column],
     detect_types: i32,
-) -> PyResult<(Py<PyAny>, Vec<Option<Py<PyAny>>>)> {
+) -> PyResult<(Py<PyAny>, Converters)> {
     if detect_types & (PARSE_DECLTYPES | PARSE_COLNAMES) == 0 {
         return Ok((handle.description(py, columns)?, Vec::new()));
     }
