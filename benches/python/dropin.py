@@ -181,6 +181,8 @@ def main() -> int:
     print(f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, "
           f"{args.rounds} interleaved rounds per case.")
     print()
+    print("Ratios (litepool ÷ peer, median of the rounds; above 1 means litepool is faster):")
+    print()
     print("| case | threads | litepool.sqlite3 (ops/s) | peer (ops/s) | ratio (litepool ÷ peer, median) | spread (min–max) |")
     print("|---|---:|---:|---:|---:|---|")
     for name, threads, lp, peer, med, lo, hi in rows:

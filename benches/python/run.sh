@@ -27,3 +27,6 @@ table="$("$venv/bin/python" benches/python/bench.py "$@")"
     echo "$table"
 } > "$out"
 cat "$out"
+
+# The drop-in (litepool.sqlite3) and the SQLAlchemy dialect against their peers.
+bash "$root/benches/python/dropin.sh"
