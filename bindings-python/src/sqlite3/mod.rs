@@ -74,7 +74,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<connection::ConnectionBase>()?;
     m.add("Sqlite3Cursor", m.py().get_type::<cursor::CursorBase>())?;
     m.add_function(wrap_pyfunction!(connection::register_classes, m)?)?;
-    m.add_class::<rows::Rows>()?;
     m.add_function(wrap_pyfunction!(enable_callback_tracebacks, m)?)?;
     m.add_function(wrap_pyfunction!(set_base_type_adapted, m)?)?;
     Ok(())
