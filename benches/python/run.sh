@@ -30,3 +30,6 @@ cat "$out"
 
 # The performance issue's targets (pool.query vs sqlite3 per thread, asyncio vs aiosqlite).
 "$venv/bin/python" benches/python/targets.py
+
+# The drop-in (litepool.sqlite3) and the SQLAlchemy dialect against their peers.
+bash "$root/benches/python/dropin.sh"

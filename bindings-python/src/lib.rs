@@ -13,6 +13,7 @@ mod mailbox;
 mod options;
 mod pool;
 mod rows;
+mod sqlite3;
 mod values;
 mod wait;
 
@@ -34,6 +35,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cursor::Cursor>()?;
     m.add_function(wrap_pyfunction!(sqlite_version, m)?)?;
     m.add_function(wrap_pyfunction!(options::pool_options, m)?)?;
+    sqlite3::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -74,7 +74,7 @@ fn aio(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
 /// A pool of SQLite connections to one database file.
 #[pyclass(frozen, module = "litepool._native", name = "Pool")]
 pub struct Pool {
-    inner: litepool::Pool,
+    pub(crate) inner: litepool::Pool,
     path: String,
 }
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import weakref
+from types import TracebackType
+from typing import Literal
 
 from . import _native
 
@@ -79,6 +81,14 @@ async def _run(fn, *args):
     return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
 
 
+def _execute_fetched(conn: _native.Connection, sql: str, parameters) -> _native.Cursor:
+    """Runs on an executor thread: the query and every row (cursors step
+    their rows lazily; an asyncio cursor must never step on the loop)."""
+    cursor = conn.execute(sql, parameters)
+    cursor._prefetch()
+    return cursor
+
+
 class AsyncConnection:
     """A leased connection for asyncio code. ``query`` runs on the pool's
     executor (its rows come back through the loop's mailbox); the other
@@ -98,7 +108,7 @@ class AsyncConnection:
         return self._conn
 
     async def execute(self, sql: str, parameters=None) -> _native.Cursor:
-        return await _run(self._conn.execute, sql, parameters)
+        return await _run(_execute_fetched, self._conn, sql, parameters)
 
     async def executemany(self, sql: str, seq_of_parameters) -> _native.Cursor:
         return await _run(self._conn.executemany, sql, list(seq_of_parameters))
@@ -149,7 +159,12 @@ class _AsyncLease:
         self._conn = wrapper.connection
         return wrapper
 
-    async def __aexit__(self, exc_type, exc, tb) -> bool:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
         conn, self._conn = self._conn, None
         if not conn.closed and not conn.in_transaction:
             # Nothing to commit or roll back: returning the lease runs no SQL.

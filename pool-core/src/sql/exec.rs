@@ -23,7 +23,7 @@ pub(crate) fn run_prepared(
 ) -> Result<Produced> {
     let fail = |e: rusqlite::Error| lease.error(e);
     let Some(mut stmt) = stmt else {
-        lease.execute_batch(call.sql.as_str())?;
+        run_script(lease, call.sql.as_str())?;
         return Ok(Produced { last_insert_rowid: lease.last_insert_rowid(), ..Produced::default() });
     };
     let read_only = stmt.readonly();
@@ -61,21 +61,39 @@ pub(crate) fn run_prepared(
             changes += lease.changes();
         }
     }
-    // Names read after stepping: a statement SQLite had to re-prepare (the
-    // schema changed) has its new names only then.
-    let columns = if stmt.column_count() > 0 {
-        stmt.columns()
-            .iter()
-            .map(|c| Column { name: c.name().to_owned(), decltype: c.decl_type().map(str::to_owned) })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let columns = columns(&stmt);
     Ok(Produced { columns, rows, changes, last_insert_rowid: lease.last_insert_rowid(), read_only })
+}
+
+/// Runs every statement of `sql` to its end (a `SELECT` in a script steps
+/// through all its rows, for what its functions do), dropping rows.
+fn run_script(lease: &PooledConnection, sql: &str) -> Result<()> {
+    use rusqlite::fallible_iterator::FallibleIterator;
+    let mut batch = rusqlite::Batch::new(lease, sql);
+    while let Some(mut stmt) = batch.next().map_err(|e| lease.error(e))? {
+        let mut rows = stmt.raw_query();
+        while rows.next().map_err(|e| lease.error(e))?.is_some() {}
+    }
+    Ok(())
+}
+
+/// `stmt`'s result columns. Read them after stepping: a statement SQLite
+/// had to re-prepare (the schema changed) has its new names only then.
+pub(crate) fn columns(stmt: &rusqlite::Statement<'_>) -> Vec<Column> {
+    if stmt.column_count() == 0 {
+        return Vec::new();
+    }
+    stmt.columns()
+        .iter()
+        .map(|c| Column { name: c.name().to_owned(), decltype: c.decl_type().map(str::to_owned) })
+        .collect()
 }
 
 /// Runs `call` on `lease` as it is (no transaction rules: see `session.rs`).
 pub fn execute(lease: &PooledConnection, call: &Call) -> Result<Produced> {
+    if call.op != Op::Script && crate::sql::classify::is_empty(call.sql.as_str()) {
+        return Ok(Produced { read_only: true, ..Produced::default() });
+    }
     let stmt = match call.op {
         Op::Script => None,
         _ => Some(prepare(lease, call.sql.as_str())?),
