@@ -9,6 +9,8 @@
 //! - [`Session`] / [`SessionQueue`]: a held lease running calls in order,
 //!   with the transaction rules in one place (`session.rs`).
 //! - [`Executor`]: the pool's worker threads for calls off the caller's thread.
+//! - [`CallContext`]: a caller's busy timeout, limits, hooks and interrupt,
+//!   carried by its calls onto whichever connection runs them.
 //!
 //! A binding converts its language's values to [`Params`] and [`Produced`]
 //! back, delivers completions to its event loop and maps errors by
@@ -17,6 +19,7 @@
 pub(crate) mod batch;
 pub(crate) mod call;
 pub mod classify;
+pub(crate) mod context;
 pub(crate) mod exec;
 pub(crate) mod executor;
 pub(crate) mod group;
@@ -25,7 +28,8 @@ pub(crate) mod route;
 pub(crate) mod routes;
 pub(crate) mod session;
 
-pub use call::{Call, Column, Op, Produced, Sql};
+pub use call::{Call, Column, Op, Produced, RowSink, Sql};
+pub use context::{CallContext, CallHooks, HookSet};
 pub use exec::execute;
 pub use executor::{Executor, Work};
 pub use params::{BadValue, BindRules, Params};

@@ -75,6 +75,15 @@ impl Pool {
         self.shared().routes.known(&Sql::new(sql))
     }
 
+    /// Whether running `sql` changes the connection's own state (sets a
+    /// pragma, creates a TEMP object, attaches a database…), if a session
+    /// ([`crate::sql::Session`]) has run it: such a statement must run on the
+    /// connection whose state it means to change, never as a one-shot call
+    /// (whose lease is reset on return).
+    pub fn changes_connection(&self, sql: &str) -> Option<bool> {
+        self.shared().routes.stateful(&Sql::new(sql))
+    }
+
     /// Runs `call` on a lease of the lane its statement needs (see the
     /// module docs) and gives the lease back. `opts.lane` is ignored; the
     /// timeout, tenant and acquire site are used. Transaction control

@@ -13,6 +13,11 @@
 //!   until it ends. The one exception left is an explicit deferred `BEGIN`
 //!   that reads and then writes: SQLite cannot upgrade it fairly, and its
 //!   `SQLITE_BUSY_SNAPSHOT` says to use `write()`.
+//! - **Immediate begins** ([`Session::set_immediate_begin`], what the
+//!   node-sqlite3 drop-in turns on): a deferred `BEGIN` runs as `BEGIN
+//!   IMMEDIATE`, holding the write gate until the transaction ends, so the
+//!   read-then-write transactions ORMs open with a plain `BEGIN` queue for
+//!   the gate instead of failing with `SQLITE_BUSY` half-way.
 //! - **Managed transactions** (Node's `pool.transaction(fn)`) refuse
 //!   `BEGIN`/`COMMIT`/`ROLLBACK` inside: the transaction ends when the
 //!   function returns (commit) or throws (rollback), never behind the caller's
@@ -32,7 +37,7 @@ use crate::clock::Deadline;
 use crate::error::{Error, Result};
 use crate::gate::{GateEntry, GatePermit, Pass};
 use crate::guard::{Lane, PooledConnection};
-use crate::sql::call::{Call, Op, Produced};
+use crate::sql::call::{Call, Op, Produced, Sql};
 use crate::sql::classify::{self, Control};
 use crate::sql::exec;
 use crate::sql::executor::Executor;
@@ -61,6 +66,8 @@ pub struct Session {
     /// The write gate, held by an ordinary lease while a writing statement
     /// or a transaction that writes runs.
     permit: Option<GatePermit>,
+    /// A deferred `BEGIN` runs as `BEGIN IMMEDIATE`.
+    immediate: bool,
 }
 
 /// What the gate decision for one statement is.
@@ -76,7 +83,7 @@ enum Gate {
 impl Session {
     /// A session over `lease` in `mode`.
     pub fn new(lease: PooledConnection, mode: TxnMode) -> Session {
-        Session { lease, mode, permit: None }
+        Session { lease, mode, permit: None, immediate: false }
     }
 
     /// The lease.
@@ -87,6 +94,24 @@ impl Session {
     /// The transaction mode.
     pub fn mode(&self) -> TxnMode {
         self.mode
+    }
+
+    /// Whether a deferred `BEGIN` (`BEGIN`, `BEGIN DEFERRED [TRANSACTION]`)
+    /// runs as `BEGIN IMMEDIATE`: the transaction takes the write gate and
+    /// SQLite's write lock up front, so a transaction that reads and then
+    /// writes never fails with `SQLITE_BUSY` (or `SQLITE_BUSY_SNAPSHOT`)
+    /// at its first write. Read-only transactions then hold the gate too.
+    /// Not on a `read()` lease. Defaults to `false`.
+    pub fn set_immediate_begin(&mut self, on: bool) {
+        self.immediate = on;
+    }
+
+    /// The transaction control `sql` performs as this session runs it.
+    fn control_of(&self, sql: &str) -> Option<Control> {
+        match classify::control(sql) {
+            Some(Control::Begin) if self.immediate && self.lease.lane() != Lane::Read => Some(Control::BeginWrite),
+            other => other,
+        }
     }
 
     /// Changes the transaction mode (PEP 249's `autocommit` attribute).
@@ -106,8 +131,32 @@ impl Session {
 
     /// Runs one call under the session's transaction rules.
     pub fn run(&mut self, call: &Call) -> Result<Produced> {
-        let control = classify::control(call.sql.as_str());
+        let control = self.control_of(call.sql.as_str());
         self.check_control(call, control)?;
+        if control == Some(Control::BeginWrite)
+            && call.op != Op::Script
+            && classify::control(call.sql.as_str()) == Some(Control::Begin)
+        {
+            // A deferred BEGIN under `immediate`: run as BEGIN IMMEDIATE.
+            let immediate = Call { sql: Sql::new("BEGIN IMMEDIATE"), ..call.clone() };
+            return self.run_statement(&immediate, control);
+        }
+        self.run_statement(call, control)
+    }
+
+    fn run_statement(&mut self, call: &Call, control: Option<Control>) -> Result<Produced> {
+        let before = self.lease.state_changes();
+        let mut out = self.run_statement_inner(call, control)?;
+        out.stateful = self.lease.state_changes() != before;
+        if call.op != Op::Script && call.op != Op::Many {
+            let routes = &self.lease.shared().routes;
+            routes.learn(&call.sql, out.read_only);
+            routes.learn_state(&call.sql, out.stateful);
+        }
+        Ok(out)
+    }
+
+    fn run_statement_inner(&mut self, call: &Call, control: Option<Control>) -> Result<Produced> {
         if call.op == Op::Script && self.mode == TxnMode::Implicit && self.in_transaction() {
             // PEP 249 / sqlite3: a script commits the open transaction first.
             self.end("COMMIT")?;
@@ -235,7 +284,7 @@ impl Session {
         if self.lease.lane() != Lane::Any || self.permit.is_some() || !self.lease.is_autocommit() {
             return None;
         }
-        let control = classify::control(call.sql.as_str());
+        let control = self.control_of(call.sql.as_str());
         let read_only = match (call.op, control) {
             (Op::Prepare, _) => return None,
             (_, Some(Control::BeginWrite)) => false,
@@ -282,6 +331,9 @@ pub enum Action {
     Commit,
     /// [`Session::rollback`].
     Rollback,
+    /// [`PooledConnection::load_extension`] on the session's lease (whose
+    /// connection is then replaced rather than handed on when it ends).
+    LoadExtension(String),
 }
 
 /// A completion: called once, on a worker thread, with the outcome.
@@ -517,15 +569,12 @@ impl Wake for Parked {
 
 fn perform(session: &mut Session, action: &Action) -> Result<Produced> {
     match action {
-        Action::Call(call) => {
-            let out = session.run(call);
-            if let (Ok(p), Op::All | Op::First | Op::Run | Op::Prepare) = (&out, call.op) {
-                session.lease.shared().routes.learn(&call.sql, p.read_only);
-            }
-            out
-        }
+        Action::Call(call) => session.run(call),
         Action::Begin(managed) => session.begin(*managed).map(|()| Produced::default()),
         Action::Commit => session.commit().map(|()| Produced::default()),
         Action::Rollback => session.rollback().map(|()| Produced::default()),
+        Action::LoadExtension(path) => {
+            session.lease.load_extension(path, None).map(|()| Produced { stateful: true, ..Produced::default() })
+        }
     }
 }
