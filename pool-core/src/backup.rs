@@ -98,6 +98,17 @@ impl Backup {
         }
     }
 
+    /// [`Backup::start`], waiting until the backup started (or failed to):
+    /// for callers already off their event loop (an executor job).
+    pub fn open(lease: PooledConnection, spec: BackupSpec) -> Result<Backup> {
+        let (tx, rx) = channel();
+        let backup = Backup::start(lease, spec, move |out| {
+            let _ = tx.send(out);
+        });
+        rx.recv().unwrap_or_else(|_| Err(finished()))?;
+        Ok(backup)
+    }
+
     /// Copies up to `pages` pages (all that remain when negative); `done` is
     /// called on the backup's thread with the outcome. A backup that failed
     /// to start, or whose thread is gone, fails the step with `Misuse`.

@@ -93,7 +93,8 @@ pub enum Op {
     Many,
     /// A script of any number of statements, no parameters, no rows.
     Script,
-    /// Only prepares (checks syntax and schema).
+    /// Only prepares (checks syntax and schema), and binds the parameters
+    /// given, if any (checks them), without running.
     Prepare,
 }
 

@@ -25,6 +25,13 @@ pub(crate) fn run_prepared(
 ) -> Result<Produced> {
     let fail = |e: rusqlite::Error| lease.error(e);
     if call.op == Op::Prepare {
+        // Given parameters are bound too (and then cleared): a bad binding
+        // is reported without running the statement.
+        let mut stmt = stmt;
+        if let (Some(stmt), false) = (stmt.as_mut(), call.params == crate::sql::Params::None) {
+            bind(stmt, &call.params, call.rules)?;
+            stmt.clear_bindings();
+        }
         let read_only = stmt.as_ref().is_some_and(|s| s.readonly());
         return Ok(Produced { read_only, ..Produced::default() });
     }
