@@ -172,23 +172,34 @@ impl DatabaseHandle {
         }));
         let call = self.call_of(env, Op::All, sql, params)?.sink(sink);
         let (pending, promise) = self.delivery.promise(env)?;
+        // Resolves (never rejects) with `[count, error]`: how many rows were
+        // sent before an error too, so that JS can wait for all of them.
+        let outcome = move |out: litepool::Result<Produced>, flags: Option<u32>| {
+            let count = sent.load(Relaxed);
+            let error = out.err();
+            Settled::Build(Box::new(move |env: &Env| {
+                let raw = env.raw();
+                // SAFETY: creating values on the JS thread.
+                let n = unsafe { u32::to_napi_value(raw, count)? };
+                let e = match error {
+                    Some(e) => crate::error::js_error_value(env, &Failure::Core(e)).raw(),
+                    // SAFETY: creating `null` on the JS thread.
+                    None => unsafe { Null::to_napi_value(raw, Null)? },
+                };
+                let inner = pair_of(env, n, e)?;
+                match flags {
+                    Some(f) => pair(env, inner.raw(), f),
+                    None => Ok(inner),
+                }
+            }))
+        };
         if session {
             self.submit(Action::Call(call), move |out, in_tx| {
-                let out = out.map(|produced| {
-                    let flags = u32::from(produced.stateful) | if in_tx { 2 } else { 0 };
-                    let count = sent.load(Relaxed);
-                    Settled::Build(Box::new(move |env: &Env| {
-                        // SAFETY: creating a number on the JS thread.
-                        let n = unsafe { u32::to_napi_value(env.raw(), count)? };
-                        pair(env, n, flags)
-                    }))
-                });
-                pending.settle(out.map_err(Failure::Core));
+                let flags = out.as_ref().map_or(0, |p| u32::from(p.stateful)) | if in_tx { 2 } else { 0 };
+                pending.settle(Ok(outcome(out, Some(flags))));
             });
         } else {
-            self.pool.call_with(AcquireOptions::default(), call, move |out| {
-                pending.settle(out.map(|_| Settled::Number(f64::from(sent.load(Relaxed)))).map_err(Failure::Core));
-            });
+            self.pool.call_with(AcquireOptions::default(), call, move |out| pending.settle(Ok(outcome(out, None))));
         }
         Ok(promise)
     }
@@ -354,14 +365,20 @@ impl DatabaseHandle {
 
 /// `[value, flags]`.
 fn pair(env: &Env, value: sys::napi_value, flags: u32) -> Result<Unknown<'_>> {
+    // SAFETY: creating a number on the JS thread.
+    let f = unsafe { u32::to_napi_value(env.raw(), flags)? };
+    pair_of(env, value, f)
+}
+
+/// `[a, b]`.
+fn pair_of(env: &Env, a: sys::napi_value, b: sys::napi_value) -> Result<Unknown<'_>> {
     let raw = env.raw();
     let mut array = std::ptr::null_mut();
     // SAFETY: plain napi calls on the JS thread with values created here.
     unsafe {
         check(sys::napi_create_array_with_length(raw, 2, &mut array))?;
-        check(sys::napi_set_element(raw, array, 0, value))?;
-        let f = u32::to_napi_value(raw, flags)?;
-        check(sys::napi_set_element(raw, array, 1, f))?;
+        check(sys::napi_set_element(raw, array, 0, a))?;
+        check(sys::napi_set_element(raw, array, 1, b))?;
         Ok(Unknown::from_raw_unchecked(raw, array))
     }
 }

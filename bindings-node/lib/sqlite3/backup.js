@@ -4,7 +4,7 @@
 // (so TEMP and attached schemas of the Database are not visible to it; see
 // the README). A restore (filenameIsDest false) holds the pool's write gate.
 const EventEmitter = require('node:events');
-const { Database, invoke } = require('./database');
+const { Database, invoke, hide } = require('./database');
 const { sqliteError, fromNative, TEXTS } = require('./errors');
 const { optionalFunction } = require('./args');
 
@@ -25,19 +25,21 @@ function Backup(db, filename, sourceName, destName, filenameIsDest, callback) {
   for (const [k, v] of [['filename', filename], ['sourceName', sourceName], ['destName', destName], ['filenameIsDest', filenameIsDest]]) {
     Object.defineProperty(this, k, { value: v });
   }
-  this._db = db;
-  this._native = null;
-  this._queue = [];
-  this._inited = false;
-  this._locked = false;
-  this._finished = false;
-  this._completed = false;
-  this._failed = false;
-  this._remaining = -1;
-  this._pageCount = -1;
-  this._retryErrors = undefined;
+  hide(this, {
+    _db: db,
+    _native: null,
+    _queue: [],
+    _inited: false,
+    _locked: false,
+    _finished: false,
+    _completed: false,
+    _failed: false,
+    _remaining: -1,
+    _pageCount: -1,
+    _retryErrors: undefined,
+    _token: {},
+  });
   db._unfinalized++;
-  this._token = {};
   unfinished.register(this, db, this._token);
   const backup = this;
   db._issue({

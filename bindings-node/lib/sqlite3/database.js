@@ -46,6 +46,16 @@ const OP = { run: 0, get: 1, all: 2, prepare: 3, exec: 4 };
 /** How module-level settings are read (set by lib/sqlite3.js). */
 const settings = { immediateTransactions: true };
 
+/**
+ * Sets `fields` as own properties left out of `Object.keys` (node-sqlite3's
+ * objects show none of their own state).
+ */
+function hide(obj, fields) {
+  for (const [key, value] of Object.entries(fields)) {
+    Object.defineProperty(obj, key, { value, writable: true, configurable: true, enumerable: false });
+  }
+}
+
 /** Calls a user callback; an exception it throws is uncaught, as from node-sqlite3. */
 function invoke(fn, self, ...args) {
   try {
@@ -75,21 +85,23 @@ function Database(filename, mode, callback) {
   Object.defineProperty(this, 'filename', { value: filename });
   Object.defineProperty(this, 'mode', { value: mode });
 
-  this._backend = null;
-  this._handle = null;
-  this._state = 'opening'; // opening | open | closing | closed | failed
-  this._serialize = false;
-  this._held = []; // calls waiting (for open, a barrier, or their turn), in order
-  this._oneShot = 0; // one-shot calls in flight
-  this._sessionCalls = 0; // calls queued on the Database's connection
-  this._session = null; // null | Promise (opening) | true (open)
-  this._statePinned = false;
-  this._txOpen = false;
-  this._lingering = false;
-  this._unfinalized = 0; // prepared statements and backups not finished (close refuses)
-  this._activeStatements = 0; // prepared statements with calls running or queued
-  this._hooks = { traceReg: false, profileReg: false, changeReg: false, trace: false, profile: false };
-  this._immediate = settings.immediateTransactions;
+  hide(this, {
+    _backend: null,
+    _handle: null,
+    _state: 'opening', // opening | open | closing | closed | failed
+    _serialize: false,
+    _held: [], // calls waiting (for open, a barrier, or their turn), in order
+    _oneShot: 0, // one-shot calls in flight
+    _sessionCalls: 0, // calls queued on the Database's connection
+    _session: null, // null | Promise (opening) | true (open)
+    _statePinned: false,
+    _txOpen: false,
+    _lingering: false,
+    _unfinalized: 0, // prepared statements and backups not finished (close refuses)
+    _activeStatements: 0, // prepared statements with calls running or queued
+    _hooks: { traceReg: false, profileReg: false, changeReg: false, trace: false, profile: false },
+    _immediate: settings.immediateTransactions,
+  });
 
   let error = null;
   const memory = filename === '' || filename === ':memory:';
@@ -462,4 +474,4 @@ Database.prototype.removeAllListeners = function removeAllListeners(type) {
   return out;
 };
 
-module.exports = { Database, OP, settings, invoke };
+module.exports = { Database, OP, settings, invoke, hide };

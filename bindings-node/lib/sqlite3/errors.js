@@ -48,7 +48,8 @@ function fromNative(err) {
     const errno = err.errno & 0xff;
     let message = err.message;
     if (err.code === 'LITEPOOL_READ_ONLY_LANE') message = TEXTS[8];
-    else if (err.code === 'LITEPOOL_OPEN') message = TEXTS[errno] || message;
+    // The pool's open error names the path; node-sqlite3 gives SQLite's text.
+    else if (message.startsWith('cannot open database')) message = TEXTS[errno] || message;
     return sqliteError(errno, message);
   }
   const errno = FROM_POOL[err.code];

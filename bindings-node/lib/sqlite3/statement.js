@@ -7,8 +7,8 @@
 // `get()` steps through the rows (fetched at the first `get`). The one-call
 // methods (`db.run/get/all/each/map`) prepare and run in one call.
 const EventEmitter = require('node:events');
-const { Database, OP, invoke } = require('./database');
-const { sqliteError } = require('./errors');
+const { Database, OP, invoke, hide } = require('./database');
+const { sqliteError, fromNative } = require('./errors');
 const { bindArgs, optionalFunction } = require('./args');
 
 const unfinalized = new FinalizationRegistry((db) => {
@@ -28,17 +28,20 @@ function Statement(db, sql, callback) {
     throw new TypeError('Callback expected');
   }
   init(this, db, sql);
-  this._queue = [];
-  this._prepared = false;
-  this._finalized = false;
-  this._busy = true; // until prepared
-  this._started = false; // its prepare left the Database's queue
-  this._active = false;
-  this._params = undefined; // the bindings in force
-  this._rows = null; // get()'s cursor: { rows, next }
-  this._done = false; // stepped to the end (get() then returns no row until reset)
+  hide(this, {
+    _queue: [],
+    _prepared: false,
+    _finalized: false,
+    _busy: true, // until prepared
+    _started: false, // its prepare left the Database's queue
+    _active: false,
+    _params: undefined, // the bindings in force
+    _rows: null, // get()'s cursor: { rows, next }
+    _done: false, // stepped to the end (get() then returns no row until reset)
+    _skip: 0, // rows a run() stepped past, for the next get()
+    _token: {},
+  });
   db._unfinalized++;
-  this._token = {};
   unfinalized.register(this, db, this._token);
   const stmt = this;
   db._issue({
@@ -53,7 +56,7 @@ function Statement(db, sql, callback) {
     },
     finish: (err) => {
       if (err) {
-        stmt._report(err, callback, false);
+        stmt._report(err, callback);
         stmt._finalize();
         stmt._queue.length = 0; // dropped without a word, as node-sqlite3 does
         stmt._busy = false;
@@ -77,7 +80,7 @@ for (const k in EventEmitter.prototype) Statement.prototype[k] = EventEmitter.pr
 
 function init(stmt, db, sql) {
   Object.defineProperty(stmt, 'sql', { value: sql });
-  stmt._db = db;
+  Object.defineProperty(stmt, '_db', { value: db });
 }
 
 /** A statement for a one-call method: prepared and finalized with its call. */
@@ -189,6 +192,7 @@ Statement.prototype.bind = function bind(...args) {
       this._params = params;
     }
     this._rows = null;
+    this._skip = 0;
     this._done = false;
     if (params === undefined) return this._after(null, callback, () => invoke(callback, this, null));
     // Checked against the statement now, as node-sqlite3 binds at once.
@@ -211,6 +215,7 @@ Statement.prototype.reset = function reset() {
   const callback = optionalFunction(arguments, 0);
   const call = queued(() => {
     this._rows = null;
+    this._skip = 0;
     this._done = false;
     this._after(null, callback, () => invoke(callback, this, null));
   }, callback);
@@ -228,9 +233,13 @@ Statement.prototype.finalize = function finalize() {
     if (typeof callback === 'function') invoke(callback, this);
     this._activity();
   };
-  call.fail = () => false;
+  call.fail = (err) => {
+    if (typeof callback !== 'function') return false;
+    invoke(callback, this, err);
+    return true;
+  };
   if (this._finalized) {
-    // node-sqlite3 queues it and cleans the queue: the callback never runs.
+    // As node-sqlite3: queued, then failed with the rest of the queue.
     this._queue.push(call);
     this._cleanQueue();
   } else {
@@ -250,13 +259,21 @@ Statement.prototype.run = function run(...args) {
   const call = queued(() => {
     const bound = this._use(params);
     this._rows = null;
+    this._skip = 0;
     this._done = false;
-    this._run(OP.run, bound, (err, result) =>
+    this._run(OP.run, bound, (err, result) => {
+      // node-sqlite3's run() steps once: a query's cursor is then past its
+      // first row (get() goes on from the second), anything else is done.
+      if (!err) {
+        if (this._db._backend.routes.get(this.sql) === 1) this._skip = 1;
+        else this._done = true;
+      }
       this._after(err, callback, () => {
         this.lastID = result.lastInsertRowid;
         this.changes = result.changes;
         invoke(callback, this, null);
-      }));
+      });
+    });
   }, callback);
   call.stmt = this;
   this._schedule(call);
@@ -269,6 +286,7 @@ Statement.prototype.get = function get(...args) {
     if (params !== undefined) {
       this._use(params);
       this._rows = null;
+      this._skip = 0;
       this._done = false;
     }
     const step = () => {
@@ -283,7 +301,8 @@ Statement.prototype.get = function get(...args) {
     if (this._rows !== null) return answer(step());
     return this._run(OP.all, this._params, (err, rows) => {
       if (err) return this._after(err, callback);
-      this._rows = { rows, next: 0 };
+      this._rows = { rows, next: this._skip };
+      this._skip = 0;
       return answer(step());
     });
   }, callback);
@@ -297,6 +316,7 @@ Statement.prototype.all = function all(...args) {
   const call = queued(() => {
     const bound = this._use(params);
     this._rows = null;
+    this._skip = 0;
     this._run(OP.all, bound, (err, rows) => {
       if (!err) this._done = true;
       this._after(err, callback, () => invoke(callback, this, null, rows));
@@ -317,6 +337,7 @@ Statement.prototype.each = function each(...args) {
   const call = queued(() => {
     const bound = this._use(params);
     this._rows = null;
+    this._skip = 0;
     this._each(bound, callback, completed, () => this._next());
   }, callback);
   call.stmt = this;
@@ -339,9 +360,11 @@ Statement.prototype._each = function _each(params, callback, completed, then) {
   const finish = () => {
     if (finished || expected < 0 || received < expected) return;
     finished = true;
-    if (error) stmt._report(error, callback);
-    else stmt._done = true;
+    // node-sqlite3 says the rows are complete (its async handle) before the
+    // step error (its work's completion) reaches the row callback.
     if (typeof completed === 'function') invoke(completed, stmt, null, received);
+    if (error) stmt._report(error, callback);
+    else if (stmt._queue) stmt._done = true;
     then();
   };
   const onRows = (rows) => {
@@ -358,18 +381,15 @@ Statement.prototype._each = function _each(params, callback, completed, then) {
     serialize: this._db._serialize,
     oneShot: (handle) => handle.each(sql, params, onRows, false),
     session: (handle) => handle.each(sql, params, onRows, true),
-    finish: (err, count) => {
-      if (err) {
-        // Rows sent before the error may still be on their way: report
-        // once they are in (they arrive within this turn of the loop).
-        error = err;
-        setImmediate(() => {
-          expected = received;
-          finish();
-        });
-        return;
+    // Resolves with [rows sent, error or null]: wait for every row sent.
+    finish: (lost, out) => {
+      if (lost) {
+        error = lost;
+        expected = received;
+      } else {
+        [expected, error] = out;
+        if (error) error = fromNative(error);
       }
-      expected = count;
       finish();
     },
     refused: (err) => {
@@ -459,7 +479,7 @@ function oneCallMethod(kind) {
             prepareFailed(err);
             return idle();
           }
-          stmt._prepared = true; // its call starts now, as a prepared statement's does
+          hide(stmt, { _prepared: true }); // its call starts now, as a prepared statement's does
           return stmt._each(params, callback, completed, idle);
         },
         refused: (err) => (back ? (invoke(back, undefined, err), true) : false),
