@@ -16,9 +16,8 @@ const unfinalized = new FinalizationRegistry((db) => {
 });
 
 /**
- * `new Statement(db, sql, [callback])`: prepares `sql` through `db`;
- * `callback(err)` only hears of a failure (as node-sqlite3's `prepare`
- * error-back does).
+ * `new Statement(db, sql, [callback])`: prepares `sql` through `db`, then
+ * `callback(err)` (`db.prepare` passes one that only hears of failures).
  */
 function Statement(db, sql, callback) {
   if (!new.target) throw new TypeError("Class constructors cannot be invoked without 'new'");
@@ -64,6 +63,7 @@ function Statement(db, sql, callback) {
         return;
       }
       stmt._prepared = true;
+      if (typeof callback === 'function') invoke(callback, stmt, null);
       stmt._next();
     },
     refused: (err) => {

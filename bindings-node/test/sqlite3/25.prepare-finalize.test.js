@@ -94,7 +94,7 @@ compare(test, 'new Statement(): the prepare error-back', async (sqlite3, dir, lo
   const s = new sqlite3.Statement(db, 'SELECT * FROM nope', log.cb('error-back'));
   await settle((done) => setTimeout(done, 50));
   void s;
-  const ok = new sqlite3.Statement(db, 'SELECT 7 AS seven', log.cb('error-back (never called on success)'));
+  const ok = new sqlite3.Statement(db, 'SELECT 7 AS seven', log.cb('callback on success'));
   await settle((done) => ok.get(log.cb('get', done)));
   await settle((done) => ok.finalize(done));
   await settle((done) => db.close(done));
