@@ -93,8 +93,9 @@ export declare class DatabaseHandle {
    */
   route(sql: string): number
   /**
-   * A one-shot call (op: 0 run, 1 get, 2 all, 3 prepare, 4 exec) on a
-   * lease of the pool, with this handle's settings. `params`: an array
+   * A one-shot call (op: 0 run, 1 get, 2 all, 3 prepare, 4 exec; plus
+   * 0x100: bind only the values that fit) on a lease of the pool, with
+   * this handle's settings. `params`: an array
    * (by position) or an object (by name, as node-sqlite3 binds them).
    */
   call(op: number, sql: string, params?: unknown): Promise<any>

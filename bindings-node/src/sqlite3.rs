@@ -35,9 +35,12 @@ use crate::pool::Pool;
 use crate::sqlite3_values::params;
 use crate::values::{check, produced_to_js, rows_array, value_to_js};
 
+/// With an op code: bind only what fits (a statement after a failed `bind()`).
+const PARTIAL: u32 = 0x100;
+
 /// Operation codes shared with `lib/sqlite3.js`.
 fn op_of(code: u32) -> Op {
-    match code {
+    match code & !PARTIAL {
         0 => Op::Run,
         1 => Op::First,
         2 => Op::All,
@@ -95,12 +98,13 @@ impl DatabaseHandle {
         }
     }
 
-    /// A one-shot call (op: 0 run, 1 get, 2 all, 3 prepare, 4 exec) on a
-    /// lease of the pool, with this handle's settings. `params`: an array
+    /// A one-shot call (op: 0 run, 1 get, 2 all, 3 prepare, 4 exec; plus
+    /// 0x100: bind only the values that fit) on a lease of the pool, with
+    /// this handle's settings. `params`: an array
     /// (by position) or an object (by name, as node-sqlite3 binds them).
     #[napi(ts_args_type = "op: number, sql: string, params?: unknown", ts_return_type = "Promise<any>")]
     pub fn call<'env>(&self, env: &'env Env, op: u32, sql: String, params: Option<Unknown>) -> Result<Unknown<'env>> {
-        let call = self.call_of(env, op_of(op), sql, params)?;
+        let call = self.call_of(env, op, sql, params)?;
         let (pending, promise) = self.delivery.promise(env)?;
         let op = call.op;
         self.pool.call_with(AcquireOptions::default(), call, pending.done(op, false));
@@ -119,7 +123,7 @@ impl DatabaseHandle {
         sql: String,
         params: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
-        let call = self.call_of(env, op_of(op), sql, params)?;
+        let call = self.call_of(env, op, sql, params)?;
         let op = call.op;
         let (pending, promise) = self.delivery.promise(env)?;
         self.submit(Action::Call(call), move |out, in_tx| {
@@ -170,7 +174,7 @@ impl DatabaseHandle {
             let names: Arc<[String]> = columns.iter().map(|c| c.name.clone()).collect();
             let _ = rows_fn.call((names, rows), ThreadsafeFunctionCallMode::NonBlocking);
         }));
-        let call = self.call_of(env, Op::All, sql, params)?.sink(sink);
+        let call = self.call_of(env, 2, sql, params)?.sink(sink);
         let (pending, promise) = self.delivery.promise(env)?;
         // Resolves (never rejects) with `[count, error]`: how many rows were
         // sent before an error too, so that JS can wait for all of them.
@@ -341,12 +345,14 @@ impl DatabaseHandle {
 }
 
 impl DatabaseHandle {
-    fn call_of(&self, env: &Env, op: Op, sql: String, given: Option<Unknown>) -> Result<Call> {
+    fn call_of(&self, env: &Env, code: u32, sql: String, given: Option<Unknown>) -> Result<Call> {
+        let op = op_of(code);
         let params = match given {
             Some(p) if op != Op::Script => params(env, p)?,
             _ => Params::None,
         };
-        Ok(Call::new(op, sql).params(params).rules(BindRules::NODE_SQLITE3).context(Arc::clone(&self.context)))
+        let rules = if code & PARTIAL != 0 { BindRules::NODE_SQLITE3_PARTIAL } else { BindRules::NODE_SQLITE3 };
+        Ok(Call::new(op, sql).params(params).rules(rules).context(Arc::clone(&self.context)))
     }
 
     /// Queues `action` on the session; `done` gets the outcome and whether a

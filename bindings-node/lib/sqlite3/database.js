@@ -156,6 +156,14 @@ Database.prototype._issue = function _issue(op) {
     this._start(op, this._serialize || this._placement(op) !== 'oneShot' ? 'session' : 'oneShot');
     return undefined;
   }
+  if (this._state === 'open' && op.kind === 'statement' && !op.serialize) {
+    // As node-sqlite3: an ordinary call does not wait behind exclusive calls
+    // that have not started yet (one that has holds the Database's
+    // connection, where this call then queues behind it).
+    op.state = 'started';
+    this._start(op, this._placement(op));
+    return undefined;
+  }
   this._held.push(op);
   this._pump();
   // Still waiting: remember the caller's async context for when it starts.
@@ -187,7 +195,9 @@ Database.prototype._placement = function _placement(op) {
       return this._oneShot + this._sessionCalls + this._activeStatements === 0 ? 'here' : null;
     case 'exec':
     case 'loadExtension':
-      return this._oneShot + this._activeStatements === 0 ? 'session' : null;
+      // Exclusive, as in node-sqlite3: starts once nothing is in flight
+      // (calls made meanwhile may go first).
+      return this._oneShot + this._sessionCalls + this._activeStatements === 0 ? 'session' : null;
     case 'backup':
       return 'oneShot';
     default:

@@ -8,6 +8,9 @@
 // methods (`db.run/get/all/each/map`) prepare and run in one call.
 const EventEmitter = require('node:events');
 const { Database, OP, invoke, hide } = require('./database');
+
+/** With an op code: bind only the values that fit (src/sqlite3.rs). */
+const PARTIAL = 0x100;
 const { sqliteError, fromNative } = require('./errors');
 const { bindArgs, optionalFunction } = require('./args');
 
@@ -38,6 +41,7 @@ function Statement(db, sql, callback) {
     _rows: null, // get()'s cursor: { rows, next }
     _done: false, // stepped to the end (get() then returns no row until reset)
     _skip: 0, // rows a run() stepped past, for the next get()
+    _partial: false, // a bind() failed: only the values that fitted are bound
     _token: {},
   });
   db._unfinalized++;
@@ -156,6 +160,8 @@ Statement.prototype._cleanQueue = function _cleanQueue() {
 /** Runs `code` on the statement's SQL with `params`, through the Database. */
 Statement.prototype._run = function _run(code, params, done) {
   const sql = this.sql;
+  // After a failed bind() only the values that fitted stay bound.
+  if (this._partial && params === this._params) code |= PARTIAL;
   this._db._issue({
     kind: 'statement',
     bypass: this._prepared === true,
@@ -190,14 +196,17 @@ Statement.prototype.bind = function bind(...args) {
   const call = queued(() => {
     if (params !== undefined) {
       this._params = params;
+      this._partial = false;
     }
     this._rows = null;
     this._skip = 0;
     this._done = false;
     if (params === undefined) return this._after(null, callback, () => invoke(callback, this, null));
     // Checked against the statement now, as node-sqlite3 binds at once.
-    return this._run(OP.prepare, params, (err) =>
-      this._after(err, callback, () => typeof callback === 'function' && invoke(callback, this, null)));
+    return this._run(OP.prepare, params, (err) => {
+      if (err) this._partial = true;
+      this._after(err, callback, () => typeof callback === 'function' && invoke(callback, this, null));
+    });
   }, callback);
   call.stmt = this;
   this._schedule(call);
@@ -250,7 +259,10 @@ Statement.prototype.finalize = function finalize() {
 
 /** The bindings a call uses: new ones replace those in force. */
 Statement.prototype._use = function _use(params) {
-  if (params !== undefined) this._params = params;
+  if (params !== undefined) {
+    this._params = params;
+    this._partial = false;
+  }
   return this._params;
 };
 

@@ -56,15 +56,21 @@ pub struct BindRules {
     /// `SQLITE_RANGE`, as `sqlite3_bind_*` at index 0 is. `false`: keys match
     /// with or without their prefix, and extra keys are ignored.
     pub exact_names: bool,
+    /// `true`: values bind in order up to the first that does not fit (a
+    /// position or name the statement lacks), and the rest are ignored —
+    /// what a node-sqlite3 statement keeps bound after a failed `bind()`.
+    pub partial: bool,
 }
 
 impl BindRules {
     /// The pool's own rules.
-    pub const STRICT: BindRules = BindRules { strict: true, exact_names: false };
+    pub const STRICT: BindRules = BindRules { strict: true, exact_names: false, partial: false };
     /// Lax counts, names with or without their prefix.
-    pub const LAX: BindRules = BindRules { strict: false, exact_names: false };
+    pub const LAX: BindRules = BindRules { strict: false, exact_names: false, partial: false };
     /// node-sqlite3's rules: lax counts, exact names (see `exact_names`).
-    pub const NODE_SQLITE3: BindRules = BindRules { strict: false, exact_names: true };
+    pub const NODE_SQLITE3: BindRules = BindRules { strict: false, exact_names: true, partial: false };
+    /// node-sqlite3's rules for what stayed bound after a failed `bind()`.
+    pub const NODE_SQLITE3_PARTIAL: BindRules = BindRules { strict: false, exact_names: true, partial: true };
 }
 
 impl Default for BindRules {
@@ -95,13 +101,13 @@ pub(crate) fn bind(stmt: &mut Statement<'_>, params: &Params, rules: BindRules) 
         Params::None if wanted == 0 || !rules.strict => Ok(()),
         Params::None => Err(count_error(wanted, 0)),
         Params::Positional(values) => {
-            if values.len() > wanted && !rules.strict {
+            if values.len() > wanted && !rules.strict && !rules.partial {
                 return Err(range_error());
             }
             if values.len() != wanted && rules.strict {
                 return Err(count_error(wanted, values.len()));
             }
-            for (i, v) in values.iter().enumerate() {
+            for (i, v) in values.iter().enumerate().take(wanted) {
                 stmt.raw_bind_parameter(i + 1, v)?;
             }
             Ok(())
@@ -114,6 +120,9 @@ pub(crate) fn bind(stmt: &mut Statement<'_>, params: &Params, rules: BindRules) 
                     Err(_) => stmt.parameter_index(key)?.unwrap_or(0),
                 };
                 if index == 0 || index > wanted {
+                    if rules.partial {
+                        return Ok(());
+                    }
                     return Err(range_error());
                 }
                 match value {
@@ -228,6 +237,14 @@ mod tests {
         assert_eq!(run("SELECT ?", &named(&[("2", 1)]), rules).unwrap_err().code(), "SQLITE_RANGE");
         // Missing ones stay NULL.
         assert_eq!(run("SELECT $a, $b", &named(&[("$b", 2)]), rules).unwrap(), vec![Value::Null, Value::Integer(2)]);
+        // What stays bound after a failed bind: up to the first misfit.
+        let partial = BindRules::NODE_SQLITE3_PARTIAL;
+        assert_eq!(
+            run("SELECT $a, $b", &named(&[("$a", 1), ("$nope", 2), ("$b", 3)]), partial).unwrap(),
+            vec![Value::Integer(1), Value::Null]
+        );
+        let three = Params::Positional(vec![Value::Integer(1), Value::Integer(2), Value::Integer(3)]);
+        assert_eq!(run("SELECT ?, ?", &three, partial).unwrap(), vec![Value::Integer(1), Value::Integer(2)]);
     }
 
     #[test]
