@@ -134,7 +134,13 @@ Backup.prototype._work = function _work(start, done) {
 Backup.prototype._done = function _done(done, err, v) {
   this._locked = false;
   this._db._oneShot--;
-  done(err, v);
+  try {
+    done(err, v);
+  } catch (thrown) {
+    process.nextTick(() => {
+      throw thrown;
+    });
+  }
   this._process();
   this._db._pump();
 };

@@ -264,7 +264,15 @@ Database.prototype._completed = function _completed(op, where, err, value) {
     }
     if (op.pins && err === null) this._statePinned = true;
   }
-  op.finish(err, result);
+  try {
+    op.finish(err, result);
+  } catch (thrown) {
+    // An 'error' nobody listens to (or a callback's exception): uncaught, as
+    // from node-sqlite3, not a rejected promise.
+    process.nextTick(() => {
+      throw thrown;
+    });
+  }
   if (this._sessionCalls === 0 && this._session === true) this._linger();
   this._pump();
 };

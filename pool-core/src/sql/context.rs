@@ -10,7 +10,7 @@
 //! when the call ends, so the connection goes back to the pool as it came.
 //! A call without a context pays nothing.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,8 +114,9 @@ impl CallContext {
         running.len()
     }
 
-    /// Applies the settings to `lease` until the returned guard drops.
-    pub(crate) fn enter<'a>(self: &'a Arc<Self>, lease: &'a PooledConnection) -> Entered<'a> {
+    /// Applies the settings to `lease` until the returned guard drops;
+    /// `script`: the call is a script of statements (`Op::Script`).
+    pub(crate) fn enter<'a>(self: &'a Arc<Self>, lease: &'a PooledConnection, script: bool) -> Entered<'a> {
         let id = self.next.fetch_add(1, Relaxed);
         self.running.lock().push((id, lease.get_interrupt_handle()));
         let (busy, limits, hooks) = {
@@ -130,6 +131,7 @@ impl CallContext {
         let hooked = match &self.hooks {
             Some(sink) if hooks.any() => {
                 install(lease, sink, hooks);
+                SCRIPT.with(|c| c.set(script.then_some((0, 0))));
                 true
             }
             _ => false,
@@ -162,6 +164,7 @@ impl Drop for Entered<'_> {
             lease.trace_v2(TraceEventCodes::empty(), None);
             let _ = lease.update_hook(None::<fn(Change, &str, &str, i64)>);
             CURRENT.with(|c| *c.borrow_mut() = None);
+            SCRIPT.with(|c| c.set(None));
         }
     }
 }
@@ -170,6 +173,27 @@ thread_local! {
     /// The hooks of the call running on this thread (SQLite's trace callback
     /// is a plain function: it finds its receiver here).
     static CURRENT: RefCell<Option<Arc<dyn CallHooks>>> = const { RefCell::new(None) };
+    /// In a script: how many of its statements were traced and profiled so
+    /// far. `sqlite3_exec` skips the white space between statements, which
+    /// rusqlite's batch keeps: the hooks show the texts `sqlite3_exec` would.
+    static SCRIPT: Cell<Option<(u32, u32)>> = const { Cell::new(None) };
+}
+
+/// `text` as `sqlite3_exec` would have prepared statement `index` of a script.
+fn script_text(text: &str, index: Option<u32>) -> &str {
+    match index {
+        Some(i) if i > 0 => text.trim_start(),
+        _ => text,
+    }
+}
+
+/// Counts a top-level statement of the running script (trace: `.0`, profile: `.1`).
+fn script_index(profile: bool) -> Option<u32> {
+    SCRIPT.with(|c| {
+        let (traced, profiled) = c.get()?;
+        c.set(Some(if profile { (traced, profiled + 1) } else { (traced + 1, profiled) }));
+        Some(if profile { profiled } else { traced })
+    })
 }
 
 fn install(lease: &PooledConnection, sink: &Arc<dyn CallHooks>, hooks: HookSet) {
@@ -198,10 +222,15 @@ fn on_trace(event: TraceEvent<'_>) {
         // The legacy trace's text: the statement with its parameters
         // expanded; a trigger's program keeps its `-- TRIGGER name` comment.
         TraceEvent::Stmt(stmt, text) if !text.starts_with("--") => {
-            sink.trace(&stmt.expanded_sql().unwrap_or_else(|| text.to_owned()));
+            let index = script_index(false);
+            let expanded = stmt.expanded_sql().unwrap_or_else(|| text.to_owned());
+            sink.trace(script_text(&expanded, index));
         }
         TraceEvent::Stmt(_, text) => sink.trace(text),
-        TraceEvent::Profile(stmt, elapsed) => sink.profile(&stmt.sql(), elapsed),
+        TraceEvent::Profile(stmt, elapsed) => {
+            let index = script_index(true);
+            sink.profile(script_text(&stmt.sql(), index), elapsed);
+        }
         _ => {}
     }
 }

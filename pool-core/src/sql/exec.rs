@@ -35,7 +35,7 @@ pub(crate) fn run_prepared(
         let read_only = stmt.as_ref().is_some_and(|s| s.readonly());
         return Ok(Produced { read_only, ..Produced::default() });
     }
-    let _entered = call.context.as_ref().map(|c| c.enter(lease));
+    let _entered = call.context.as_ref().map(|c| c.enter(lease, call.op == Op::Script));
     let Some(mut stmt) = stmt else {
         lease.execute_batch(call.sql.as_str())?;
         return Ok(Produced { last_insert_rowid: lease.last_insert_rowid(), ..Produced::default() });
