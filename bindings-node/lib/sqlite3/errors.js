@@ -48,8 +48,8 @@ function fromNative(err) {
     const errno = err.errno & 0xff;
     let message = err.message;
     if (err.code === 'LITEPOOL_READ_ONLY_LANE') message = TEXTS[8];
-    // The pool's open error names the path; node-sqlite3 gives SQLite's text.
-    else if (message.startsWith('cannot open database')) message = TEXTS[errno] || message;
+    // Open errors name the path; node-sqlite3 gives SQLite's text.
+    else if (message.startsWith('cannot open database') || errno === 14) message = TEXTS[errno] || message;
     return sqliteError(errno, message);
   }
   const errno = FROM_POOL[err.code];

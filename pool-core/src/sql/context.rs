@@ -98,6 +98,12 @@ impl CallContext {
         settings.limits.push((limit, value));
     }
 
+    /// Whether limits are set (statements are then prepared afresh: SQLite
+    /// checks some limits while preparing).
+    pub(crate) fn has_limits(&self) -> bool {
+        !self.settings.lock().limits.is_empty()
+    }
+
     /// Which hooks report to this context's [`CallHooks`].
     pub fn set_hooks(&self, hooks: HookSet) {
         self.settings.lock().hooks = hooks;

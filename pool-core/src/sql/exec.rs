@@ -1,8 +1,10 @@
 //! The one row loop: runs a [`Call`] on a lease and collects what it
 //! produced into one result type, [`Produced`].
 
+use std::ops::{Deref, DerefMut};
+
 use rusqlite::types::Value;
-use rusqlite::CachedStatement;
+use rusqlite::{CachedStatement, Statement};
 
 use crate::error::{Error, Result};
 use crate::guard::PooledConnection;
@@ -16,13 +18,44 @@ pub(crate) fn prepare<'a>(lease: &'a PooledConnection, sql: &str) -> Result<Cach
     lease.prepare_cached(sql).map_err(|e| lease.error(e))
 }
 
+/// A prepared statement, from the cache or made for one call.
+pub(crate) enum Prepared<'a> {
+    Cached(CachedStatement<'a>),
+    Fresh(Statement<'a>),
+}
+
+impl<'a> Deref for Prepared<'a> {
+    type Target = Statement<'a>;
+    fn deref(&self) -> &Statement<'a> {
+        match self {
+            Prepared::Cached(s) => s,
+            Prepared::Fresh(s) => s,
+        }
+    }
+}
+
+impl DerefMut for Prepared<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Prepared::Cached(s) => s,
+            Prepared::Fresh(s) => s,
+        }
+    }
+}
+
+/// Prepares `call`'s statement on `lease`: through the statement cache,
+/// unless the caller set SQLite limits, which SQLite checks while preparing
+/// (a cached statement was prepared under other limits).
+pub(crate) fn prepare_call<'a>(lease: &'a PooledConnection, call: &Call) -> Result<Prepared<'a>> {
+    if call.context.as_ref().is_some_and(|c| c.has_limits()) {
+        return lease.prepare(call.sql.as_str()).map(Prepared::Fresh).map_err(|e| lease.error(e));
+    }
+    prepare(lease, call.sql.as_str()).map(Prepared::Cached)
+}
+
 /// Runs `call` on `lease`, whose statement `stmt` is already prepared
-/// (scripts pass `None`).
-pub(crate) fn run_prepared(
-    lease: &PooledConnection,
-    stmt: Option<CachedStatement<'_>>,
-    call: &Call,
-) -> Result<Produced> {
+/// (scripts pass `None`). The caller applied `call`'s context.
+pub(crate) fn run_prepared(lease: &PooledConnection, stmt: Option<Prepared<'_>>, call: &Call) -> Result<Produced> {
     let fail = |e: rusqlite::Error| lease.error(e);
     if call.op == Op::Prepare {
         // Given parameters are bound too (and then cleared): a bad binding
@@ -35,7 +68,6 @@ pub(crate) fn run_prepared(
         let read_only = stmt.as_ref().is_some_and(|s| s.readonly());
         return Ok(Produced { read_only, ..Produced::default() });
     }
-    let _entered = call.context.as_ref().map(|c| c.enter(lease, call.op == Op::Script));
     let Some(mut stmt) = stmt else {
         lease.execute_batch(call.sql.as_str())?;
         return Ok(Produced { last_insert_rowid: lease.last_insert_rowid(), ..Produced::default() });
@@ -122,11 +154,18 @@ fn columns_of(stmt: &rusqlite::Statement<'_>) -> Vec<Column> {
         .collect()
 }
 
-/// Runs `call` on `lease` as it is (no transaction rules: see `session.rs`).
+/// Runs `call` on `lease` as it is (no transaction rules: see `session.rs`),
+/// with its context applied from before it is prepared to its end.
 pub fn execute(lease: &PooledConnection, call: &Call) -> Result<Produced> {
+    let _entered = enter(lease, call);
     let stmt = match call.op {
         Op::Script => None,
-        _ => Some(prepare(lease, call.sql.as_str())?),
+        _ => Some(prepare_call(lease, call)?),
     };
     run_prepared(lease, stmt, call)
+}
+
+/// Applies `call`'s context (if any) to `lease` until the guard drops.
+pub(crate) fn enter<'a>(lease: &'a PooledConnection, call: &'a Call) -> Option<crate::sql::context::Entered<'a>> {
+    call.context.as_ref().map(|c| c.enter(lease, call.op == Op::Script))
 }

@@ -161,23 +161,27 @@ impl Session {
             // PEP 249 / sqlite3: a script commits the open transaction first.
             self.end("COMMIT")?;
         }
-        let stmt = match call.op {
-            Op::Script => None,
-            _ => Some(exec::prepare(&self.lease, call.sql.as_str())?),
+        let out = {
+            // The caller's settings, from before preparing to the end.
+            let _entered = exec::enter(&self.lease, call);
+            let stmt = match call.op {
+                Op::Script => None,
+                _ => Some(exec::prepare_call(&self.lease, call)?),
+            };
+            let read_only = stmt.as_ref().is_some_and(|s| s.readonly());
+            if call.op == Op::Prepare {
+                return exec::run_prepared(&self.lease, stmt, call);
+            }
+            let begin = self.begin_needed(call, control, read_only);
+            match self.gate_needed(call, control, read_only, begin.is_some()) {
+                Gate::No => {}
+                Gate::Statement | Gate::Transaction => take_gate(&self.lease, &mut self.permit)?,
+            }
+            if let Some(sql) = begin {
+                self.lease.execute_batch(sql)?;
+            }
+            exec::run_prepared(&self.lease, stmt, call)
         };
-        let read_only = stmt.as_ref().is_some_and(|s| s.readonly());
-        if call.op == Op::Prepare {
-            return exec::run_prepared(&self.lease, stmt, call);
-        }
-        let begin = self.begin_needed(call, control, read_only);
-        match self.gate_needed(call, control, read_only, begin.is_some()) {
-            Gate::No => {}
-            Gate::Statement | Gate::Transaction => take_gate(&self.lease, &mut self.permit)?,
-        }
-        if let Some(sql) = begin {
-            self.lease.execute_batch(sql)?;
-        }
-        let out = exec::run_prepared(&self.lease, stmt, call);
         self.after_statement();
         out
     }
