@@ -166,9 +166,14 @@ fn to_js<'env>(env: &'env Env, event: Event) -> Result<(&'static str, Object<'en
         Event::Timeout(waited, s) => {
             obj.set_named_property("waitedMillis", millis(waited))?;
             let mut state = Object::new(env)?;
-            for (k, v) in
-                [("active", s.active), ("idle", s.idle), ("total", s.total), ("max", s.max), ("min", s.min), ("waiting", s.waiting)]
-            {
+            for (k, v) in [
+                ("active", s.active),
+                ("idle", s.idle),
+                ("total", s.total),
+                ("max", s.max),
+                ("min", s.min),
+                ("waiting", s.waiting),
+            ] {
                 state.set_named_property(k, v)?;
             }
             obj.set_named_property("state", state)?;

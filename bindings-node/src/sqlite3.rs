@@ -107,7 +107,9 @@ impl DatabaseHandle {
         let call = self.call_of(env, op, sql, params)?;
         let (pending, promise) = self.delivery.promise(env)?;
         let op = call.op;
-        self.pool.call_with(AcquireOptions::default(), call, pending.done(op, false));
+        self.pool.call_with(AcquireOptions::default(), call, move |out| {
+            pending.settle(out.map(|p| Settled::Produced(op, p, false)).map_err(failure));
+        });
         Ok(promise)
     }
 
@@ -134,7 +136,7 @@ impl DatabaseHandle {
                     pair(env, value.raw(), flags)
                 }))
             });
-            pending.settle(out.map_err(Failure::Core));
+            pending.settle(out.map_err(failure));
         });
         Ok(promise)
     }
@@ -369,6 +371,16 @@ impl DatabaseHandle {
     }
 }
 
+/// A failed call's error, saying whether it failed while preparing (read on
+/// the thread that ran it, where its completion runs).
+fn failure(e: litepool::Error) -> Failure {
+    if litepool::sql::failed_to_prepare() {
+        Failure::Prepare(e)
+    } else {
+        Failure::Core(e)
+    }
+}
+
 /// `[value, flags]`.
 fn pair(env: &Env, value: sys::napi_value, flags: u32) -> Result<Unknown<'_>> {
     // SAFETY: creating a number on the JS thread.
@@ -467,36 +479,32 @@ struct HookRelay {
 }
 
 impl HookRelay {
-    fn connect(
-        &self,
-        emit: Function<EmitArgs, ()>,
-    ) -> Result<()> {
-        let tsfn: EmitFn = emit
-            .build_threadsafe_function::<HookEvent>()
-            .callee_handled::<false>()
-            .weak::<true>()
-            .build_callback(|ctx: ThreadsafeCallContext<HookEvent>| {
-                let raw = ctx.env.raw();
-                let text = |s: String| -> Result<sys::napi_value> { value_to_js(raw, Value::Text(s), false) };
-                let number = |n: f64| -> Result<sys::napi_value> { value_to_js(raw, Value::Real(n), false) };
-                // SAFETY: creating `undefined` on the JS thread.
-                let undefined = unsafe { Undefined::to_napi_value(raw, ())? };
-                Ok(FnArgs::from(match ctx.value {
-                    HookEvent::Trace(sql) => (0, text(sql)?, undefined, undefined, undefined),
-                    HookEvent::Profile(sql, elapsed) => {
-                        (1, text(sql)?, number(elapsed.as_secs_f64() * 1000.0)?, undefined, undefined)
-                    }
-                    HookEvent::Change(change, db, table, rowid) => {
-                        let kind = match change {
-                            Change::SQLITE_INSERT => "insert",
-                            Change::SQLITE_UPDATE => "update",
-                            Change::SQLITE_DELETE => "delete",
-                            _ => "",
-                        };
-                        (2, text(kind.to_owned())?, text(db)?, text(table)?, number(rowid as f64)?)
-                    }
-                }))
-            })?;
+    fn connect(&self, emit: Function<EmitArgs, ()>) -> Result<()> {
+        let tsfn: EmitFn =
+            emit.build_threadsafe_function::<HookEvent>().callee_handled::<false>().weak::<true>().build_callback(
+                |ctx: ThreadsafeCallContext<HookEvent>| {
+                    let raw = ctx.env.raw();
+                    let text = |s: String| -> Result<sys::napi_value> { value_to_js(raw, Value::Text(s), false) };
+                    let number = |n: f64| -> Result<sys::napi_value> { value_to_js(raw, Value::Real(n), false) };
+                    // SAFETY: creating `undefined` on the JS thread.
+                    let undefined = unsafe { Undefined::to_napi_value(raw, ())? };
+                    Ok(FnArgs::from(match ctx.value {
+                        HookEvent::Trace(sql) => (0, text(sql)?, undefined, undefined, undefined),
+                        HookEvent::Profile(sql, elapsed) => {
+                            (1, text(sql)?, number(elapsed.as_secs_f64() * 1000.0)?, undefined, undefined)
+                        }
+                        HookEvent::Change(change, db, table, rowid) => {
+                            let kind = match change {
+                                Change::SQLITE_INSERT => "insert",
+                                Change::SQLITE_UPDATE => "update",
+                                Change::SQLITE_DELETE => "delete",
+                                _ => "",
+                            };
+                            (2, text(kind.to_owned())?, text(db)?, text(table)?, number(rowid as f64)?)
+                        }
+                    }))
+                },
+            )?;
         *self.emit.lock() = Some(Arc::new(tsfn));
         Ok(())
     }

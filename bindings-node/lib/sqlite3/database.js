@@ -231,7 +231,7 @@ Database.prototype._start = function _start(op, where) {
   }
   promise.then(
     (value) => this._completed(op, where, null, value),
-    (err) => this._completed(op, where, fromNative(err)),
+    (err) => this._completed(op, where, err),
   );
   return undefined;
 };
@@ -249,7 +249,10 @@ Database.prototype._withSession = function _withSession(submit) {
   return this._session.then(() => submit(this._handle));
 };
 
-Database.prototype._completed = function _completed(op, where, err, value) {
+Database.prototype._completed = function _completed(op, where, raw, value) {
+  // Whether it failed while preparing (node-sqlite3 reports that apart).
+  const atPrepare = raw !== null && raw !== undefined && raw.prepareFailed === true;
+  const err = raw === null ? null : fromNative(raw);
   let result = value;
   if (where === 'oneShot') {
     this._oneShot--;
@@ -265,7 +268,7 @@ Database.prototype._completed = function _completed(op, where, err, value) {
     if (op.pins && err === null) this._statePinned = true;
   }
   try {
-    op.finish(err, result);
+    op.finish(err, result, atPrepare);
   } catch (thrown) {
     // An 'error' nobody listens to (or a callback's exception): uncaught, as
     // from node-sqlite3, not a rejected promise.

@@ -505,10 +505,9 @@ function oneCallMethod(kind) {
       serialize: this._serialize,
       oneShot: (handle) => handle.call(code, sql, params),
       session: (handle) => handle.sessionCall(code, sql, params),
-      finish: (err, result) => {
+      finish: (err, result, atPrepare) => {
         if (err) {
-          // SQLITE_ERROR is what a statement that cannot be prepared fails with.
-          if (err.errno === 1 && !isRuntimeError(err)) return prepareFailed(err);
+          if (atPrepare) return prepareFailed(err);
           if (kind === 'map') return back ? invoke(back, undefined, err) : stmt.emit('error', err);
           return stmt._report(err, callback);
         }
@@ -526,11 +525,6 @@ function oneCallMethod(kind) {
     });
     return this;
   };
-}
-
-/** SQLITE_ERROR raised while running (not preparing) a statement. */
-function isRuntimeError(err) {
-  return /^SQLITE_ERROR: (too many levels of trigger recursion|interrupted|.*function)/.test(err.message);
 }
 
 function mapRows(rows) {

@@ -67,9 +67,10 @@ test('interrupt reaches one-shot reads running on other pooled connections', asy
   db._backend.routes.set(sql, 1);
   const results = Promise.all([1, 2].map(() => new Promise((resolve) => db.get(sql, (err) => resolve(err)))));
   assert.equal(db._oneShot, 2, 'both run one-shot');
-  await settle((done) => setTimeout(done, 100));
-  db.interrupt();
+  // interrupt() stops what runs now: repeat until both ran and stopped.
+  const timer = setInterval(() => db.interrupt(), 20);
   const errors = await results;
+  clearInterval(timer);
   assert.deepEqual(errors.map((e) => e && e.code), ['SQLITE_INTERRUPT', 'SQLITE_INTERRUPT']);
   await settle((done) => db.close(done));
 });

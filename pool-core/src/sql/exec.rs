@@ -47,10 +47,29 @@ impl DerefMut for Prepared<'_> {
 /// unless the caller set SQLite limits, which SQLite checks while preparing
 /// (a cached statement was prepared under other limits).
 pub(crate) fn prepare_call<'a>(lease: &'a PooledConnection, call: &Call) -> Result<Prepared<'a>> {
-    if call.context.as_ref().is_some_and(|c| c.has_limits()) {
-        return lease.prepare(call.sql.as_str()).map(Prepared::Fresh).map_err(|e| lease.error(e));
+    let out = if call.context.as_ref().is_some_and(|c| c.has_limits()) {
+        lease.prepare(call.sql.as_str()).map(Prepared::Fresh).map_err(|e| lease.error(e))
+    } else {
+        prepare(lease, call.sql.as_str()).map(Prepared::Cached)
+    };
+    if out.is_err() && call.context.is_some() {
+        PREPARE_FAILED.with(|f| f.set(true));
     }
-    prepare(lease, call.sql.as_str()).map(Prepared::Cached)
+    out
+}
+
+thread_local! {
+    /// The last call with a context run on this thread failed while
+    /// preparing (see [`failed_to_prepare`]).
+    static PREPARE_FAILED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// On the thread that just ran a call carrying a
+/// [`CallContext`](crate::sql::CallContext) (its completion runs there):
+/// whether it failed while preparing its statement rather than while running
+/// it — node-sqlite3 reports the two differently.
+pub fn failed_to_prepare() -> bool {
+    PREPARE_FAILED.with(std::cell::Cell::get)
 }
 
 /// Runs `call` on `lease`, whose statement `stmt` is already prepared
@@ -167,5 +186,7 @@ pub fn execute(lease: &PooledConnection, call: &Call) -> Result<Produced> {
 
 /// Applies `call`'s context (if any) to `lease` until the guard drops.
 pub(crate) fn enter<'a>(lease: &'a PooledConnection, call: &'a Call) -> Option<crate::sql::context::Entered<'a>> {
-    call.context.as_ref().map(|c| c.enter(lease, call.op == Op::Script))
+    let context = call.context.as_ref()?;
+    PREPARE_FAILED.with(|f| f.set(false));
+    Some(context.enter(lease, call.op == Op::Script))
 }

@@ -30,7 +30,7 @@ pub(crate) mod session;
 
 pub use call::{Call, Column, Op, Produced, RowSink, Sql};
 pub use context::{CallContext, CallHooks, HookSet};
-pub use exec::execute;
+pub use exec::{execute, failed_to_prepare};
 pub use executor::{Executor, Work};
 pub use params::{BadValue, BindRules, Params};
 pub use route::CallFuture;
