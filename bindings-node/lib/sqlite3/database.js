@@ -167,7 +167,7 @@ Database.prototype._issue = function _issue(op) {
   this._held.push(op);
   this._pump();
   // Still waiting: remember the caller's async context for when it starts.
-  if (op.state === 'held' && op.resource === undefined) op.resource = new AsyncResource('sqlite3.Database');
+  if (op.state !== 'started' && op.resource === undefined) op.resource = new AsyncResource('sqlite3.Database');
   return undefined;
 };
 
