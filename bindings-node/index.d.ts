@@ -125,6 +125,8 @@ export declare class DatabaseHandle {
    * open); calls still queued on it fail.
    */
   release(): void
+  /** Whether the session is inside a transaction (as of its last call). */
+  get inTransaction(): boolean
   /**
    * Loads the extension at `path` into the session's connection (which is
    * then closed, not handed on, when the session ends).

@@ -248,6 +248,12 @@ impl DatabaseHandle {
         }
     }
 
+    /// Whether the session is inside a transaction (as of its last call).
+    #[napi(getter)]
+    pub fn in_transaction(&self) -> bool {
+        self.session.lock().as_ref().is_some_and(SessionQueue::in_transaction)
+    }
+
     /// Loads the extension at `path` into the session's connection (which is
     /// then closed, not handed on, when the session ends).
     #[napi(ts_return_type = "Promise<void>")]

@@ -294,7 +294,10 @@ impl Session {
             (_, Some(Control::BeginWrite)) => false,
             (_, Some(_)) => return None,
             (Op::Script, None) => false,
-            (_, None) => call.sql.read_only().unwrap_or(true),
+            // A statement not seen yet may write: when the gate is busy, it
+            // waits for it here, without a worker (a worker blocked in
+            // `take_gate` could be the one the gate's holder needs).
+            (_, None) => self.lease.shared().routes.known(&call.sql).unwrap_or(false),
         };
         (!read_only).then(|| Arc::clone(self.lease.gate()))
     }
