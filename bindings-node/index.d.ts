@@ -174,7 +174,7 @@ export declare class Pool {
    * (bits: create 1, acquire 2, release 4, close 8, timeout 16, leak 32,
    * walPinned 64, warning 128).
    */
-  _listen(listener: (arg0: string, arg1: napi_value) => void, mask: number): void
+  _listen(listener: (name: string, payload: object) => void, mask: number): void
   /** Internal (`lib/index.js`): which event kinds have listeners now. */
   _eventMask(mask: number): void
   /**

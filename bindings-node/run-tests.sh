@@ -28,16 +28,16 @@ fi
 # What the node-sqlite3 drop-in is compared against and tested under: the
 # real sqlite3@6 (built from source; node-gyp finds the headers in
 # /usr/include/node and must not try to download them), Sequelize 6 and knex
-# 3. Installed in one command (a later --no-save install would prune the
+# 3, and TypeScript 5 with @types/node for the type checks. Installed in one command (a later --no-save install would prune the
 # others) into the git-ignored .peers, never into the package's own lock.
 peers_ok() {
-  node -e "for (const m of ['sqlite3', 'sequelize', 'knex']) require('./.peers/node_modules/' + m)" 2>/dev/null
+  node -e "for (const m of ['sqlite3', 'sequelize', 'knex', 'typescript', '@types/node/package.json']) require('./.peers/node_modules/' + m)" 2>/dev/null
 }
 if [ ! -d .peers/node_modules ] || ! peers_ok; then
-  echo "run-tests.sh: installing sqlite3@6 (from source, about 80 s), sequelize@6 and knex@3 into bindings-node/.peers"
+  echo "run-tests.sh: installing sqlite3@6 (from source, about 80 s), sequelize@6, knex@3, typescript@5 and @types/node@20 into bindings-node/.peers"
   mkdir -p .peers
   if ! npm_config_nodedir=/usr npm install --prefix .peers --no-save --no-audit --no-fund --loglevel=error \
-      sqlite3@6 sequelize@6 knex@3 > .peers/install.log 2>&1; then
+      sqlite3@6 sequelize@6 knex@3 typescript@5 @types/node@20 > .peers/install.log 2>&1; then
     echo "run-tests.sh: installing the peers failed (see bindings-node/.peers/install.log); the comparison tests will say so"
   fi
 fi

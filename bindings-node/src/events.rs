@@ -200,7 +200,7 @@ impl Pool {
     /// `listener(name, payload)` from now on, for the kinds in `mask`
     /// (bits: create 1, acquire 2, release 4, close 8, timeout 16, leak 32,
     /// walPinned 64, warning 128).
-    #[napi(js_name = "_listen")]
+    #[napi(js_name = "_listen", ts_args_type = "listener: (name: string, payload: object) => void, mask: number")]
     pub fn listen(&self, env: Env, listener: Function<FnArgs<(String, sys::napi_value)>, ()>, mask: u32) -> Result<()> {
         let relay = Arc::clone(&self.events);
         let for_callback = Arc::clone(&relay);

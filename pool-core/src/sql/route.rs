@@ -27,6 +27,22 @@ use crate::sql::call::{Call, Op, Produced, Sql};
 use crate::sql::classify;
 use crate::sql::exec;
 
+/// Runs a one-shot call on its lease. A script may hold whole transactions
+/// (`BEGIN; …; COMMIT`), but one that leaves a transaction open is rolled
+/// back and refused, as one-shot `BEGIN` is: the lease ends with the call.
+fn run_one_shot(lease: &PooledConnection, call: &Call) -> Result<Produced> {
+    let out = exec::execute(lease, call);
+    if call.op == Op::Script && !lease.is_autocommit() {
+        let _ = lease.execute_batch("ROLLBACK");
+        return Err(crate::error::Error::Misuse(
+            "a script through a one-shot call left a transaction open: it would end (rolled back) with its \
+             lease; hold a lease (write() and its transaction) to run a transaction across calls"
+                .to_owned(),
+        ));
+    }
+    out
+}
+
 /// The lane a statement with this read-only answer runs on.
 fn lane_for(read_only: bool) -> Lane {
     if read_only {
@@ -103,7 +119,7 @@ impl Pool {
             let rest = remaining(start, timeout);
             lease = self.acquire(AcquireOptions { lane: Lane::Write, timeout: Some(rest), ..opts })?;
         }
-        exec::execute(&lease, call)
+        run_one_shot(&lease, call)
     }
 
     /// [`Pool::call`] off the caller's thread: the lease is acquired without
@@ -166,7 +182,7 @@ impl Pool {
 /// Runs `call`, gives the lease back (which may hand it to the next
 /// queued call, run next on this worker), then reports.
 fn run_and_return<F: FnOnce(Result<Produced>)>(lease: PooledConnection, call: &Call, done: F) {
-    let out = exec::execute(&lease, call);
+    let out = run_one_shot(&lease, call);
     drop(lease);
     done(out);
 }
@@ -245,7 +261,7 @@ impl Future for CallFuture {
                         }
                     }
                     me.stage = CallStage::Done;
-                    return Poll::Ready(exec::execute(&lease, &me.call));
+                    return Poll::Ready(run_one_shot(&lease, &me.call));
                 }
                 CallStage::Done => return Poll::Pending,
             }
