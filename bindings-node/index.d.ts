@@ -116,10 +116,11 @@ export declare class DatabaseHandle {
   /**
    * Leases this handle's session (a `read()` lease for a read-only
    * `Database`), whose deferred `BEGIN`s run `IMMEDIATE` when
-   * `immediate`; `site` (a stack) is reported if the lease is held past
+   * `immediate` and whose queued plain writes commit together when
+   * `groupWrites`; `site` (a stack) is reported if the lease is held past
    * the pool's leak threshold.
    */
-  open(immediate: boolean, site?: string | undefined | null): Promise<void>
+  open(immediate: boolean, groupWrites: boolean, site?: string | undefined | null): Promise<void>
   /**
    * Gives the session's lease back (rolled back first if a transaction is
    * open); calls still queued on it fail.

@@ -114,6 +114,13 @@ export class Backup extends EventEmitter {
  */
 export let immediateTransactions: boolean;
 
+/**
+ * Whether plain writes queued one after another on a Database's connection
+ * commit together, each in its own savepoint, for Databases opened after it
+ * is set (default: true). litepool's own.
+ */
+export let groupWrites: boolean;
+
 export const cached: {
   Database(filename: string, callback?: Callback<Database>): Database;
   Database(filename: string, mode?: number, callback?: Callback<Database>): Database;

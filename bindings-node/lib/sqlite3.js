@@ -74,6 +74,20 @@ Object.defineProperty(sqlite3, 'immediateTransactions', {
   },
 });
 
+/**
+ * Whether plain writes queued one after another on a Database's connection
+ * commit together, each in its own savepoint (one commit for many; each
+ * still succeeds or fails alone and is called back after the commit), for
+ * Databases opened after it is set (default: true). Beyond node-sqlite3.
+ */
+Object.defineProperty(sqlite3, 'groupWrites', {
+  enumerable: true,
+  get: () => settings.groupWrites,
+  set: (on) => {
+    settings.groupWrites = Boolean(on);
+  },
+});
+
 // `sqlite3.cached.Database(file, …)`: one Database per resolved path.
 sqlite3.cached = {
   Database(file, a, b) {

@@ -212,10 +212,17 @@ impl DatabaseHandle {
 
     /// Leases this handle's session (a `read()` lease for a read-only
     /// `Database`), whose deferred `BEGIN`s run `IMMEDIATE` when
-    /// `immediate`; `site` (a stack) is reported if the lease is held past
+    /// `immediate` and whose queued plain writes commit together when
+    /// `groupWrites`; `site` (a stack) is reported if the lease is held past
     /// the pool's leak threshold.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn open<'env>(&self, env: &'env Env, immediate: bool, site: Option<String>) -> Result<Unknown<'env>> {
+    pub fn open<'env>(
+        &self,
+        env: &'env Env,
+        immediate: bool,
+        group_writes: bool,
+        site: Option<String>,
+    ) -> Result<Unknown<'env>> {
         let (pending, promise) = self.delivery.promise(env)?;
         let opts = AcquireOptions {
             lane: if self.read_only { Lane::Read } else { Lane::Any },
@@ -228,6 +235,7 @@ impl DatabaseHandle {
             let out = lease.map(|lease| {
                 let mut session = Session::new(lease, TxnMode::Autocommit);
                 session.set_immediate_begin(immediate);
+                session.set_group_writes(group_writes);
                 let queue = SessionQueue::new(session, executor);
                 if let Some(old) = slot.lock().replace(queue) {
                     old.release();

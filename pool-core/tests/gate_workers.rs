@@ -30,11 +30,13 @@ fn an_unseen_write_waits_for_the_gate_without_a_worker() {
     let holder = queue(&db.pool);
     submit(&holder, "BEGIN").recv().unwrap().unwrap();
     // Writers whose statements the pool has never seen queue for the gate.
-    let others: Vec<_> = (0..3).map(|i| {
-        let q = queue(&db.pool);
-        let rx = submit(&q, &format!("UPDATE t SET n = n + {}", i + 1));
-        (q, rx)
-    }).collect();
+    let others: Vec<_> = (0..3)
+        .map(|i| {
+            let q = queue(&db.pool);
+            let rx = submit(&q, &format!("UPDATE t SET n = n + {}", i + 1));
+            (q, rx)
+        })
+        .collect();
     std::thread::sleep(Duration::from_millis(50));
     let start = Instant::now();
     submit(&holder, "UPDATE t SET n = n * 10").recv().unwrap().unwrap();

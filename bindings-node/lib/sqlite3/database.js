@@ -22,6 +22,11 @@
 //    deferred): the transaction takes the pool's write gate for its whole
 //    length, so the read-modify-write transactions ORMs open with `BEGIN`
 //    wait their turn instead of failing with SQLITE_BUSY.
+//  - Plain writes (INSERT/UPDATE/DELETE/REPLACE) queued one after another
+//    on that connection outside a transaction commit together, each in a
+//    savepoint of its own: one commit for many, and no difference a caller
+//    can see — each succeeds or fails alone, every callback comes after the
+//    commit (set `sqlite3.groupWrites = false` to commit each alone).
 //  - exec / close / wait / loadExtension wait for the calls before them, as
 //    node-sqlite3's exclusive calls do; `serialize()` calls wait for one-shot
 //    reads in flight, then queue on the Database's connection.
@@ -44,7 +49,7 @@ const OPEN_FULLMUTEX = 0x00010000;
 const OP = { run: 0, get: 1, all: 2, prepare: 3, exec: 4 };
 
 /** How module-level settings are read (set by lib/sqlite3.js). */
-const settings = { immediateTransactions: true };
+const settings = { immediateTransactions: true, groupWrites: true };
 
 /**
  * Sets `fields` as own properties left out of `Object.keys` (node-sqlite3's
@@ -101,6 +106,7 @@ function Database(filename, mode, callback) {
     _activeStatements: 0, // prepared statements with calls running or queued
     _hooks: { traceReg: false, profileReg: false, changeReg: false, trace: false, profile: false },
     _immediate: settings.immediateTransactions,
+    _groupWrites: settings.groupWrites,
   });
 
   let error = null;
@@ -242,7 +248,7 @@ Database.prototype._withSession = function _withSession(submit) {
   if (this._session === true) return submit(this._handle);
   if (this._session === null) {
     const site = this._backend.leakSites ? new Error('sqlite3.Database connection leased here').stack : undefined;
-    this._session = this._handle.open(this._immediate, site).then(() => {
+    this._session = this._handle.open(this._immediate, this._groupWrites, site).then(() => {
       this._session = true;
     });
   }

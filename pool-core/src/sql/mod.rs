@@ -27,6 +27,7 @@ pub(crate) mod params;
 pub(crate) mod route;
 pub(crate) mod routes;
 pub(crate) mod session;
+pub(crate) mod write_group;
 
 pub use call::{Call, Column, Op, Produced, RowSink, Sql};
 pub use context::{CallContext, CallHooks, HookSet};

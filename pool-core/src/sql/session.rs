@@ -41,6 +41,7 @@ use crate::sql::call::{Call, Op, Produced, Sql};
 use crate::sql::classify::{self, Control};
 use crate::sql::exec;
 use crate::sql::executor::Executor;
+use crate::sql::write_group::{groupable, GROUP_MAX};
 use crate::waiter::Waiter;
 
 /// How a session treats transactions.
@@ -68,6 +69,10 @@ pub struct Session {
     permit: Option<GatePermit>,
     /// A deferred `BEGIN` runs as `BEGIN IMMEDIATE`.
     immediate: bool,
+    /// Queued plain writes run together in one transaction (`write_group.rs`).
+    group_writes: bool,
+    /// Keep the write gate after statements (a group is running).
+    holding: bool,
 }
 
 /// What the gate decision for one statement is.
@@ -83,7 +88,7 @@ enum Gate {
 impl Session {
     /// A session over `lease` in `mode`.
     pub fn new(lease: PooledConnection, mode: TxnMode) -> Session {
-        Session { lease, mode, permit: None, immediate: false }
+        Session { lease, mode, permit: None, immediate: false, group_writes: false, holding: false }
     }
 
     /// The lease.
@@ -104,6 +109,25 @@ impl Session {
     /// Not on a `read()` lease. Defaults to `false`.
     pub fn set_immediate_begin(&mut self, on: bool) {
         self.immediate = on;
+    }
+
+    /// Whether plain writes queued one after another on a [`SessionQueue`]
+    /// outside a transaction run together in one transaction, each in its
+    /// own savepoint (see `write_group.rs`: one commit for many, and no
+    /// difference a caller can see). Defaults to `false`.
+    pub fn set_group_writes(&mut self, on: bool) {
+        self.group_writes = on;
+    }
+
+    pub(crate) fn groups_writes(&self) -> bool {
+        self.group_writes
+    }
+
+    pub(crate) fn set_holding(&mut self, on: bool) {
+        self.holding = on;
+        if !on {
+            self.after_statement();
+        }
     }
 
     /// The transaction control `sql` performs as this session runs it.
@@ -277,7 +301,7 @@ impl Session {
 
     /// Lets the gate go once no transaction is open.
     fn after_statement(&mut self) {
-        if self.permit.is_some() && self.lease.is_autocommit() {
+        if self.permit.is_some() && self.lease.is_autocommit() && !self.holding {
             self.permit = None;
         }
     }
@@ -461,6 +485,44 @@ impl SessionQueue {
                 drop(st);
                 return done(Err(Error::Released));
             };
+            // Plain writes queued after this one may run with it, in one
+            // transaction (`write_group.rs`), when the gate is free now.
+            let mut group = Vec::new();
+            if let Action::Call(call) = &action {
+                if session.may_group(call) {
+                    while group.len() + 1 < GROUP_MAX {
+                        match st.queue.front() {
+                            Some((Action::Call(next), _)) if groupable(next) => {
+                                group.extend(st.queue.pop_front());
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+            }
+            if !group.is_empty() {
+                let permit = session.permit.is_some() || {
+                    match session.lease.gate().try_enter() {
+                        Some(p) => {
+                            session.permit = Some(p);
+                            true
+                        }
+                        None => false,
+                    }
+                };
+                if permit {
+                    drop(st);
+                    group.insert(0, (action, done));
+                    if !self.finish_group(session, group) {
+                        return;
+                    }
+                    continue;
+                }
+                // The gate is busy: back in order; the first waits for it alone.
+                for job in group.into_iter().rev() {
+                    st.queue.push_front(job);
+                }
+            }
             drop(st);
             if let Action::Call(call) = &action {
                 if let Some(gate) = session.would_wait_for_gate(call) {
@@ -475,6 +537,33 @@ impl SessionQueue {
                 return;
             }
         }
+    }
+
+    /// Runs a group of writes in one transaction, puts the session back and
+    /// reports each, in order. Returns whether more calls are queued.
+    fn finish_group(&self, mut session: Session, group: Vec<(Action, Done)>) -> bool {
+        let calls: Vec<&Call> = group
+            .iter()
+            .filter_map(|(a, _)| match a {
+                Action::Call(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let results = session.run_group(&calls);
+        {
+            let mut st = self.inner.state.lock();
+            st.in_transaction = session.in_transaction();
+            if !st.released {
+                st.session = Some(session);
+            }
+        }
+        for ((_, done), out) in group.into_iter().zip(results) {
+            done(out);
+        }
+        let mut st = self.inner.state.lock();
+        let more = !st.queue.is_empty() && !st.released;
+        st.busy = more;
+        more
     }
 
     /// Runs `action`, puts the session back (or lets it go if released
