@@ -74,7 +74,7 @@ function updateMask(pool) {
 function deliver(pool, name, payload) {
   try {
     if (name === 'warning') {
-      log(pool._logger, payload.message);
+      log(pool, payload.message);
       if (EventEmitter.prototype.listenerCount.call(pool, 'warning') === 0) return;
     }
     pool.emit(name, payload);
@@ -86,12 +86,26 @@ function deliver(pool, name, payload) {
   }
 }
 
-/** Hands a warning to the pool's `logger` (default: `process.emitWarning`). */
-function log(logger, message) {
+/** How often the default logger repeats one kind of warning of one pool. */
+const REPEAT_MILLIS = 60000;
+
+/**
+ * Hands a warning to the pool's `logger`; by default to
+ * `process.emitWarning`, at most once a minute per kind (the message with
+ * its numbers and site left out), as process warnings are meant to be rare.
+ */
+function log(pool, message) {
+  const logger = pool._logger;
   if (logger === false) return;
-  if (typeof logger === 'function') logger(message);
-  else if (logger && typeof logger.warn === 'function') logger.warn(message);
-  else process.emitWarning(message, { type: 'LitepoolWarning', code: 'LITEPOOL_WARNING' });
+  if (typeof logger === 'function') return logger(message);
+  if (logger && typeof logger.warn === 'function') return logger.warn(message);
+  const kind = message.replace(/\d+/g, '#').split(',')[0].slice(0, 80);
+  const now = Date.now();
+  if (!pool._warned) Object.defineProperty(pool, '_warned', { value: new Map() });
+  const last = pool._warned.get(kind);
+  if (last !== undefined && now - last < REPEAT_MILLIS) return undefined;
+  pool._warned.set(kind, now);
+  return process.emitWarning(message, { type: 'LitepoolWarning', code: 'LITEPOOL_WARNING' });
 }
 
 for (const method of ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener', 'off', 'removeListener', 'removeAllListeners']) {
@@ -123,7 +137,7 @@ function setUp(pool, logger) {
  * `new Pool(path, options)`: the native pool, plus the `logger` option:
  * a function or `{ warn(message) }` given every warning the pool logs,
  * `false` for none (default: `process.emitWarning(message, { type:
- * 'LitepoolWarning' })`).
+ * 'LitepoolWarning' })`, each kind at most once a minute).
  */
 function Pool(path, options) {
   if (!new.target) throw new TypeError("Class constructor Pool cannot be invoked without 'new'");

@@ -56,6 +56,24 @@ test('by default a LitepoolWarning through process.emitWarning', async () => {
   await pool.close();
 });
 
+test('the default logger repeats one kind of warning at most once a minute', async () => {
+  const warnings = [];
+  const onWarning = (w) => w.name === 'LitepoolWarning' && warnings.push(w);
+  process.on('warning', onWarning);
+  const pool = new Pool(tempDb(), { max: 2, min: 0, leakDetectionMillis: 20 });
+  const events = [];
+  pool.on('leak', (p) => events.push(p));
+  const a = await pool.acquire();
+  const b = await pool.acquire();
+  await until('two leak events', () => events.length === 2);
+  await sleep(20);
+  process.off('warning', onWarning);
+  assert.equal(warnings.length, 1, 'one process warning for two leaks');
+  a.release();
+  b.release();
+  await pool.close();
+});
+
 test('logger: false silences them; the warning event still carries them', async () => {
   const warnings = [];
   const onWarning = (w) => warnings.push(w);
