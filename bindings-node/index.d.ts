@@ -98,21 +98,21 @@ export declare class DatabaseHandle {
    * this handle's settings. `params`: an array
    * (by position) or an object (by name, as node-sqlite3 binds them).
    */
-  call(op: number, sql: string, params?: unknown): Promise<any>
+  call(op: number, sql: string | SqlText, params?: unknown): Promise<any>
   /**
    * Runs a call (op codes as in `call`) on the session, after the calls
    * submitted before it; resolves with `[result, flags]` (flags: 1 the
    * call changed the connection's own state, 2 a transaction is open
    * after it).
    */
-  sessionCall(op: number, sql: string, params?: unknown): Promise<[any, number]>
+  sessionCall(op: number, sql: string | SqlText, params?: unknown): Promise<[any, number]>
   /**
    * `each`: an all-rows call whose rows go to `onRows(rows)` in batches
    * while the statement steps (the first row at once); resolves with the
    * number of rows sent — a last batch may arrive after it, so count. On
    * the session when `session` is true (then `[count, flags]`).
    */
-  each(sql: string, params: unknown, onRows: (rows: Record<string, unknown>[]) => void, session: boolean): Promise<any>
+  each(sql: string | SqlText, params: unknown, onRows: (rows: Record<string, unknown>[]) => void, session: boolean): Promise<any>
   /**
    * Leases this handle's session (a `read()` lease for a read-only
    * `Database`), whose deferred `BEGIN`s run `IMMEDIATE` when
@@ -300,6 +300,16 @@ export declare class Pool {
   classify(sql: string): { control: 'begin' | 'beginWrite' | 'commit' | 'rollback' | 'savepoint' | null, readOnly?: boolean }
   /** Per-tenant counters, by code. */
   tenantStats(): Array<TenantStats>
+}
+
+/**
+ * SQL text made once in JS for a statement run many times (the drop-in
+ * keeps one per SQL string): calls given it skip converting the text and
+ * find what the pool learned about it without a lookup.
+ */
+export declare class SqlText {
+  /** Wraps `sql`. */
+  constructor(sql: string)
 }
 
 /**

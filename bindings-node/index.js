@@ -839,5 +839,6 @@ module.exports.BackupHandle = nativeBinding.BackupHandle
 module.exports.Connection = nativeBinding.Connection
 module.exports.DatabaseHandle = nativeBinding.DatabaseHandle
 module.exports.Pool = nativeBinding.Pool
+module.exports.SqlText = nativeBinding.SqlText
 module.exports.Statement = nativeBinding.Statement
 module.exports.poolOptions = nativeBinding.poolOptions

@@ -30,5 +30,5 @@ mod values;
 pub use connection::Connection;
 pub use options::{pool_options, AcquireOptions, OptionInfo, PoolOptions, QueryOptions};
 pub use pool::{Pool, PoolStats, RunResult, TenantStats};
-pub use sqlite3::{BackupHandle, DatabaseHandle};
+pub use sqlite3::{BackupHandle, DatabaseHandle, SqlText};
 pub use statement::Statement;

@@ -20,12 +20,12 @@ use litepool::rusqlite::hooks::Action as Change;
 use litepool::rusqlite::types::Value;
 use litepool::sql::{
     Action, BindRules, Call, CallContext, CallHooks, Column, HookSet, Op, Params, Produced, RowSink, Session,
-    SessionQueue, TxnMode,
+    SessionQueue, Sql, TxnMode,
 };
 use litepool::{AcquireOptions, AcquireSite, Backup, BackupSpec, BackupState, Lane};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{sys, Env};
+use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 use parking_lot::Mutex;
 
@@ -102,8 +102,8 @@ impl DatabaseHandle {
     /// 0x100: bind only the values that fit) on a lease of the pool, with
     /// this handle's settings. `params`: an array
     /// (by position) or an object (by name, as node-sqlite3 binds them).
-    #[napi(ts_args_type = "op: number, sql: string, params?: unknown", ts_return_type = "Promise<any>")]
-    pub fn call<'env>(&self, env: &'env Env, op: u32, sql: String, params: Option<Unknown>) -> Result<Unknown<'env>> {
+    #[napi(ts_args_type = "op: number, sql: string | SqlText, params?: unknown", ts_return_type = "Promise<any>")]
+    pub fn call<'env>(&self, env: &'env Env, op: u32, sql: Unknown, params: Option<Unknown>) -> Result<Unknown<'env>> {
         let call = self.call_of(env, op, sql, params)?;
         let (pending, promise) = self.delivery.promise(env)?;
         let op = call.op;
@@ -117,12 +117,15 @@ impl DatabaseHandle {
     /// submitted before it; resolves with `[result, flags]` (flags: 1 the
     /// call changed the connection's own state, 2 a transaction is open
     /// after it).
-    #[napi(ts_args_type = "op: number, sql: string, params?: unknown", ts_return_type = "Promise<[any, number]>")]
+    #[napi(
+        ts_args_type = "op: number, sql: string | SqlText, params?: unknown",
+        ts_return_type = "Promise<[any, number]>"
+    )]
     pub fn session_call<'env>(
         &self,
         env: &'env Env,
         op: u32,
-        sql: String,
+        sql: Unknown,
         params: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
         let call = self.call_of(env, op, sql, params)?;
@@ -146,13 +149,13 @@ impl DatabaseHandle {
     /// number of rows sent — a last batch may arrive after it, so count. On
     /// the session when `session` is true (then `[count, flags]`).
     #[napi(
-        ts_args_type = "sql: string, params: unknown, onRows: (rows: Record<string, unknown>[]) => void, session: boolean",
+        ts_args_type = "sql: string | SqlText, params: unknown, onRows: (rows: Record<string, unknown>[]) => void, session: boolean",
         ts_return_type = "Promise<any>"
     )]
     pub fn each<'env>(
         &self,
         env: &'env Env,
-        sql: String,
+        sql: Unknown,
         params: Option<Unknown>,
         on_rows: Function<sys::napi_value, ()>,
         session: bool,
@@ -361,7 +364,8 @@ impl DatabaseHandle {
 }
 
 impl DatabaseHandle {
-    fn call_of(&self, env: &Env, code: u32, sql: String, given: Option<Unknown>) -> Result<Call> {
+    fn call_of(&self, env: &Env, code: u32, sql: Unknown, given: Option<Unknown>) -> Result<Call> {
+        let sql = sql_of(env, sql)?;
         let op = op_of(code);
         let params = match given {
             Some(p) if op != Op::Script => params(env, p)?,
@@ -383,6 +387,35 @@ impl DatabaseHandle {
             None => done(Err(litepool::Error::Released), false),
         }
     }
+}
+
+/// SQL text made once in JS for a statement run many times (the drop-in
+/// keeps one per SQL string): calls given it skip converting the text and
+/// find what the pool learned about it without a lookup.
+#[napi]
+pub struct SqlText {
+    sql: Sql,
+}
+
+#[napi]
+impl SqlText {
+    /// Wraps `sql`.
+    #[napi(constructor)]
+    pub fn new(sql: String) -> Self {
+        SqlText { sql: Sql::new(sql) }
+    }
+}
+
+/// The SQL of a call: a string, or a `SqlText`.
+fn sql_of(env: &Env, value: Unknown) -> Result<Sql> {
+    if value.get_type()? == ValueType::String {
+        // SAFETY: get_type() said string.
+        return Ok(Sql::new(unsafe { value.cast::<String>()? }));
+    }
+    // SAFETY: napi-rs checks that the object wraps a SqlText (its type tag).
+    let text = unsafe { ClassInstance::<SqlText>::from_napi_value(env.raw(), value.raw()) }
+        .map_err(|_| crate::error::type_error(env, "Expected the \"sql\" argument to be a string"))?;
+    Ok(text.sql.clone())
 }
 
 /// A failed call's error, saying whether it failed while preparing (read on

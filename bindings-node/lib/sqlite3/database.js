@@ -35,10 +35,15 @@
 const { AsyncResource } = require('node:async_hooks');
 const fs = require('node:fs');
 const EventEmitter = require('node:events');
-const { DatabaseHandle } = require('../index');
+const { DatabaseHandle, SqlText } = require('../index');
 const backends = require('./backends');
 const { sqliteError, fromNative } = require('./errors');
 const { optionalFunction, requireString, isInt32 } = require('./args');
+
+/** A Database dropped without close() lets go of its share of the pool. */
+const unclosed = new FinalizationRegistry((backend) => {
+  backends.release(backend).catch(() => {});
+});
 
 const OPEN_READONLY = 0x00000001;
 const OPEN_READWRITE = 0x00000002;
@@ -118,7 +123,9 @@ function Database(filename, mode, callback) {
     try {
       this._backend = backends.acquire(filename);
       this._handle = new DatabaseHandle(this._backend.pool, readOnly);
+      unclosed.register(this, this._backend, this);
     } catch (err) {
+      if (this._backend !== null && this._handle === null) backends.release(this._backend).catch(() => {});
       error = fromNative(err);
     }
   }
@@ -213,15 +220,29 @@ Database.prototype._placement = function _placement(op) {
   }
 };
 
+/** SQL texts remembered per pool (what the pool learned, the native text). */
+const KEPT_TEXTS = 2048;
+
+/**
+ * What the Database's pool knows of `sql`: `{ route, text }` — route 1 a
+ * read safe on any connection, 2 needs the Database's own, 0 not known yet;
+ * `text` the native SqlText, made once, that calls pass instead of the string.
+ */
+Database.prototype._sql = function _sql(sql) {
+  const texts = this._backend.routes;
+  let entry = texts.get(sql);
+  if (entry === undefined) {
+    if (texts.size >= KEPT_TEXTS) texts.clear();
+    entry = { route: 0, text: new SqlText(sql) };
+    texts.set(sql, entry);
+  }
+  if (entry.route === 0) entry.route = this._handle.route(sql);
+  return entry;
+};
+
 /** 1: a read safe on any connection; 2: needs the Database's own; 0: unknown yet. */
 Database.prototype._route = function _route(sql) {
-  const routes = this._backend.routes;
-  let route = routes.get(sql);
-  if (route === undefined) {
-    route = this._handle.route(sql);
-    if (route !== 0) routes.set(sql, route);
-  }
-  return route;
+  return this._sql(sql).route;
 };
 
 Database.prototype._start = function _start(op, where) {
@@ -370,6 +391,7 @@ Database.prototype._close = function _close(callback) {
   this._handle = null;
   this._session = null;
   handle.release();
+  unclosed.unregister(this);
   const done = () => {
     this._state = 'closed';
     if (typeof callback === 'function') invoke(callback, this, null);

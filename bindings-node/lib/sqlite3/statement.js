@@ -51,8 +51,8 @@ function Statement(db, sql, callback) {
     kind: 'statement',
     sql,
     serialize: db._serialize,
-    oneShot: (handle) => handle.call(OP.prepare, sql),
-    session: (handle) => handle.sessionCall(OP.prepare, sql),
+    oneShot: (handle) => handle.call(OP.prepare, db._sql(sql).text),
+    session: (handle) => handle.sessionCall(OP.prepare, db._sql(sql).text),
     started: () => {
       stmt._started = true;
       stmt._activity();
@@ -87,12 +87,28 @@ function init(stmt, db, sql) {
   Object.defineProperty(stmt, '_db', { value: db });
 }
 
-/** A statement for a one-call method: prepared and finalized with its call. */
+const SQL = Symbol('sql');
+const DB = Symbol('db');
+
+/**
+ * The statement of a one-call method (prepared and finalized with its
+ * call): a Statement whose `sql` and Database are kept under symbols, so
+ * that making one per call costs no property definitions.
+ */
+function OneCall(db, sql) {
+  this[DB] = db;
+  this[SQL] = sql;
+}
+OneCall.prototype = Object.create(Statement.prototype, {
+  sql: { get() { return this[SQL]; }, configurable: true },
+  _db: { get() { return this[DB]; }, configurable: true },
+  constructor: { value: Statement, writable: true, configurable: true },
+});
+
+/** A statement for a one-call method. */
 function oneCall(db, sql) {
   if (typeof sql !== 'string') throw new TypeError('SQL query expected');
-  const stmt = Object.create(Statement.prototype);
-  init(stmt, db, sql);
-  return stmt;
+  return new OneCall(db, sql);
 }
 
 /** Reports `err` as node-sqlite3 does: to the callback, else as the statement's 'error'. */
@@ -167,8 +183,8 @@ Statement.prototype._run = function _run(code, params, done) {
     bypass: this._prepared === true,
     sql,
     serialize: this._db._serialize,
-    oneShot: (handle) => handle.call(code, sql, params),
-    session: (handle) => handle.sessionCall(code, sql, params),
+    oneShot: (handle) => handle.call(code, this._db._sql(sql).text, params),
+    session: (handle) => handle.sessionCall(code, this._db._sql(sql).text, params),
     finish: done,
     refused: () => {
       // A prepared statement of a closed Database fails on its own, later.
@@ -277,7 +293,7 @@ Statement.prototype.run = function run(...args) {
       // node-sqlite3's run() steps once: a query's cursor is then past its
       // first row (get() goes on from the second), anything else is done.
       if (!err) {
-        if (this._db._backend.routes.get(this.sql) === 1) this._skip = 1;
+        if (this._db._sql(this.sql).route === 1) this._skip = 1;
         else this._done = true;
       }
       this._after(err, callback, () => {
@@ -391,8 +407,8 @@ Statement.prototype._each = function _each(params, callback, completed, then) {
     bypass: this._prepared === true,
     sql,
     serialize: this._db._serialize,
-    oneShot: (handle) => handle.each(sql, params, onRows, false),
-    session: (handle) => handle.each(sql, params, onRows, true),
+    oneShot: (handle) => handle.each(stmt._db._sql(sql).text, params, onRows, false),
+    session: (handle) => handle.each(stmt._db._sql(sql).text, params, onRows, true),
     // Resolves with [rows sent, error or null]: wait for every row sent.
     finish: (lost, out) => {
       if (lost) {
@@ -475,8 +491,8 @@ function oneCallMethod(kind) {
         kind: 'statement',
         sql,
         serialize: this._serialize,
-        oneShot: (handle) => handle.call(OP.prepare, sql),
-        session: (handle) => handle.sessionCall(OP.prepare, sql),
+        oneShot: (handle) => handle.call(OP.prepare, db._sql(sql).text),
+        session: (handle) => handle.sessionCall(OP.prepare, db._sql(sql).text),
         // From its prepare to its end, exclusive and serialized calls wait
         // for it (node-sqlite3 counts it pending throughout).
         started: () => {
@@ -503,8 +519,8 @@ function oneCallMethod(kind) {
       kind: 'statement',
       sql,
       serialize: this._serialize,
-      oneShot: (handle) => handle.call(code, sql, params),
-      session: (handle) => handle.sessionCall(code, sql, params),
+      oneShot: (handle) => handle.call(code, db._sql(sql).text, params),
+      session: (handle) => handle.sessionCall(code, db._sql(sql).text, params),
       finish: (err, result, atPrepare) => {
         if (err) {
           if (atPrepare) return prepareFailed(err);

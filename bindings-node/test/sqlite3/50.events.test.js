@@ -51,15 +51,18 @@ compare(test, 'listeners toggle their hook; removing the last turns it off', asy
   const db = new sqlite3.Database(path.join(dir, 'tog.db'));
   const a = (sql) => log('a', sql);
   const b = (sql) => log('b', sql);
+  // (Events arrive asynchronously: each step waits for them to land.)
+  const step = (sql) => settle((done) => db.get(sql, () => setTimeout(done, 30)));
   db.on('trace', a);
-  await settle((done) => db.get('SELECT 1', done));
+  await step('SELECT 1');
   db.on('trace', b); // a second listener toggles the hook off
-  await settle((done) => db.get('SELECT 2', done));
+  await step('SELECT 2');
   db.removeListener('trace', a);
   db.removeListener('trace', b); // none left: configure(false) toggles it on again
-  await settle((done) => db.get('SELECT 3', done));
+  db.on('trace', a); // and this toggles it off
+  await step('SELECT 3');
   db.removeAllListeners('trace');
-  await settle((done) => db.get('SELECT 4', done));
+  await step('SELECT 4');
   db.configure('change', true);
   await settle((done) => db.run('CREATE TABLE t (x)', done));
   await settle((done) => db.run('INSERT INTO t VALUES (1)', done));

@@ -64,7 +64,7 @@ test('interrupt reaches one-shot reads running on other pooled connections', asy
   const sql = 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n';
   // Teach the pool the statement is a read, so the calls run one-shot.
   await settle((done) => db.get('SELECT 1', done));
-  db._backend.routes.set(sql, 1);
+  db._sql(sql).route = 1;
   const results = Promise.all([1, 2].map(() => new Promise((resolve) => db.get(sql, (err) => resolve(err)))));
   assert.equal(db._oneShot, 2, 'both run one-shot');
   // interrupt() stops what runs now: repeat until both ran and stopped.
