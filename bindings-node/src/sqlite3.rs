@@ -185,13 +185,14 @@ impl DatabaseHandle {
         // sent before an error too, so that JS can wait for all of them.
         let outcome = move |out: litepool::Result<Produced>, flags: Option<u32>| {
             let count = sent.load(Relaxed);
-            let error = out.err();
+            // On the thread that ran the call: whether it failed to prepare.
+            let error = out.err().map(failure);
             Settled::Build(Box::new(move |env: &Env| {
                 let raw = env.raw();
                 // SAFETY: creating values on the JS thread.
                 let n = unsafe { u32::to_napi_value(raw, count)? };
                 let e = match error {
-                    Some(e) => crate::error::js_error_value(env, &Failure::Core(e)).raw(),
+                    Some(e) => crate::error::js_error_value(env, &e).raw(),
                     // SAFETY: creating `null` on the JS thread.
                     None => unsafe { Null::to_napi_value(raw, Null)? },
                 };

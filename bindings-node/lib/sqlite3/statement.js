@@ -378,7 +378,7 @@ Statement.prototype.each = function each(...args) {
  * `completed(null, count)` (also after an error, which `callback` hears
  * first, as in node-sqlite3).
  */
-Statement.prototype._each = function _each(params, callback, completed, then) {
+Statement.prototype._each = function _each(params, callback, completed, then, prepareFailed, serialize, refused) {
   const stmt = this;
   const sql = this.sql;
   let received = 0;
@@ -406,7 +406,7 @@ Statement.prototype._each = function _each(params, callback, completed, then) {
     kind: 'statement',
     bypass: this._prepared === true,
     sql,
-    serialize: this._db._serialize,
+    serialize: serialize === undefined ? this._db._serialize : serialize,
     oneShot: (handle) => handle.each(stmt._db._sql(sql).text, params, onRows, false),
     session: (handle) => handle.each(stmt._db._sql(sql).text, params, onRows, true),
     // Resolves with [rows sent, error or null]: wait for every row sent.
@@ -416,11 +416,18 @@ Statement.prototype._each = function _each(params, callback, completed, then) {
         expected = received;
       } else {
         [expected, error] = out;
+        if (error && error.prepareFailed && prepareFailed) {
+          // A statement that cannot be prepared: node-sqlite3's error-back.
+          finished = true;
+          prepareFailed(fromNative(error));
+          return then();
+        }
         if (error) error = fromNative(error);
       }
       finish();
     },
     refused: (err) => {
+      if (refused) return refused(err);
       error = err;
       expected = 0;
       finish();
@@ -485,33 +492,10 @@ function oneCallMethod(kind) {
       else stmt.emit('error', err);
     };
     if (kind === 'each') {
-      // Prepared first, so that a bad statement reaches `completed` (the
-      // last function), not the row callback.
-      this._issue({
-        kind: 'statement',
-        sql,
-        serialize: this._serialize,
-        oneShot: (handle) => handle.call(OP.prepare, db._sql(sql).text),
-        session: (handle) => handle.sessionCall(OP.prepare, db._sql(sql).text),
-        // From its prepare to its end, exclusive and serialized calls wait
-        // for it (node-sqlite3 counts it pending throughout).
-        started: () => {
-          db._activeStatements++;
-        },
-        finish: (err) => {
-          const idle = () => {
-            db._activeStatements--;
-            db._pump();
-          };
-          if (err) {
-            prepareFailed(err);
-            return idle();
-          }
-          hide(stmt, { _prepared: true }); // its call starts now, as a prepared statement's does
-          return stmt._each(params, callback, completed, idle);
-        },
-        refused: (err) => (back ? (invoke(back, undefined, err), true) : false),
-      });
+      // A statement that fails to prepare reaches `completed` (the last
+      // function), one that fails while stepping the row callback.
+      stmt._each(params, callback, completed, () => {}, prepareFailed, this._serialize,
+        (err) => (back ? (invoke(back, undefined, err), true) : false));
       return this;
     }
     const code = kind === 'run' ? OP.run : kind === 'get' ? OP.get : OP.all;

@@ -1,19 +1,19 @@
 //! Grouped writes on a session ([`Session::set_group_writes`], what the
 //! node-sqlite3 drop-in turns on): plain writes queued on a
 //! [`SessionQueue`](crate::sql::SessionQueue) one after another, outside any
-//! transaction, run in one `BEGIN IMMEDIATE … COMMIT`, each in a savepoint
-//! of its own — one commit (and one disk sync) for many, instead of one
-//! each.
+//! transaction, run in one `BEGIN IMMEDIATE … COMMIT` — one commit (and one
+//! disk sync) for many, instead of one each.
 //!
 //! What a caller can tell from autocommit, call by call: nothing. Each call
-//! still succeeds or fails alone (a failed statement rolls back to its
-//! savepoint, as autocommit rolls back a failed statement), with its own
-//! `changes` and rowid; every completion runs after the group committed, so
-//! nobody is told "done" before the write is durable and visible. A
-//! statement that ends the whole transaction (`INSERT OR ROLLBACK`,
-//! `RAISE(ROLLBACK)`) takes the group's earlier writes with it: they are run
-//! again, each on its own, as they would have run. Only INSERT, UPDATE,
-//! DELETE and REPLACE are grouped; anything else ends the group.
+//! still succeeds or fails alone — SQLite undoes a failed statement's own
+//! changes and keeps the transaction, as autocommit would have undone it —
+//! with its own `changes` and rowid; every completion runs after the group
+//! committed, so nobody is told "done" before the write is durable and
+//! visible. A statement that ends the whole transaction (`INSERT OR
+//! ROLLBACK`, `RAISE(ROLLBACK)`, an I/O error) takes the group's earlier
+//! writes with it: they are run again, each on its own, as they would have
+//! run. Only INSERT, UPDATE, DELETE and REPLACE are grouped; anything else
+//! ends the group.
 
 use crate::error::Result;
 use crate::guard::Lane;
@@ -50,12 +50,12 @@ impl Session {
     }
 
     fn group_inner(&mut self, calls: &[&Call]) -> Vec<Result<Produced>> {
-        if self.lease().execute_batch("BEGIN IMMEDIATE").is_err() {
+        if self.control("BEGIN IMMEDIATE").is_err() {
             return calls.iter().map(|c| self.run(c)).collect();
         }
         let mut out: Vec<Result<Produced>> = Vec::with_capacity(calls.len());
         for (i, call) in calls.iter().enumerate() {
-            let result = self.lease().execute_batch("SAVEPOINT litepool_write").and_then(|()| self.run(call));
+            let result = self.run(call);
             if !self.in_transaction() {
                 // This call ended the whole transaction, and the group's
                 // earlier writes with it: run those again, each alone, then
@@ -70,22 +70,21 @@ impl Session {
                 }
                 return out;
             }
-            let end = if result.is_ok() {
-                "RELEASE litepool_write"
-            } else {
-                "ROLLBACK TO litepool_write; RELEASE litepool_write"
-            };
-            out.push(match self.lease().execute_batch(end) {
-                Ok(()) => result,
-                Err(e) => Err(e),
-            });
+            out.push(result);
         }
-        match self.lease().execute_batch("COMMIT") {
+        match self.control("COMMIT") {
             Ok(()) => out,
             Err(e) => {
-                let _ = self.lease().execute_batch("ROLLBACK");
+                let _ = self.control("ROLLBACK");
                 out.iter().map(|_| Err(copy_error(&e))).collect()
             }
         }
+    }
+
+    /// Runs transaction control through the statement cache (a group runs
+    /// two per commit).
+    fn control(&self, sql: &str) -> Result<()> {
+        let lease = self.lease();
+        lease.prepare_cached(sql).and_then(|mut s| s.execute([]).map(drop)).map_err(|e| lease.error(e))
     }
 }
