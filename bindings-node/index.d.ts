@@ -107,12 +107,18 @@ export declare class DatabaseHandle {
    */
   sessionCall(op: number, sql: string | SqlText, params?: unknown): Promise<[any, number]>
   /**
-   * `each`: an all-rows call whose rows go to `onRows(rows)` in batches
-   * while the statement steps (the first row at once); resolves with the
-   * number of rows sent — a last batch may arrive after it, so count. On
-   * the session when `session` is true (then `[count, flags]`).
+   * Where `each` rows go: `listener(id, rows)` on the JS thread, for every
+   * `each` call of this handle (one threadsafe function, made once).
    */
-  each(sql: string | SqlText, params: unknown, onRows: (rows: Record<string, unknown>[]) => void, session: boolean): Promise<any>
+  setRowsListener(listener: (id: number, rows: Record<string, unknown>[]) => void): void
+  /**
+   * `each`: an all-rows call whose rows go to the rows listener, tagged
+   * `id`, in batches while the statement steps (every millisecond or 256
+   * rows); resolves with `[rows sent, error or null]` — a last batch may
+   * arrive after it, so count. On the session when `session` is true
+   * (then `[[count, error], flags]`).
+   */
+  each(sql: string | SqlText, params: unknown, id: number, session: boolean): Promise<any>
   /**
    * Leases this handle's session (a `read()` lease for a read-only
    * `Database`), whose deferred `BEGIN`s run `IMMEDIATE` when

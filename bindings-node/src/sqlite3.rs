@@ -49,10 +49,10 @@ fn op_of(code: u32) -> Op {
     }
 }
 
-/// A batch of `each` rows: column names, rows.
-type Batch = (Arc<[String]>, Vec<Vec<Value>>);
-/// Calls `onRows(rows)` on the JS thread.
-type RowsFn = ThreadsafeFunction<Batch, (), sys::napi_value, Status, false, false, 0>;
+/// A batch of `each` rows: the call's id, column names, rows.
+type Batch = (u32, Arc<[String]>, Vec<Vec<Value>>);
+/// Calls `listener(id, rows)` on the JS thread.
+type RowsFn = ThreadsafeFunction<Batch, (), FnArgs<(u32, sys::napi_value)>, Status, false, true, 0>;
 
 /// The node-sqlite3 drop-in's handle on the pool for one `Database`.
 #[napi]
@@ -64,6 +64,8 @@ pub struct DatabaseHandle {
     /// The held lease, while the `Database` needs one connection.
     session: Arc<Mutex<Option<SessionQueue>>>,
     read_only: bool,
+    /// Where `each` rows go (`setRowsListener`).
+    rows: Mutex<Option<Arc<RowsFn>>>,
 }
 
 #[napi]
@@ -79,6 +81,7 @@ impl DatabaseHandle {
             hooks,
             session: Arc::default(),
             read_only,
+            rows: Mutex::new(None),
         }
     }
 
@@ -144,12 +147,34 @@ impl DatabaseHandle {
         Ok(promise)
     }
 
-    /// `each`: an all-rows call whose rows go to `onRows(rows)` in batches
-    /// while the statement steps (the first row at once); resolves with the
-    /// number of rows sent — a last batch may arrive after it, so count. On
-    /// the session when `session` is true (then `[count, flags]`).
+    /// Where `each` rows go: `listener(id, rows)` on the JS thread, for every
+    /// `each` call of this handle (one threadsafe function, made once).
+    #[napi(ts_args_type = "listener: (id: number, rows: Record<string, unknown>[]) => void")]
+    pub fn set_rows_listener(&self, listener: Function<FnArgs<(u32, sys::napi_value)>, ()>) -> Result<()> {
+        let rows_fn: RowsFn =
+            listener.build_threadsafe_function::<Batch>().callee_handled::<false>().weak::<true>().build_callback(
+                |ctx: ThreadsafeCallContext<Batch>| {
+                    let raw = ctx.env.raw();
+                    let (id, columns, rows) = ctx.value;
+                    let keys = columns
+                        .iter()
+                        // SAFETY: creating strings on the JS thread, in the callback's scope.
+                        .map(|c| unsafe { String::to_napi_value(raw, c.clone()) })
+                        .collect::<Result<Vec<_>>>()?;
+                    Ok(FnArgs::from((id, rows_array(raw, &keys, rows, false)?)))
+                },
+            )?;
+        *self.rows.lock() = Some(Arc::new(rows_fn));
+        Ok(())
+    }
+
+    /// `each`: an all-rows call whose rows go to the rows listener, tagged
+    /// `id`, in batches while the statement steps (every millisecond or 256
+    /// rows); resolves with `[rows sent, error or null]` — a last batch may
+    /// arrive after it, so count. On the session when `session` is true
+    /// (then `[[count, error], flags]`).
     #[napi(
-        ts_args_type = "sql: string | SqlText, params: unknown, onRows: (rows: Record<string, unknown>[]) => void, session: boolean",
+        ts_args_type = "sql: string | SqlText, params: unknown, id: number, session: boolean",
         ts_return_type = "Promise<any>"
     )]
     pub fn each<'env>(
@@ -157,27 +182,18 @@ impl DatabaseHandle {
         env: &'env Env,
         sql: Unknown,
         params: Option<Unknown>,
-        on_rows: Function<sys::napi_value, ()>,
+        id: u32,
         session: bool,
     ) -> Result<Unknown<'env>> {
-        let rows_fn: RowsFn = on_rows.build_threadsafe_function::<Batch>().callee_handled::<false>().build_callback(
-            |ctx: ThreadsafeCallContext<Batch>| {
-                let raw = ctx.env.raw();
-                let (columns, rows) = ctx.value;
-                let keys = columns
-                    .iter()
-                    // SAFETY: creating strings on the JS thread, in the callback's scope.
-                    .map(|c| unsafe { String::to_napi_value(raw, c.clone()) })
-                    .collect::<Result<Vec<_>>>()?;
-                rows_array(raw, &keys, rows, false)
-            },
-        )?;
+        let Some(rows_fn) = self.rows.lock().clone() else {
+            return Err(crate::error::type_error(env, "each() before setRowsListener()"));
+        };
         let sent = Arc::new(AtomicU32::new(0));
         let counter = Arc::clone(&sent);
         let sink = RowSink(Arc::new(move |columns: &[Column], rows: Vec<Vec<Value>>| {
             counter.fetch_add(u32::try_from(rows.len()).unwrap_or(u32::MAX), Relaxed);
             let names: Arc<[String]> = columns.iter().map(|c| c.name.clone()).collect();
-            let _ = rows_fn.call((names, rows), ThreadsafeFunctionCallMode::NonBlocking);
+            let _ = rows_fn.call((id, names, rows), ThreadsafeFunctionCallMode::NonBlocking);
         }));
         let call = self.call_of(env, 2, sql, params)?.sink(sink);
         let (pending, promise) = self.delivery.promise(env)?;

@@ -132,7 +132,8 @@ fn rows_stream_to_a_sink_while_the_statement_steps() {
     let out = db.pool.call(AcquireOptions::default(), &call).unwrap();
     assert!(out.rows.is_empty(), "rows went to the sink");
     let batches = batches.lock().unwrap();
-    assert_eq!(batches[0], (vec!["x".to_owned()], 1), "the first row goes out at once");
+    assert_eq!(batches[0].0, vec!["x".to_owned()]);
+    assert!(batches.len() >= 4, "1000 rows come in batches of at most 256");
     assert_eq!(batches.iter().map(|b| b.1).sum::<usize>(), 1000);
     assert!(batches.iter().all(|b| b.1 <= RowSink::BATCH));
 }

@@ -327,6 +327,26 @@ Database.prototype._linger = function _linger() {
   });
 };
 
+/**
+ * Registers `onRows` for an `each` call; returns its id. The rows of every
+ * `each` of the Database come through one native listener, by id.
+ */
+Database.prototype._rowsFor = function _rowsFor(onRows) {
+  if (this._rows === undefined) {
+    hide(this, { _rows: new Map(), _nextRows: 0 });
+    // The listener holds the Database weakly: a dropped Database is collected.
+    const ref = new WeakRef(this);
+    this._handle.setRowsListener((id, rows) => {
+      const db = ref.deref();
+      const handler = db && db._rows.get(id);
+      if (handler) handler(rows);
+    });
+  }
+  this._nextRows = (this._nextRows + 1) >>> 0;
+  this._rows.set(this._nextRows, onRows);
+  return this._nextRows;
+};
+
 /** After close: node-sqlite3 refuses at once, synchronously. */
 Database.prototype._refuseClosed = function _refuseClosed(op) {
   const err = sqliteError(21, 'Database is closed');

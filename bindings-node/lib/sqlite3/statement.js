@@ -402,13 +402,20 @@ Statement.prototype._each = function _each(params, callback, completed, then, pr
     }
     finish();
   };
-  this._db._issue({
+  const db = this._db;
+  const id = db._rowsFor(onRows);
+  const done = then;
+  then = () => {
+    db._rows.delete(id);
+    done();
+  };
+  db._issue({
     kind: 'statement',
     bypass: this._prepared === true,
     sql,
-    serialize: serialize === undefined ? this._db._serialize : serialize,
-    oneShot: (handle) => handle.each(stmt._db._sql(sql).text, params, onRows, false),
-    session: (handle) => handle.each(stmt._db._sql(sql).text, params, onRows, true),
+    serialize: serialize === undefined ? db._serialize : serialize,
+    oneShot: (handle) => handle.each(db._sql(sql).text, params, id, false),
+    session: (handle) => handle.each(db._sql(sql).text, params, id, true),
     // Resolves with [rows sent, error or null]: wait for every row sent.
     finish: (lost, out) => {
       if (lost) {

@@ -121,8 +121,8 @@ pub struct Call {
 
 /// Receives an [`Op::All`] call's rows in batches as they are stepped
 /// (node-sqlite3's `each`): the column names, then the rows. Called on the
-/// thread running the call; the first row goes out at once, later ones in
-/// batches of up to [`RowSink::BATCH`] rows or every millisecond.
+/// thread running the call, with batches of up to [`RowSink::BATCH`] rows,
+/// at least every millisecond while rows come.
 #[derive(Clone)]
 pub struct RowSink(pub Arc<SinkFn>);
 

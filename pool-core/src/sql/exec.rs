@@ -106,7 +106,18 @@ pub(crate) fn run_prepared(lease: &PooledConnection, stmt: Option<Prepared<'_>>,
     for params in sets {
         bind(&mut stmt, params, call.rules)?;
         let mut cursor = stmt.raw_query();
-        while let Some(row) = cursor.next().map_err(fail)? {
+        loop {
+            let row = match cursor.next() {
+                Ok(Some(row)) => row,
+                Ok(None) => break,
+                Err(e) => {
+                    // Rows stepped before the error still go to the sink.
+                    if let Some(sink) = &mut sink {
+                        sink.flush(None, &mut rows);
+                    }
+                    return Err(fail(e));
+                }
+            };
             if call.op == Op::Run || call.op == Op::Many {
                 continue;
             }
@@ -136,7 +147,7 @@ pub(crate) fn run_prepared(lease: &PooledConnection, stmt: Option<Prepared<'_>>,
     Ok(Produced { columns, rows, changes, last_insert_rowid: lease.last_insert_rowid(), read_only, stateful: false })
 }
 
-/// Rows on their way to a [`RowSink`]: the first at once, then in batches.
+/// Rows on their way to a [`RowSink`], in batches.
 struct Batches<'a> {
     sink: &'a RowSink,
     columns: Option<Vec<Column>>,
@@ -150,7 +161,11 @@ impl<'a> Batches<'a> {
     }
 
     fn maybe_flush(&mut self, stmt: Option<&rusqlite::Statement<'_>>, rows: &mut Vec<Vec<Value>>) {
-        if self.sent == 0 || rows.len() >= RowSink::BATCH || self.last.elapsed() >= Duration::from_millis(1) {
+        if self.columns.is_none() {
+            // Names while the statement steps (the cursor lets go of it at the end).
+            self.columns = stmt.map(columns_of);
+        }
+        if rows.len() >= RowSink::BATCH || self.last.elapsed() >= Duration::from_millis(1) {
             self.flush(stmt, rows);
         }
     }
