@@ -116,7 +116,7 @@ export let immediateTransactions: boolean;
 
 /**
  * Whether plain writes queued one after another on a Database's connection
- * commit together, each in its own savepoint, for Databases opened after it
+ * commit together (each still succeeds or fails alone), for Databases opened after it
  * is set (default: true). litepool's own.
  */
 export let groupWrites: boolean;

@@ -76,7 +76,7 @@ Object.defineProperty(sqlite3, 'immediateTransactions', {
 
 /**
  * Whether plain writes queued one after another on a Database's connection
- * commit together, each in its own savepoint (one commit for many; each
+ * commit together (one commit for many; each
  * still succeeds or fails alone and is called back after the commit), for
  * Databases opened after it is set (default: true). Beyond node-sqlite3.
  */

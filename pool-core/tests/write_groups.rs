@@ -1,5 +1,5 @@
 //! Grouped writes on a session queue: plain writes queued one after another
-//! run in one transaction, each in a savepoint; each still gets its own
+//! run in one transaction; each still gets its own
 //! outcome, all after the commit; a failed one rolls back only itself; one
 //! that ends the transaction does not take the others with it.
 mod common;

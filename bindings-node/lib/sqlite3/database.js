@@ -23,9 +23,8 @@
 //    length, so the read-modify-write transactions ORMs open with `BEGIN`
 //    wait their turn instead of failing with SQLITE_BUSY.
 //  - Plain writes (INSERT/UPDATE/DELETE/REPLACE) queued one after another
-//    on that connection outside a transaction commit together, each in a
-//    savepoint of its own: one commit for many, and no difference a caller
-//    can see — each succeeds or fails alone, every callback comes after the
+//    on that connection outside a transaction commit together: one commit
+//    for many, and no difference a caller can see — each succeeds or fails alone, every callback comes after the
 //    commit (set `sqlite3.groupWrites = false` to commit each alone).
 //  - exec / close / wait / loadExtension wait for the calls before them, as
 //    node-sqlite3's exclusive calls do; `serialize()` calls wait for one-shot

@@ -112,8 +112,8 @@ impl Session {
     }
 
     /// Whether plain writes queued one after another on a [`SessionQueue`]
-    /// outside a transaction run together in one transaction, each in its
-    /// own savepoint (see `write_group.rs`: one commit for many, and no
+    /// outside a transaction run together in one transaction (see
+    /// `write_group.rs`: one commit for many, and no
     /// difference a caller can see). Defaults to `false`.
     pub fn set_group_writes(&mut self, on: bool) {
         self.group_writes = on;

@@ -41,7 +41,7 @@ impl Session {
     }
 
     /// Runs `calls` (grouped writes, the write gate held) in one transaction,
-    /// each in its own savepoint; one result per call.
+    /// one result per call.
     pub(crate) fn run_group(&mut self, calls: &[&Call]) -> Vec<Result<Produced>> {
         self.set_holding(true);
         let out = self.group_inner(calls);
