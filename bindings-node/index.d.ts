@@ -9,6 +9,21 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * A running online backup (node-sqlite3's `Backup`, whose JS half is in
+ * `lib/sqlite3.js`).
+ */
+export declare class BackupHandle {
+  /**
+   * Copies up to `pages` pages (all when negative); resolves with
+   * `[state, remaining, pageCount]`, state 0 more to copy, 1 done,
+   * 5 busy, 6 locked.
+   */
+  step(pages: number): Promise<[number, number, number]>
+  /** Finishes the backup and gives its lease back. */
+  finish(): void
+}
+
 /** A leased connection. Give it back with `release()`. */
 export declare class Connection {
   /** Runs `sql` and resolves with every row, as objects keyed by column name. */
@@ -66,6 +81,90 @@ export declare class Connection {
   get mode(): 'any' | 'read' | 'write'
 }
 
+/** The node-sqlite3 drop-in's handle on the pool for one `Database`. */
+export declare class DatabaseHandle {
+  /** A handle on `pool`; `readOnly`: its session is a `read()` lease. */
+  constructor(pool: Pool, readOnly: boolean)
+  /**
+   * What the pool knows of `sql`: 0 nothing yet, 1 a read that changes
+   * no connection state (safe as a one-shot call on any connection),
+   * 2 anything else (a write, transaction control, a pragma, an
+   * attachment…: it needs the `Database`'s own connection).
+   */
+  route(sql: string): number
+  /**
+   * A one-shot call (op: 0 run, 1 get, 2 all, 3 prepare, 4 exec; plus
+   * 0x100: bind only the values that fit) on a lease of the pool, with
+   * this handle's settings. `params`: an array
+   * (by position) or an object (by name, as node-sqlite3 binds them).
+   */
+  call(op: number, sql: string | SqlText, params?: unknown): Promise<any>
+  /**
+   * Runs a call (op codes as in `call`) on the session, after the calls
+   * submitted before it; resolves with `[result, flags]` (flags: 1 the
+   * call changed the connection's own state, 2 a transaction is open
+   * after it).
+   */
+  sessionCall(op: number, sql: string | SqlText, params?: unknown): Promise<[any, number]>
+  /**
+   * Where `each` rows go: `listener(id, rows)` on the JS thread, for every
+   * `each` call of this handle (one threadsafe function, made once).
+   */
+  setRowsListener(listener: (id: number, rows: Record<string, unknown>[]) => void): void
+  /**
+   * `each`: an all-rows call whose rows go to the rows listener, tagged
+   * `id`, in batches while the statement steps (every millisecond or 256
+   * rows); resolves with `[rows sent, error or null]` — a last batch may
+   * arrive after it, so count. On the session when `session` is true
+   * (then `[[count, error], flags]`).
+   */
+  each(sql: string | SqlText, params: unknown, id: number, session: boolean): Promise<any>
+  /**
+   * Leases this handle's session (a `read()` lease for a read-only
+   * `Database`), whose deferred `BEGIN`s run `IMMEDIATE` when
+   * `immediate` and whose queued plain writes commit together when
+   * `groupWrites`; `site` (a stack) is reported if the lease is held past
+   * the pool's leak threshold.
+   */
+  open(immediate: boolean, groupWrites: boolean, site?: string | undefined | null): Promise<void>
+  /**
+   * Gives the session's lease back (rolled back first if a transaction is
+   * open); calls still queued on it fail.
+   */
+  release(): void
+  /** Whether the session is inside a transaction (as of its last call). */
+  get inTransaction(): boolean
+  /**
+   * Loads the extension at `path` into the session's connection (which is
+   * then closed, not handed on, when the session ends).
+   */
+  loadExtension(path: string): Promise<void>
+  /**
+   * Interrupts this handle's calls running now (`SQLITE_INTERRUPT`);
+   * returns how many were running.
+   */
+  interrupt(): number
+  /** `configure('busyTimeout', ms)` for this handle's calls. */
+  setBusyTimeout(millis: number): void
+  /** `configure('limit', id, value)` for this handle's calls. */
+  setLimit(id: number, value: number): void
+  /**
+   * Which of the trace / profile / change hooks report to
+   * `emit(kind, a, b, c, d)`: kind 0 trace (a: sql), 1 profile (a: sql,
+   * b: milliseconds), 2 change (a: 'insert' | 'update' | 'delete', b:
+   * database, c: table, d: rowid).
+   */
+  setHooks(trace: boolean, profile: boolean, change: boolean, emit?: (...args: any[]) => void): void
+  /**
+   * Starts an online backup between this handle's pool and `filename`
+   * (node-sqlite3's `new Backup(db, filename, sourceName, destName,
+   * filenameIsDest)`) on a lease of its own — a `write()` lease when
+   * restoring into the pool's database; resolves with its handle once
+   * both ends are open.
+   */
+  backup(filename: string, sourceName: string, destName: string, filenameIsDest: boolean): Promise<BackupHandle>
+}
+
 /**
  * A pool of SQLite connections to one database file.
  *
@@ -76,6 +175,15 @@ export declare class Connection {
  * worker threads (`workers`), not on the libuv threadpool.
  */
 export declare class Pool {
+  /**
+   * Internal (`lib/index.js`): hands this pool's events to
+   * `listener(name, payload)` from now on, for the kinds in `mask`
+   * (bits: create 1, acquire 2, release 4, close 8, timeout 16, leak 32,
+   * walPinned 64, warning 128).
+   */
+  _listen(listener: (name: string, payload: object) => void, mask: number): void
+  /** Internal (`lib/index.js`): which event kinds have listeners now. */
+  _eventMask(mask: number): void
   /**
    * Opens a pool over the database at `path` (`':memory:'` for one
    * in-memory database shared by the pool's connections). The first
@@ -198,6 +306,16 @@ export declare class Pool {
   classify(sql: string): { control: 'begin' | 'beginWrite' | 'commit' | 'rollback' | 'savepoint' | null, readOnly?: boolean }
   /** Per-tenant counters, by code. */
   tenantStats(): Array<TenantStats>
+}
+
+/**
+ * SQL text made once in JS for a statement run many times (the drop-in
+ * keeps one per SQL string): calls given it skip converting the text and
+ * find what the pool learned about it without a lookup.
+ */
+export declare class SqlText {
+  /** Wraps `sql`. */
+  constructor(sql: string)
 }
 
 /**

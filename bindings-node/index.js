@@ -835,7 +835,10 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.BackupHandle = nativeBinding.BackupHandle
 module.exports.Connection = nativeBinding.Connection
+module.exports.DatabaseHandle = nativeBinding.DatabaseHandle
 module.exports.Pool = nativeBinding.Pool
+module.exports.SqlText = nativeBinding.SqlText
 module.exports.Statement = nativeBinding.Statement
 module.exports.poolOptions = nativeBinding.poolOptions

@@ -4,7 +4,8 @@
 # calls it from the repo root. Installs what it needs: @napi-rs/cli into
 # bindings-node/node_modules (`npm ci`, from the committed lock file, which
 # it leaves untouched), and the real `sqlite3` package (built from source
-# with node-gyp) into bindings-node/.peers for the drop-in comparison.
+# with node-gyp), Sequelize and knex into bindings-node/.peers for the
+# drop-in's comparison and ORM suites.
 #
 # The debug addon goes to target/napi-debug/ (examples/build-lib.sh), not
 # next to the release one that `npm pack` ships; the suite loads it through
@@ -24,15 +25,21 @@ if git -C .. rev-parse --git-dir >/dev/null 2>&1 && ! git -C .. diff --quiet -- 
   exit 1
 fi
 
-# The peer the node-sqlite3 drop-in is compared against. node-gyp finds the
-# headers in /usr/include/node (it must not try to download them).
-if [ ! -d .peers/node_modules/sqlite3 ] || ! node -e "require('./.peers/node_modules/sqlite3')" 2>/dev/null; then
-  echo "run-tests.sh: installing sqlite3@6 from source for the comparison test (about 80 s)"
+# What the node-sqlite3 drop-in is compared against and tested under: the
+# real sqlite3@6 (built from source; node-gyp finds the headers in
+# /usr/include/node and must not try to download them), Sequelize 6 and knex
+# 3, and TypeScript 5 with @types/node for the type checks. Installed in one command (a later --no-save install would prune the
+# others) into the git-ignored .peers, never into the package's own lock.
+peers_ok() {
+  node -e "for (const m of ['sqlite3', 'sequelize', 'knex', 'typescript', '@types/node/package.json']) require('./.peers/node_modules/' + m)" 2>/dev/null
+}
+if [ ! -d .peers/node_modules ] || ! peers_ok; then
+  echo "run-tests.sh: installing sqlite3@6 (from source, about 80 s), sequelize@6, knex@3, typescript@5 and @types/node@20 into bindings-node/.peers"
   mkdir -p .peers
-  if ! npm_config_nodedir=/usr npm install --prefix .peers --no-save --no-audit --no-fund --loglevel=error sqlite3@6 \
-      > .peers/install.log 2>&1; then
-    echo "run-tests.sh: installing sqlite3 failed (see bindings-node/.peers/install.log); the comparison test will say so"
+  if ! npm_config_nodedir=/usr npm install --prefix .peers --no-save --no-audit --no-fund --loglevel=error \
+      sqlite3@6 sequelize@6 knex@3 typescript@5 @types/node@20 > .peers/install.log 2>&1; then
+    echo "run-tests.sh: installing the peers failed (see bindings-node/.peers/install.log); the comparison tests will say so"
   fi
 fi
 
-node --test test/*.test.js
+node --test test/*.test.js test/sqlite3/*.test.js test/orm/*.test.js

@@ -16,7 +16,7 @@ def run(*cmd):
 
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown")
 mem_kb = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
-order = ["rust", "fairness", "c", "python", "node", "tenants", "e2e", "e2e_tenants"]
+order = ["rust", "fairness", "c", "python", "node", "node_dropin", "tenants", "e2e", "e2e_tenants"]
 results = pathlib.Path("benches/results")
 sections = sorted(results.glob("*.md"), key=lambda p: (order.index(p.stem) if p.stem in order else 99, p.stem))
 charts = sorted(pathlib.Path("benches/charts").glob("*.png")) if pathlib.Path("benches/charts").exists() else []

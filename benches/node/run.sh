@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Node benchmark: litepool (async, sync, node-sqlite3 drop-in) against
-# node-sqlite3 and better-sqlite3@12 on the same file. Writes
-# benches/results/node.md. Run from anywhere.
+# node-sqlite3 and better-sqlite3@12 on the same file (benches/results/node.md),
+# then the drop-in against node-sqlite3 alone (benches/results/node_dropin.md).
+# Run from anywhere.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -19,3 +20,7 @@ fi
 mkdir -p "$root/benches/results"
 node "$here/run.js" "$@" | tee "$root/benches/results/node.md"
 node "$here/targets.js"
+
+# The node-sqlite3 swap on its own: the drop-in against node-sqlite3 at
+# concurrency 1, 8 and 64, with the event loop's delay.
+node "$here/dropin.js" | tee "$root/benches/results/node_dropin.md"

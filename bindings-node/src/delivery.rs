@@ -52,6 +52,20 @@ struct Settled {
     in_flight: Option<Arc<AtomicUsize>>,
 }
 
+/// Rows one loop turn builds, about (a result counts 1 plus its rows / 8):
+/// some 500 point results, or 40 results of 100 rows (a few ms), and the
+/// event loop gets its turn before the rest.
+const SHARE: usize = 512;
+
+impl Settled {
+    fn cost(&self) -> usize {
+        match &self.result {
+            Ok(Value::Produced(_, p, _)) => 1 + p.rows.len() / 8,
+            _ => 1,
+        }
+    }
+}
+
 /// The doorbell: called with nothing, it makes the JS thread drain the
 /// mailbox. Weak (unreferenced) from the start.
 type Doorbell = ThreadsafeFunction<(), (), (), Status, false, true, 0>;
@@ -78,6 +92,16 @@ struct Mailbox {
     raw: std::sync::atomic::AtomicPtr<sys::napi_threadsafe_function__>,
     /// Row factories for the results settled here (JS thread only).
     shapes: Mutex<RowShapes>,
+    /// A delivery is scheduled with setImmediate (see [`Mailbox::schedule`]).
+    scheduled: std::sync::atomic::AtomicBool,
+    /// `setImmediate` and the function it is given; JS-thread only.
+    immediate: Mutex<Option<Immediate>>,
+}
+
+/// `setImmediate(drain)`, kept as references.
+struct Immediate {
+    set_immediate: FunctionRef<FnArgs<(Function<'static, (), ()>,)>, Unknown<'static>>,
+    drain: FunctionRef<(), ()>,
 }
 
 impl Delivery {
@@ -88,7 +112,25 @@ impl Delivery {
             in_flight: AtomicUsize::new(0),
             raw: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
             shapes: Mutex::new(RowShapes::default()),
+            scheduled: std::sync::atomic::AtomicBool::new(false),
+            immediate: Mutex::new(None),
         });
+        // The drain holds the mailbox weakly: no cycle through the references.
+        let weak = Arc::downgrade(&mailbox);
+        let drain = env.create_function_from_closure::<(), (), _>("litepoolDeliver", move |ctx| {
+            if let Some(mailbox) = weak.upgrade() {
+                mailbox.scheduled.store(false, Ordering::Relaxed);
+                if mailbox.deliver_share(ctx.env) {
+                    // More than a share waits: the rest next turn.
+                    mailbox.schedule(ctx.env);
+                }
+            }
+            Ok(())
+        })?;
+        let set_immediate: Function<FnArgs<(Function<'static, (), ()>,)>, Unknown<'static>> =
+            env.get_global()?.get_named_property("setImmediate")?;
+        *mailbox.immediate.lock() =
+            Some(Immediate { set_immediate: set_immediate.create_ref()?, drain: drain.create_ref()? });
         let for_callback = Arc::clone(&mailbox);
         let noop = env.create_function_from_closure::<(), (), _>("litepoolDelivered", |_| Ok(()))?;
         let doorbell: Doorbell = noop
@@ -97,7 +139,7 @@ impl Delivery {
             .weak::<true>()
             .max_queue_size::<0>()
             .build_callback(move |ctx| {
-                for_callback.deliver(&ctx.env);
+                for_callback.schedule(&ctx.env);
                 Ok(())
             })?;
         mailbox.raw.store(doorbell.raw(), Ordering::Relaxed);
@@ -151,9 +193,58 @@ impl Delivery {
 }
 
 impl Mailbox {
+    /// On the JS thread, from the doorbell: delivers in a setImmediate
+    /// callback (the loop's check phase), not here. Node runs a threadsafe
+    /// function's queued calls back to back (up to 1000 a loop turn), so
+    /// results arriving while earlier ones were delivered kept the loop in
+    /// its poll phase and starved timers (event-loop delay p99 of 30-50 ms
+    /// with 64 drop-in calls in flight). Now a turn delivers what is there;
+    /// what arrives meanwhile waits for the next turn.
+    fn schedule(&self, env: &Env) {
+        if self.scheduled.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let scheduled = self.immediate.lock().as_ref().and_then(|i| {
+            let set_immediate = i.set_immediate.borrow_back(env).ok()?;
+            let drain = i.drain.borrow_back(env).ok()?;
+            set_immediate.call(FnArgs::from((drain,))).ok()
+        });
+        if scheduled.is_none() {
+            // No setImmediate (an environment being torn down): deliver now.
+            self.scheduled.store(false, Ordering::Relaxed);
+            self.deliver(env);
+        }
+    }
+
+    /// On the JS thread: settles the promises posted so far, up to a share
+    /// of about [`SHARE`] rows to build; `true` when more are waiting.
+    fn deliver_share(&self, env: &Env) -> bool {
+        let (batch, more) = {
+            let mut settled = self.settled.lock();
+            let mut cost = 0;
+            let take = settled
+                .iter()
+                .take_while(|s| {
+                    cost += s.cost();
+                    cost <= SHARE
+                })
+                .count()
+                .clamp(1, settled.len().max(1))
+                .min(settled.len());
+            let batch: Vec<Settled> = settled.drain(..take).collect();
+            (batch, !settled.is_empty())
+        };
+        self.settle_all(env, batch);
+        more
+    }
+
     /// On the JS thread: settles every promise posted so far.
     fn deliver(&self, env: &Env) {
         let batch = std::mem::take(&mut *self.settled.lock());
+        self.settle_all(env, batch);
+    }
+
+    fn settle_all(&self, env: &Env, batch: Vec<Settled>) {
         let count = batch.len();
         let mut shapes = self.shapes.lock();
         for settled in batch {

@@ -14,6 +14,10 @@ use napi::{Env, JsError, JsRangeError, JsTypeError};
 pub enum Failure {
     /// Anything the pool or SQLite reported.
     Core(litepool::Error),
+    /// The same, raised while preparing a statement (the node-sqlite3
+    /// drop-in reports those as node-sqlite3 does): the JS error gets
+    /// `prepareFailed: true`.
+    Prepare(litepool::Error),
     /// The call was lost inside the binding before it could settle (a panic
     /// on a worker thread, or a thread the OS would not start).
     Lost,
@@ -34,14 +38,14 @@ impl From<litepool::rusqlite::Error> for Failure {
 impl Failure {
     fn code(&self) -> &'static str {
         match self {
-            Failure::Core(e) => e.code(),
+            Failure::Core(e) | Failure::Prepare(e) => e.code(),
             Failure::Lost => "LITEPOOL_PANIC",
         }
     }
 
     fn message(&self) -> String {
         match self {
-            Failure::Core(e) => e.to_string(),
+            Failure::Core(e) | Failure::Prepare(e) => e.to_string(),
             Failure::Lost => {
                 "this call was lost inside the binding (a worker thread panicked or could not be started)".to_owned()
             }
@@ -50,7 +54,7 @@ impl Failure {
 
     fn errno(&self) -> Option<i32> {
         match self {
-            Failure::Core(e) => e.sqlite_code(),
+            Failure::Core(e) | Failure::Prepare(e) => e.sqlite_code(),
             Failure::Lost => None,
         }
     }
@@ -64,6 +68,9 @@ pub fn js_error_value<'env>(env: &'env Env, err: &Failure) -> Unknown<'env> {
         // SAFETY: `value` was just created as an Error object by napi_create_error.
         if let Ok(mut obj) = unsafe { value.cast::<Object>() } {
             let _ = obj.set_named_property("errno", errno);
+            if matches!(err, Failure::Prepare(_)) {
+                let _ = obj.set_named_property("prepareFailed", true);
+            }
         }
     }
     value

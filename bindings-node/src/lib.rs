@@ -19,12 +19,16 @@ mod call;
 mod connection;
 mod delivery;
 mod error;
+mod events;
 mod options;
 mod pool;
+mod sqlite3;
+mod sqlite3_values;
 mod statement;
 mod values;
 
 pub use connection::Connection;
 pub use options::{pool_options, AcquireOptions, OptionInfo, PoolOptions, QueryOptions};
 pub use pool::{Pool, PoolStats, RunResult, TenantStats};
+pub use sqlite3::{BackupHandle, DatabaseHandle, SqlText};
 pub use statement::Statement;

@@ -25,8 +25,10 @@ use crate::values::params_from_js;
 /// worker threads (`workers`), not on the libuv threadpool.
 #[napi]
 pub struct Pool {
-    inner: litepool::Pool,
-    delivery: Delivery,
+    pub(crate) inner: litepool::Pool,
+    pub(crate) delivery: Delivery,
+    /// The pool's events on their way to JS (`events.rs`).
+    pub(crate) events: std::sync::Arc<crate::events::EventRelay>,
     safe_integers: bool,
     strict: bool,
     /// Set by `close()` at once (the core closes on a thread of its own).
@@ -496,9 +498,15 @@ impl Pool {
 
 impl Pool {
     fn open(env: &Env, path: &str, parsed: Parsed) -> Result<Self> {
-        let inner = litepool::Pool::new(path, parsed.config).map_err(|e| to_js_error(env, &Failure::Core(e)))?;
+        let events = std::sync::Arc::<crate::events::EventRelay>::default();
+        let inner = litepool::Pool::builder(path)
+            .config(parsed.config)
+            .events(crate::events::Hooks(std::sync::Arc::clone(&events)))
+            .build()
+            .map_err(|e| to_js_error(env, &Failure::Core(e)))?;
         Ok(Pool {
             inner,
+            events,
             delivery: Delivery::new(env)?,
             safe_integers: parsed.safe_integers,
             strict: parsed.strict_parameters,

@@ -220,7 +220,7 @@ impl Shared {
         if valid {
             Some(entry)
         } else {
-            log::warn!("litepool: connection {} failed validation; discarding it", entry.id);
+            self.warn(&format!("litepool: connection {} failed validation; discarding it", entry.id));
             Counters::bump(&self.counters.closed_broken);
             self.discard(entry, CloseReason::Broken);
             None

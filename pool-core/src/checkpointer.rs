@@ -176,7 +176,7 @@ fn connection<'a>(shared: &Shared, w: &'a mut Watcher) -> Option<&'a Connection>
             Err(e) => {
                 // Try again in a second, not on every look.
                 w.next_open = Instant::now() + Duration::from_secs(1);
-                log::warn!("litepool: the checkpointer cannot open {}: {e}", shared.connector.describe());
+                shared.warn(&format!("litepool: the checkpointer cannot open {}: {e}", shared.connector.describe()));
             }
         }
     }
@@ -319,20 +319,20 @@ fn report_pinning(shared: &Shared, since: Instant) {
     shared.wal.counters.pinned.fetch_add(1, Relaxed);
     match shared.leases.oldest(Instant::now()) {
         Some(report) => {
-            log::warn!(
+            shared.warn(&format!(
                 "litepool: the WAL is pinned: a checkpoint waited {} ms for open reads; the oldest lease, \
                  connection {} held for {} ms, was acquired at {}",
                 since.elapsed().as_millis(),
                 report.connection_id,
                 report.held_for.as_millis(),
                 report.site
-            );
+            ));
             shared.emit(|h| h.on_wal_pinned(&report));
         }
-        None => log::warn!(
+        None => shared.warn(&format!(
             "litepool: the WAL is pinned: a checkpoint waited {} ms for open reads (set leak_threshold to see \
              where the oldest lease was acquired)",
             since.elapsed().as_millis()
-        ),
+        )),
     }
 }

@@ -58,4 +58,10 @@ pub trait PoolEvents: Send + Sync + 'static {
     /// is the lease out longest, whose open read keeps the WAL from
     /// restarting (known only while `leak_threshold` is set).
     fn on_wal_pinned(&self, _report: &LeakReport) {}
+    /// The pool has something to report that needs no answer: a connection
+    /// failed validation, could not be opened or rolled back on return, a
+    /// lease looks leaked, the WAL is pinned… `message` is the text the
+    /// pool also logs at `WARN` through the `log` crate (so a binding can
+    /// hand it to its language's logger).
+    fn on_warning(&self, _message: &str) {}
 }

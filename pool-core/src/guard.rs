@@ -116,6 +116,13 @@ impl PooledConnection {
         }
     }
 
+    /// Changes of the connection's own state recorded so far (see
+    /// `watch.rs`): a statement that moves it set a pragma, made a TEMP
+    /// object, attached a database…
+    pub(crate) fn state_changes(&self) -> u64 {
+        self.entry().watch.recorded()
+    }
+
     /// The pooled connection's id (as in events and leak reports).
     pub fn connection_id(&self) -> u64 {
         self.entry().id
@@ -152,6 +159,27 @@ impl PooledConnection {
     /// Like [`PooledConnection::note_function`], for a collation.
     pub fn note_collation(&self, name: &str) {
         self.entry().watch.note_collation(name);
+    }
+
+    /// Loads the SQLite extension at `path` into this connection
+    /// (`sqlite3_load_extension`, with SQLite's default entry point unless
+    /// `entry_point` names one). Loading is enabled only for the call. An
+    /// extension cannot be unloaded, so when this lease ends the connection
+    /// is closed (and replaced as needed) instead of going back to the pool.
+    ///
+    /// Loading runs the library's initialisation code in this process: load
+    /// only libraries you trust.
+    #[allow(unsafe_code)]
+    pub fn load_extension(&self, path: &str, entry_point: Option<&str>) -> Result<()> {
+        self.entry().watch.note(crate::watch::EXTENSION);
+        let conn: &Connection = self;
+        // SAFETY: the caller names the library to load (and is told to trust
+        // it); loading is enabled by the guard only while this one call runs,
+        // on a connection no other thread uses meanwhile (the lease is ours).
+        let outcome = unsafe {
+            rusqlite::LoadExtensionGuard::new(conn).and_then(|_guard| conn.load_extension(path, entry_point))
+        };
+        outcome.map_err(|e| self.error(e))
     }
 
     /// Tells the pool this lease installed a progress, commit, rollback or

@@ -46,6 +46,7 @@
 #![warn(missing_docs)]
 
 mod acquire;
+mod backup;
 mod checkpoint;
 mod checkpointer;
 mod clock;
@@ -76,6 +77,7 @@ mod tenant;
 mod waiter;
 mod watch;
 
+pub use backup::{Backup, BackupProgress, BackupSpec, BackupState};
 pub use checkpoint::{CheckpointMode, WalStatus, CHECKPOINT_WAIT};
 pub use codes::sqlite_code_name;
 pub use config::{Fairness, InitHook, PoolConfig};

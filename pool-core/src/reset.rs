@@ -75,6 +75,9 @@ pub(crate) fn restore(
     if changes & watch::UNKNOWN != 0 {
         return Err(NotReset("the lease set a pragma the pool cannot restore".to_owned()));
     }
+    if changes & watch::EXTENSION != 0 {
+        return Err(NotReset("the lease loaded an extension, which cannot be unloaded".to_owned()));
+    }
     watch.internal(|| {
         // Statements prepared under the lease's state are authorized for it
         // and would run again unseen: prepare them afresh.

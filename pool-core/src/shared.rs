@@ -151,6 +151,12 @@ impl Shared {
         }
     }
 
+    /// Logs `message` at `WARN` and hands it to the `on_warning` hook.
+    pub(crate) fn warn(&self, message: &str) {
+        log::warn!("{message}");
+        self.emit(|h| h.on_warning(message));
+    }
+
     pub(crate) fn state(&self) -> State {
         let ((idle, total, waiting), (max, min)) = {
             let slots = self.slots.lock();
@@ -211,7 +217,7 @@ impl Shared {
         if !entry.conn.is_autocommit() {
             Counters::bump(&self.counters.rolled_back_on_return);
             if let Err(e) = entry.watch.internal(|| entry.conn.execute_batch("ROLLBACK")) {
-                log::warn!("litepool: rollback on return failed ({e}); discarding connection {}", entry.id);
+                self.warn(&format!("litepool: rollback on return failed ({e}); discarding connection {}", entry.id));
                 Counters::bump(&self.counters.closed_broken);
                 return self.discard(entry, CloseReason::Broken);
             }
@@ -316,7 +322,7 @@ impl Shared {
     /// Records a failed open. Returns whether to retry soon (someone waits).
     pub(crate) fn creation_failed(&self, err: &Error) -> bool {
         Counters::bump(&self.counters.create_failures);
-        log::warn!("litepool: cannot open a connection to {}: {err}", self.connector.describe());
+        self.warn(&format!("litepool: cannot open a connection to {}: {err}", self.connector.describe()));
         self.slots.lock().open_failed(err.to_string())
     }
 
@@ -349,12 +355,12 @@ impl Shared {
     pub(crate) fn report_leaks(&self, now: Instant) {
         for report in self.leases.scan(now) {
             Counters::bump(&self.counters.leaks);
-            log::warn!(
+            self.warn(&format!(
                 "litepool: apparent connection leak detected: connection {} held for {} ms, acquired at {}",
                 report.connection_id,
                 report.held_for.as_millis(),
                 report.site
-            );
+            ));
             self.emit(|h| h.on_leak(&report));
         }
     }

@@ -42,6 +42,9 @@ pub(crate) const RAW: u32 = 16;
 pub(crate) const FUNCTIONS: u32 = 32;
 /// The lease installed a progress, commit, rollback or update hook.
 pub(crate) const HOOKS: u32 = 64;
+/// The lease loaded a SQLite extension, which cannot be unloaded: the
+/// connection is closed and replaced.
+pub(crate) const EXTENSION: u32 = 128;
 
 /// Pragmas that set per-connection state the pool can read and restore.
 /// Their values right after setup form the pool's baseline (`reset.rs`).
@@ -126,6 +129,9 @@ pub(crate) struct Watch {
     calls: AtomicU64,
     /// Change bits recorded since the lease began.
     changes: AtomicU32,
+    /// Changes recorded since the connection opened (never reset): a call
+    /// that moves it changed the connection's own state.
+    recorded: AtomicU64,
     /// A tenant lease is out: the authorizer checks schemas (under `state`).
     scoped: AtomicBool,
     /// A `read()` lease is out: `query_only` may not be turned off.
@@ -155,6 +161,7 @@ impl Watch {
         let watch = Arc::new(Watch {
             calls: AtomicU64::new(0),
             changes: AtomicU32::new(0),
+            recorded: AtomicU64::new(0),
             scoped: AtomicBool::new(false),
             read_only: AtomicBool::new(false),
             internal: AtomicBool::new(false),
@@ -212,6 +219,12 @@ impl Watch {
     /// Marks a change made outside SQL (raw handle access, hooks).
     pub fn note(&self, change: u32) {
         self.changes.fetch_or(change, Relaxed);
+        self.recorded.fetch_add(1, Relaxed);
+    }
+
+    /// How many changes were recorded on this connection so far.
+    pub fn recorded(&self) -> u64 {
+        self.recorded.load(Relaxed)
     }
 
     /// Records a SQL function the lease registered.
@@ -274,6 +287,7 @@ impl Watch {
                 }
             }
             self.changes.fetch_or(change, Relaxed);
+            self.recorded.fetch_add(1, Relaxed);
         }
         Authorization::Allow
     }

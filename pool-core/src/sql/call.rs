@@ -7,7 +7,13 @@ use std::sync::Arc;
 
 use rusqlite::types::Value;
 
+use crate::sql::context::CallContext;
 use crate::sql::params::{BindRules, Params};
+
+const KNOWN_RO: u8 = 1;
+const RO: u8 = 2;
+const KNOWN_STATE: u8 = 4;
+const STATE: u8 = 8;
 
 /// SQL text, shared, with what the pool learned about it (whether it is
 /// read-only) so a statement run many times is routed without a lookup.
@@ -17,7 +23,8 @@ pub struct Sql(Arc<SqlInner>);
 #[derive(Debug)]
 struct SqlInner {
     text: Box<str>,
-    /// 0: not known yet, 1: read-only, 2: writes.
+    /// Bits: `KNOWN_RO`/`RO` (read-only), `KNOWN_STATE`/`STATE` (changes
+    /// the connection's own state).
     read_only: AtomicU8,
 }
 
@@ -34,15 +41,29 @@ impl Sql {
 
     /// Whether the statement is read-only (`sqlite3_stmt_readonly`), once known.
     pub fn read_only(&self) -> Option<bool> {
-        match self.0.read_only.load(Relaxed) {
-            1 => Some(true),
-            2 => Some(false),
-            _ => None,
-        }
+        let bits = self.0.read_only.load(Relaxed);
+        (bits & KNOWN_RO != 0).then_some(bits & RO != 0)
+    }
+
+    /// Whether running the statement changes the connection's own state (a
+    /// pragma, a TEMP object, an attachment), once a session has run it.
+    pub fn changes_connection(&self) -> Option<bool> {
+        let bits = self.0.read_only.load(Relaxed);
+        (bits & KNOWN_STATE != 0).then_some(bits & STATE != 0)
     }
 
     pub(crate) fn learn(&self, read_only: bool) {
-        self.0.read_only.store(if read_only { 1 } else { 2 }, Relaxed);
+        self.set(KNOWN_RO, RO, read_only);
+    }
+
+    pub(crate) fn learn_state(&self, stateful: bool) {
+        self.set(KNOWN_STATE, STATE, stateful);
+    }
+
+    /// Marks `known` and sets or clears `bit`, leaving the other answer as is.
+    fn set(&self, known: u8, bit: u8, on: bool) {
+        let _ =
+            self.0.read_only.fetch_update(Relaxed, Relaxed, |b| Some((b | known) & !bit | if on { bit } else { 0 }));
     }
 }
 
@@ -72,7 +93,8 @@ pub enum Op {
     Many,
     /// A script of any number of statements, no parameters, no rows.
     Script,
-    /// Only prepares (checks syntax and schema).
+    /// Only prepares (checks syntax and schema), and binds the parameters
+    /// given, if any (checks them), without running.
     Prepare,
 }
 
@@ -89,12 +111,61 @@ pub struct Call {
     pub sets: Vec<Params>,
     /// How strictly parameters must match. Defaults to strict.
     pub rules: BindRules,
+    /// The caller's own connection settings and hooks, applied to the lease
+    /// while the call runs (see `context.rs`). Defaults to none.
+    pub context: Option<Arc<CallContext>>,
+    /// With [`Op::All`]: rows go to this sink in batches while the
+    /// statement steps, instead of into [`Produced::rows`]. Defaults to none.
+    pub sink: Option<RowSink>,
+}
+
+/// Receives an [`Op::All`] call's rows in batches as they are stepped
+/// (node-sqlite3's `each`): the column names, then the rows. Called on the
+/// thread running the call, with batches of up to [`RowSink::BATCH`] rows,
+/// at least every millisecond while rows come.
+#[derive(Clone)]
+pub struct RowSink(pub Arc<SinkFn>);
+
+/// What a [`RowSink`] calls: the column names, then a batch of rows.
+pub type SinkFn = dyn Fn(&[Column], Vec<Vec<Value>>) + Send + Sync;
+
+impl RowSink {
+    /// The most rows one batch carries.
+    pub const BATCH: usize = 256;
+}
+
+impl std::fmt::Debug for RowSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RowSink")
+    }
 }
 
 impl Call {
     /// `op` on `sql`, no parameters, strict rules.
     pub fn new(op: Op, sql: impl Into<Sql>) -> Call {
-        Call { op, sql: sql.into(), params: Params::None, sets: Vec::new(), rules: BindRules::STRICT }
+        Call {
+            op,
+            sql: sql.into(),
+            params: Params::None,
+            sets: Vec::new(),
+            rules: BindRules::STRICT,
+            context: None,
+            sink: None,
+        }
+    }
+
+    /// With the caller's settings and hooks.
+    #[must_use]
+    pub fn context(mut self, context: Arc<CallContext>) -> Call {
+        self.context = Some(context);
+        self
+    }
+
+    /// With a row sink (for [`Op::All`]).
+    #[must_use]
+    pub fn sink(mut self, sink: RowSink) -> Call {
+        self.sink = Some(sink);
+        self
     }
 
     /// With parameters.
@@ -142,6 +213,10 @@ pub struct Produced {
     /// Whether the statement was read-only (`sqlite3_stmt_readonly`;
     /// `false` for scripts).
     pub read_only: bool,
+    /// Whether the call changed the connection's own state (set a pragma,
+    /// created a TEMP object, attached a database…): what follows must run
+    /// on the same connection to see it. Set by sessions only.
+    pub stateful: bool,
 }
 
 impl Produced {

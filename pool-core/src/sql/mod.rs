@@ -12,6 +12,8 @@
 //! - [`LazySession`]: a long-lived client that leases per transaction and
 //!   pins its lease while the program has changed the connection (`lazy.rs`).
 //! - [`Executor`]: the pool's worker threads for calls off the caller's thread.
+//! - [`CallContext`]: a caller's busy timeout, limits, hooks and interrupt,
+//!   carried by its calls onto whichever connection runs them.
 //!
 //! A binding converts its language's values to [`Params`] and [`Produced`]
 //! back, delivers completions to its event loop and maps errors by
@@ -20,6 +22,7 @@
 pub(crate) mod batch;
 pub(crate) mod call;
 pub mod classify;
+pub(crate) mod context;
 pub(crate) mod exec;
 pub(crate) mod executor;
 pub(crate) mod group;
@@ -30,9 +33,11 @@ pub(crate) mod routes;
 pub(crate) mod rowbuf;
 pub(crate) mod session;
 pub(crate) mod stream;
+pub(crate) mod write_group;
 
-pub use call::{Call, Column, Op, Produced, Sql};
-pub use exec::execute;
+pub use call::{Call, Column, Op, Produced, RowSink, Sql};
+pub use context::{CallContext, CallHooks, HookSet};
+pub use exec::{execute, failed_to_prepare};
 pub use executor::{Executor, Work};
 pub use lazy::{Interrupter, LazySession};
 pub use params::{BadValue, BindRules, Params};

@@ -50,13 +50,27 @@ pub struct BindRules {
     /// placeholders, every named placeholder given. `false` (node-sqlite3):
     /// missing values bind NULL; too many positional values is `SQLITE_RANGE`.
     pub strict: bool,
+    /// `true` (node-sqlite3 exactly): named values bind where their key says
+    /// — a number binds that position, anything else the placeholder spelt
+    /// exactly so, prefix included — and a key the statement lacks is
+    /// `SQLITE_RANGE`, as `sqlite3_bind_*` at index 0 is. `false`: keys match
+    /// with or without their prefix, and extra keys are ignored.
+    pub exact_names: bool,
+    /// `true`: values bind in order up to the first that does not fit (a
+    /// position or name the statement lacks), and the rest are ignored —
+    /// what a node-sqlite3 statement keeps bound after a failed `bind()`.
+    pub partial: bool,
 }
 
 impl BindRules {
     /// The pool's own rules.
-    pub const STRICT: BindRules = BindRules { strict: true };
-    /// node-sqlite3's rules.
-    pub const LAX: BindRules = BindRules { strict: false };
+    pub const STRICT: BindRules = BindRules { strict: true, exact_names: false, partial: false };
+    /// Lax counts, names with or without their prefix.
+    pub const LAX: BindRules = BindRules { strict: false, exact_names: false, partial: false };
+    /// node-sqlite3's rules: lax counts, exact names (see `exact_names`).
+    pub const NODE_SQLITE3: BindRules = BindRules { strict: false, exact_names: true, partial: false };
+    /// node-sqlite3's rules for what stayed bound after a failed `bind()`.
+    pub const NODE_SQLITE3_PARTIAL: BindRules = BindRules { strict: false, exact_names: true, partial: true };
 }
 
 impl Default for BindRules {
@@ -71,6 +85,14 @@ fn count_error(wanted: usize, given: usize) -> Error {
     ))
 }
 
+/// SQLite's answer to a value bound at a position the statement lacks.
+fn range_error() -> Error {
+    Error::Sqlite(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_RANGE),
+        Some("column index out of range".to_owned()),
+    ))
+}
+
 /// Binds `params` to `stmt` (clearing earlier bindings first).
 pub(crate) fn bind(stmt: &mut Statement<'_>, params: &Params, rules: BindRules) -> Result<()> {
     let wanted = stmt.parameter_count();
@@ -82,17 +104,34 @@ pub(crate) fn bind(stmt: &mut Statement<'_>, params: &Params, rules: BindRules) 
         Params::None if wanted == 0 || !rules.strict => Ok(()),
         Params::None => Err(count_error(wanted, 0)),
         Params::Positional(values) => {
-            if values.len() > wanted && !rules.strict {
-                return Err(Error::Sqlite(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_RANGE),
-                    Some("column index out of range".to_owned()),
-                )));
+            if values.len() > wanted && !rules.strict && !rules.partial {
+                return Err(range_error());
             }
             if values.len() != wanted && rules.strict {
                 return Err(count_error(wanted, values.len()));
             }
-            for (i, v) in values.iter().enumerate() {
+            for (i, v) in values.iter().enumerate().take(wanted) {
                 stmt.raw_bind_parameter(i + 1, v)?;
+            }
+            Ok(())
+        }
+        Params::Named(given) if rules.exact_names => {
+            for (key, value) in given {
+                let index = match key.trim().parse::<f64>() {
+                    Ok(n) if n.fract() == 0.0 && n >= 1.0 => n as usize,
+                    Ok(_) => 0,
+                    Err(_) => stmt.parameter_index(key)?.unwrap_or(0),
+                };
+                if index == 0 || index > wanted {
+                    if rules.partial {
+                        return Ok(());
+                    }
+                    return Err(range_error());
+                }
+                match value {
+                    Ok(v) => stmt.raw_bind_parameter(index, v)?,
+                    Err(bad) => return Err(bad.clone().into_error()),
+                }
             }
             Ok(())
         }
@@ -186,6 +225,29 @@ mod tests {
         assert_eq!(run("SELECT :a, :b", &named(&[("a", 1)]), BindRules::LAX).unwrap()[1], Value::Null);
         let err = run("SELECT ?", &named(&[("a", 1)]), BindRules::STRICT).unwrap_err();
         assert!(err.to_string().contains("has no name"), "{err}");
+    }
+
+    #[test]
+    fn node_sqlite3_names_bind_exactly_as_written() {
+        let rules = BindRules::NODE_SQLITE3;
+        assert_eq!(
+            run("SELECT $a, ?5", &named(&[("$a", 1), ("5", 2)]), rules).unwrap(),
+            vec![Value::Integer(1), Value::Integer(2)]
+        );
+        // Without its prefix, or absent from the statement: SQLITE_RANGE.
+        assert_eq!(run("SELECT $a", &named(&[("a", 1)]), rules).unwrap_err().code(), "SQLITE_RANGE");
+        assert_eq!(run("SELECT $a", &named(&[("$a", 1), ("$b", 2)]), rules).unwrap_err().code(), "SQLITE_RANGE");
+        assert_eq!(run("SELECT ?", &named(&[("2", 1)]), rules).unwrap_err().code(), "SQLITE_RANGE");
+        // Missing ones stay NULL.
+        assert_eq!(run("SELECT $a, $b", &named(&[("$b", 2)]), rules).unwrap(), vec![Value::Null, Value::Integer(2)]);
+        // What stays bound after a failed bind: up to the first misfit.
+        let partial = BindRules::NODE_SQLITE3_PARTIAL;
+        assert_eq!(
+            run("SELECT $a, $b", &named(&[("$a", 1), ("$nope", 2), ("$b", 3)]), partial).unwrap(),
+            vec![Value::Integer(1), Value::Null]
+        );
+        let three = Params::Positional(vec![Value::Integer(1), Value::Integer(2), Value::Integer(3)]);
+        assert_eq!(run("SELECT ?, ?", &three, partial).unwrap(), vec![Value::Integer(1), Value::Integer(2)]);
     }
 
     #[test]

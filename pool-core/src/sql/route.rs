@@ -27,6 +27,22 @@ use crate::sql::call::{Call, Op, Produced, Sql};
 use crate::sql::classify;
 use crate::sql::exec;
 
+/// Runs a one-shot call on its lease. A script may hold whole transactions
+/// (`BEGIN; …; COMMIT`), but one that leaves a transaction open is rolled
+/// back and refused, as one-shot `BEGIN` is: the lease ends with the call.
+fn run_one_shot(lease: &PooledConnection, call: &Call) -> Result<Produced> {
+    let out = exec::execute(lease, call);
+    if call.op == Op::Script && !lease.is_autocommit() {
+        let _ = lease.execute_batch("ROLLBACK");
+        return Err(crate::error::Error::Misuse(
+            "a script through a one-shot call left a transaction open: it would end (rolled back) with its \
+             lease; hold a lease (write() and its transaction) to run a transaction across calls"
+                .to_owned(),
+        ));
+    }
+    out
+}
+
 /// The lane a statement with this read-only answer runs on.
 fn lane_for(read_only: bool) -> Lane {
     if read_only {
@@ -75,6 +91,15 @@ impl Pool {
         self.shared().routes.known(&Sql::new(sql))
     }
 
+    /// Whether running `sql` changes the connection's own state (sets a
+    /// pragma, creates a TEMP object, attaches a database…), if a session
+    /// ([`crate::sql::Session`]) has run it: such a statement must run on the
+    /// connection whose state it means to change, never as a one-shot call
+    /// (whose lease is reset on return).
+    pub fn changes_connection(&self, sql: &str) -> Option<bool> {
+        self.shared().routes.stateful(&Sql::new(sql))
+    }
+
     /// Runs `call` on a lease of the lane its statement needs (see the
     /// module docs) and gives the lease back. `opts.lane` is ignored; the
     /// timeout, tenant and acquire site are used. Transaction control
@@ -94,7 +119,7 @@ impl Pool {
             let rest = remaining(start, timeout);
             lease = self.acquire(AcquireOptions { lane: Lane::Write, timeout: Some(rest), ..opts })?;
         }
-        exec::execute(&lease, call)
+        run_one_shot(&lease, call)
     }
 
     /// [`Pool::call`] off the caller's thread: the lease is acquired without
@@ -157,7 +182,7 @@ impl Pool {
 /// Runs `call`, gives the lease back (which may hand it to the next
 /// queued call, run next on this worker), then reports.
 fn run_and_return<F: FnOnce(Result<Produced>)>(lease: PooledConnection, call: &Call, done: F) {
-    let out = exec::execute(&lease, call);
+    let out = run_one_shot(&lease, call);
     drop(lease);
     done(out);
 }
@@ -236,7 +261,7 @@ impl Future for CallFuture {
                         }
                     }
                     me.stage = CallStage::Done;
-                    return Poll::Ready(exec::execute(&lease, &me.call));
+                    return Poll::Ready(run_one_shot(&lease, &me.call));
                 }
                 CallStage::Done => return Poll::Pending,
             }

@@ -17,6 +17,11 @@
 //!   `BEGIN`/`COMMIT`/`ROLLBACK` inside: the transaction ends when the
 //!   function returns (commit) or throws (rollback), never behind the caller's
 //!   back. Savepoints are fine.
+//! - **Immediate begins** ([`Session::set_immediate_begin`], what the
+//!   node-sqlite3 drop-in turns on): a deferred `BEGIN` runs as `BEGIN
+//!   IMMEDIATE`, holding the write gate until the transaction ends, so the
+//!   read-then-write transactions ORMs open with a plain `BEGIN` queue for
+//!   the gate instead of failing with `SQLITE_BUSY` half-way.
 //! - **Python's `sqlite3`** ([`TxnMode::Legacy`]): `BEGIN` before `INSERT`,
 //!   `UPDATE`, `DELETE` and `REPLACE` only, as the standard library does.
 //!
@@ -37,13 +42,14 @@ use crate::clock::Deadline;
 use crate::error::{Error, Result};
 use crate::gate::{GateEntry, GatePermit, Pass};
 use crate::guard::{Lane, PooledConnection};
-use crate::sql::call::{Call, Column, Op, Produced};
+use crate::sql::call::{Call, Column, Op, Produced, Sql};
 use crate::sql::classify::{self, Control};
 use crate::sql::exec;
 use crate::sql::executor::Executor;
 use crate::sql::params::bind;
 use crate::sql::rowbuf::RowBuf;
 use crate::sql::stream::{self, Live, StreamId};
+use crate::sql::write_group::{groupable, GROUP_MAX};
 use crate::waiter::Waiter;
 
 /// How a session treats transactions.
@@ -115,6 +121,12 @@ pub struct Session {
     /// How long a write waits for the gate; `None`: the pool's `busy_timeout`.
     gate_wait: Option<Duration>,
     next_stream: u64,
+    /// A deferred `BEGIN` runs as `BEGIN IMMEDIATE`.
+    immediate: bool,
+    /// Queued plain writes run together in one transaction (`write_group.rs`).
+    group_writes: bool,
+    /// Keep the write gate after statements (a group is running).
+    holding: bool,
 }
 
 /// What a query opened with [`Session::open`] gave so far.
@@ -167,7 +179,16 @@ struct Rules {
 impl Session {
     /// A session over `lease` in `mode`.
     pub fn new(lease: PooledConnection, mode: TxnMode) -> Session {
-        Session { live: Some(Live::new(lease)), mode, permit: None, gate_wait: None, next_stream: 0 }
+        Session {
+            live: Some(Live::new(lease)),
+            mode,
+            permit: None,
+            gate_wait: None,
+            next_stream: 0,
+            immediate: false,
+            group_writes: false,
+            holding: false,
+        }
     }
 
     /// The lease.
@@ -213,6 +234,43 @@ impl Session {
     /// `busy_timeout`.
     pub fn set_gate_wait(&mut self, wait: Option<Duration>) {
         self.gate_wait = wait;
+    }
+
+    /// Whether a deferred `BEGIN` (`BEGIN`, `BEGIN DEFERRED [TRANSACTION]`)
+    /// runs as `BEGIN IMMEDIATE`: the transaction takes the write gate and
+    /// SQLite's write lock up front, so a transaction that reads and then
+    /// writes never fails with `SQLITE_BUSY` (or `SQLITE_BUSY_SNAPSHOT`)
+    /// at its first write. Read-only transactions then hold the gate too.
+    /// Not on a `read()` lease. Defaults to `false`.
+    pub fn set_immediate_begin(&mut self, on: bool) {
+        self.immediate = on;
+    }
+
+    /// Whether plain writes queued one after another on a [`SessionQueue`]
+    /// outside a transaction run together in one transaction (see
+    /// `write_group.rs`: one commit for many, and no
+    /// difference a caller can see). Defaults to `false`.
+    pub fn set_group_writes(&mut self, on: bool) {
+        self.group_writes = on;
+    }
+
+    pub(crate) fn groups_writes(&self) -> bool {
+        self.group_writes
+    }
+
+    pub(crate) fn set_holding(&mut self, on: bool) {
+        self.holding = on;
+        if !on {
+            self.after_statement();
+        }
+    }
+
+    /// The transaction control `sql` performs as this session runs it.
+    fn control_of(&self, sql: &str) -> Option<Control> {
+        match classify::control(sql) {
+            Some(Control::Begin) if self.immediate && self.lease().lane() != Lane::Read => Some(Control::BeginWrite),
+            other => other,
+        }
     }
 
     /// Whether a transaction is open.
@@ -287,7 +345,7 @@ impl Session {
     /// What every call does first: refuses what the mode refuses, and commits
     /// before a script where the mode says so.
     fn prelude(&mut self, call: &Call) -> Result<Option<Control>> {
-        let control = classify::control(call.sql.as_str());
+        let control = self.control_of(call.sql.as_str());
         self.check_control(call, control)?;
         let commits_first = matches!(self.mode, TxnMode::Implicit | TxnMode::Legacy(_));
         if call.op == Op::Script && commits_first && self.in_transaction() {
@@ -303,13 +361,41 @@ impl Session {
             return Ok(Produced { read_only: true, ..Produced::default() });
         }
         let control = self.prelude(call)?;
+        if control == Some(Control::BeginWrite)
+            && call.op != Op::Script
+            && classify::control(call.sql.as_str()) == Some(Control::Begin)
+        {
+            // A deferred BEGIN under `immediate`: run as BEGIN IMMEDIATE.
+            let immediate = Call { sql: Sql::new("BEGIN IMMEDIATE"), ..call.clone() };
+            return self.run_statement(&immediate, control);
+        }
+        self.run_statement(call, control)
+    }
+
+    /// Runs a statement and learns its route and whether it changed the
+    /// connection's own state.
+    fn run_statement(&mut self, call: &Call, control: Option<Control>) -> Result<Produced> {
+        let before = self.lease().state_changes();
+        let mut out = self.run_statement_inner(call, control)?;
+        out.stateful = self.lease().state_changes() != before;
+        if call.op != Op::Script && call.op != Op::Many {
+            let routes = &self.lease().shared().routes;
+            routes.learn(&call.sql, out.read_only);
+            routes.learn_state(&call.sql, out.stateful);
+        }
+        Ok(out)
+    }
+
+    fn run_statement_inner(&mut self, call: &Call, control: Option<Control>) -> Result<Produced> {
         let rules = self.rules();
         let live = self.live.as_mut().expect("a session's lease is only taken out by with_lease_mut");
         let permit = &mut self.permit;
         let out = live.with(|lease, _| {
+            // The caller's settings, from before preparing to the end.
+            let _entered = exec::enter(lease, call);
             let stmt = match call.op {
                 Op::Script => None,
-                _ => Some(exec::prepare(lease, call.sql.as_str())?),
+                _ => Some(exec::prepare_call(lease, call)?),
             };
             if call.op != Op::Prepare {
                 let read_only = stmt.as_ref().is_some_and(|s| s.readonly());
@@ -454,7 +540,7 @@ impl Session {
     /// Lets the gate go once no transaction is open and no open statement
     /// writes.
     fn after_statement(&mut self) {
-        if self.permit.is_some() && self.lease().is_autocommit() && !self.live().open().writes() {
+        if self.permit.is_some() && self.lease().is_autocommit() && !self.live().open().writes() && !self.holding {
             self.permit = None;
         }
     }
@@ -466,13 +552,16 @@ impl Session {
         if lease.lane() != Lane::Any || self.permit.is_some() || !lease.is_autocommit() {
             return None;
         }
-        let control = classify::control(call.sql.as_str());
+        let control = self.control_of(call.sql.as_str());
         let read_only = match (call.op, control) {
             (Op::Prepare, _) => return None,
             (_, Some(Control::BeginWrite)) => false,
             (_, Some(_)) => return None,
             (Op::Script, None) => false,
-            (_, None) => call.sql.read_only().unwrap_or(true),
+            // A statement not seen yet may write: when the gate is busy, it
+            // waits for it here, without a worker (a worker blocked in
+            // `take_gate` could be the one the gate's holder needs).
+            (_, None) => lease.shared().routes.known(&call.sql).unwrap_or(false),
         };
         (!read_only).then(|| Arc::clone(lease.gate()))
     }
@@ -590,6 +679,9 @@ pub enum Action {
     Commit,
     /// [`Session::rollback`].
     Rollback,
+    /// [`PooledConnection::load_extension`] on the session's lease (whose
+    /// connection is then replaced rather than handed on when it ends).
+    LoadExtension(String),
 }
 
 /// A completion: called once, on a worker thread, with the outcome.
@@ -710,6 +802,44 @@ impl SessionQueue {
                 drop(st);
                 return done(Err(Error::Released));
             };
+            // Plain writes queued after this one may run with it, in one
+            // transaction (`write_group.rs`), when the gate is free now.
+            let mut group = Vec::new();
+            if let Action::Call(call) = &action {
+                if session.may_group(call) {
+                    while group.len() + 1 < GROUP_MAX {
+                        match st.queue.front() {
+                            Some((Action::Call(next), _)) if groupable(next) => {
+                                group.extend(st.queue.pop_front());
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+            }
+            if !group.is_empty() {
+                let permit = session.permit.is_some() || {
+                    match session.lease().gate().try_enter() {
+                        Some(p) => {
+                            session.permit = Some(p);
+                            true
+                        }
+                        None => false,
+                    }
+                };
+                if permit {
+                    drop(st);
+                    group.insert(0, (action, done));
+                    if !self.finish_group(session, group) {
+                        return;
+                    }
+                    continue;
+                }
+                // The gate is busy: back in order; the first waits for it alone.
+                for job in group.into_iter().rev() {
+                    st.queue.push_front(job);
+                }
+            }
             drop(st);
             if let Action::Call(call) = &action {
                 if let Some(gate) = session.would_wait_for_gate(call) {
@@ -724,6 +854,33 @@ impl SessionQueue {
                 return;
             }
         }
+    }
+
+    /// Runs a group of writes in one transaction, puts the session back and
+    /// reports each, in order. Returns whether more calls are queued.
+    fn finish_group(&self, mut session: Session, group: Vec<(Action, Done)>) -> bool {
+        let calls: Vec<&Call> = group
+            .iter()
+            .filter_map(|(a, _)| match a {
+                Action::Call(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let results = session.run_group(&calls);
+        {
+            let mut st = self.inner.state.lock();
+            st.in_transaction = session.in_transaction();
+            if !st.released {
+                st.session = Some(session);
+            }
+        }
+        for ((_, done), out) in group.into_iter().zip(results) {
+            done(out);
+        }
+        let mut st = self.inner.state.lock();
+        let more = !st.queue.is_empty() && !st.released;
+        st.busy = more;
+        more
     }
 
     /// Runs `action`, puts the session back (or lets it go if released
@@ -825,15 +982,12 @@ impl Wake for Parked {
 
 fn perform(session: &mut Session, action: &Action) -> Result<Produced> {
     match action {
-        Action::Call(call) => {
-            let out = session.run(call);
-            if let (Ok(p), Op::All | Op::First | Op::Run | Op::Prepare) = (&out, call.op) {
-                session.lease().shared().routes.learn(&call.sql, p.read_only);
-            }
-            out
-        }
+        Action::Call(call) => session.run(call),
         Action::Begin(managed) => session.begin(*managed).map(|()| Produced::default()),
         Action::Commit => session.commit().map(|()| Produced::default()),
         Action::Rollback => session.rollback().map(|()| Produced::default()),
+        Action::LoadExtension(path) => {
+            session.lease().load_extension(path, None).map(|()| Produced { stateful: true, ..Produced::default() })
+        }
     }
 }
