@@ -123,6 +123,19 @@ pub struct PoolConfig {
     /// `"litestream"`); writes fail with `LITEPOOL_READ_ONLY_REPLICA`.
     /// Defaults to none.
     pub replica_url: Option<String>,
+    /// Statements run through the pool's SQL layer (`Pool::call`, sessions,
+    /// every binding's query calls) are stopped inside SQLite once they ran
+    /// this long, with `LITEPOOL_DEADLINE` (see `deadline.rs`). A call's own
+    /// timeout overrides it. `None` (the default) turns it off.
+    pub statement_timeout: Option<Duration>,
+    /// The most callers that may queue for a connection; one more fails at
+    /// once with `LITEPOOL_OVERLOADED`. `0` (the default): unbounded.
+    pub max_waiting: u32,
+    /// Fail an acquire at once with `LITEPOOL_OVERLOADED` when the wait the
+    /// pool expects (queue position × mean hold time ÷ connections) already
+    /// exceeds its timeout, instead of queueing it to time out. Defaults to
+    /// `false`.
+    pub shed_load: bool,
 }
 
 impl Default for PoolConfig {
@@ -154,6 +167,9 @@ impl Default for PoolConfig {
             vfs: None,
             extension: None,
             replica_url: None,
+            statement_timeout: None,
+            max_waiting: 0,
+            shed_load: false,
         }
     }
 }
@@ -187,6 +203,9 @@ impl fmt::Debug for PoolConfig {
             .field("vfs", &self.vfs)
             .field("extension", &self.extension)
             .field("replica_url", &self.replica_url)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("max_waiting", &self.max_waiting)
+            .field("shed_load", &self.shed_load)
             .finish()
     }
 }
@@ -249,6 +268,12 @@ impl PoolConfig {
         extension: Option<String>);
     setter!(/// Sets [`PoolConfig::replica_url`].
         replica_url: Option<String>);
+    setter!(/// Sets [`PoolConfig::statement_timeout`].
+        statement_timeout: Option<Duration>);
+    setter!(/// Sets [`PoolConfig::max_waiting`].
+        max_waiting: u32);
+    setter!(/// Sets [`PoolConfig::shed_load`].
+        shed_load: bool);
 
     /// Sets [`PoolConfig::max_size`], lowering `min_idle` to fit if needed
     /// (so `max_size(1)` works with the default `min_idle` of 2).
@@ -300,6 +325,7 @@ impl PoolConfig {
             ("idle_timeout", self.idle_timeout),
             ("max_lifetime", self.max_lifetime),
             ("leak_threshold", self.leak_threshold),
+            ("statement_timeout", self.statement_timeout),
             ("housekeeping_period", Some(self.housekeeping_period)),
         ];
         for (field, value) in non_zero {

@@ -78,7 +78,7 @@ use OptionKind::*;
 
 /// Every option, in the order they are applied (`max_size` before
 /// `min_idle`: a `max_size` alone lowers the default `min_idle` to fit).
-pub const OPTIONS: [OptionSpec; 25] = [
+pub const OPTIONS: [OptionSpec; 28] = [
     opt("max_size", "max", Some("DB_POOL_MAX"), Count { min: 1 }, "10", "The most connections the pool opens."),
     opt(
         "min_idle",
@@ -230,6 +230,30 @@ pub const OPTIONS: [OptionSpec; 25] = [
         "none",
         "A Litestream replica URL: the pool is a read-only replica through the Litestream VFS; writes fail with LITEPOOL_READ_ONLY_REPLICA.",
     ),
+    opt(
+        "statement_timeout",
+        "statementTimeoutMillis",
+        Some("DB_POOL_STATEMENT_TIMEOUT"),
+        DurationOrOff,
+        "off",
+        "A statement that runs longer is stopped inside SQLite with LITEPOOL_DEADLINE (the connection stays usable); a call's own timeout overrides it; 0 turns it off.",
+    ),
+    opt(
+        "max_waiting",
+        "maxWaiting",
+        Some("DB_POOL_MAX_WAITING"),
+        Count { min: 0 },
+        "0 (unbounded)",
+        "The most callers that may queue for a connection; one more fails at once with LITEPOOL_OVERLOADED; 0: unbounded.",
+    ),
+    opt(
+        "shed_load",
+        "shedLoad",
+        None,
+        Flag,
+        "false",
+        "Fail an acquire at once with LITEPOOL_OVERLOADED when the expected wait (queue position x mean hold time / connections) exceeds its timeout.",
+    ),
 ];
 
 /// The spec of option `name` (snake case).
@@ -307,6 +331,9 @@ impl PoolConfig {
             "idle_timeout" => self.idle_timeout = duration(spec, value)?,
             "max_lifetime" => self.max_lifetime = duration(spec, value)?,
             "leak_threshold" => self.leak_threshold = duration(spec, value)?,
+            "statement_timeout" => self.statement_timeout = duration(spec, value)?,
+            "max_waiting" => self.max_waiting = count(spec, value)?,
+            "shed_load" => self.shed_load = flag(spec, value)?,
             "busy_timeout" => self.busy_timeout = need(duration(spec, value)?)?,
             "validation_window" => self.validation_window = need(duration(spec, value)?)?,
             "housekeeping_period" => self.housekeeping_period = need(duration(spec, value)?)?,
@@ -359,7 +386,8 @@ impl PoolConfig {
     /// `DB_POOL_LEAK_THRESHOLD`, `DB_POOL_BUSY_TIMEOUT`,
     /// `DB_POOL_HOUSEKEEPING_PERIOD`, `DB_POOL_WORKERS`, `DB_POOL_FAIRNESS`,
     /// `DB_POOL_CHECKPOINT`, `DB_POOL_WAL_HIGH_WATER`, `DB_POOL_EXTENSION`,
-    /// `DB_POOL_VFS`, `DB_POOL_REPLICA_URL`.
+    /// `DB_POOL_VFS`, `DB_POOL_REPLICA_URL`, `DB_POOL_STATEMENT_TIMEOUT`,
+    /// `DB_POOL_MAX_WAITING`.
     ///
     /// A value that is not a whole number is an [`Error::InvalidEnv`] naming
     /// the variable and the value; the result is validated as a whole.
@@ -414,10 +442,12 @@ mod tests {
                 "synchronous" => d.synchronous.clone().unwrap(),
                 "foreign_keys" => d.foreign_keys.to_string(),
                 "name" => d.name.clone(),
-                "leak_threshold" => {
-                    assert!(d.leak_threshold.is_none());
+                "leak_threshold" | "statement_timeout" => {
+                    assert!(d.leak_threshold.is_none() && d.statement_timeout.is_none());
                     "off".into()
                 }
+                "max_waiting" => d.max_waiting.to_string(),
+                "shed_load" => d.shed_load.to_string(),
                 "init_sql" | "extension" | "vfs" | "replica_url" => {
                     assert!(d.init_sql.is_none() && d.extension.is_none() && d.vfs.is_none());
                     assert!(d.replica_url.is_none());
