@@ -51,13 +51,16 @@ pub struct Acquire {
     gate_waited: bool,
     /// When reader back-pressure first held this acquire back.
     held_since: Option<std::time::Instant>,
+    /// The lease's deadline budget from `start` (`AcquireOptions::deadline`).
+    budget: Option<std::time::Duration>,
     stage: Stage,
 }
 
 impl Acquire {
     fn new(shared: Arc<Shared>, opts: AcquireOptions, site: AcquireSite) -> Acquire {
         let start = clock::now();
-        let deadline = Deadline::after(opts.timeout.unwrap_or(shared.config.acquire_timeout));
+        let timeout = opts.timeout.unwrap_or(shared.config.acquire_timeout);
+        let deadline = Deadline::after(opts.deadline.map_or(timeout, |budget| timeout.min(budget)));
         Acquire {
             shared,
             lane: opts.lane,
@@ -68,13 +71,18 @@ impl Acquire {
             deadline,
             gate_waited: false,
             held_since: None,
+            budget: opts.deadline,
             stage: Stage::Start,
         }
     }
 
     fn finish(&mut self, entry: PoolEntry, permit: Option<GatePermit>, waited: bool) -> Poll<Result<PooledConnection>> {
         let site = self.site.take().unwrap_or(AcquireSite::Text(String::new()));
-        Poll::Ready(self.shared.lease(entry, self.lane, permit, self.tenant.take(), site, self.start, waited))
+        let lease = self.shared.lease(entry, self.lane, permit, self.tenant.take(), site, self.start, waited);
+        if let (Ok(lease), Some(budget)) = (&lease, self.budget) {
+            lease.set_deadline_from(self.start, budget);
+        }
+        Poll::Ready(lease)
     }
 
     fn step(&mut self, cx: &mut Context<'_>) -> Poll<Result<PooledConnection>> {

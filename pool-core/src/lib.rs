@@ -51,6 +51,7 @@ mod checkpointer;
 mod clock;
 mod codes;
 mod config;
+mod deadline;
 mod entry;
 mod error;
 mod events;

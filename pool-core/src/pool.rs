@@ -27,6 +27,13 @@ pub struct AcquireOptions {
     pub site: Option<AcquireSite>,
     /// A registered tenant whose database must be attached to the lease.
     pub tenant: Option<String>,
+    /// A time budget for the whole lease, counted from the acquire: the
+    /// acquire waits no longer than this, and every statement on the lease
+    /// is stopped inside SQLite once it passes, with
+    /// [`Error::Deadline`] (see `deadline.rs`). For a one-shot call
+    /// ([`Pool::call`]) it bounds the wait and the statement together.
+    /// Defaults to `None`: no deadline.
+    pub deadline: Option<Duration>,
 }
 
 impl AcquireOptions {
@@ -187,7 +194,16 @@ impl Pool {
     #[track_caller]
     pub fn acquire(&self, mut opts: AcquireOptions) -> Result<PooledConnection> {
         let site = opts.site.take().unwrap_or(AcquireSite::Rust(std::panic::Location::caller()));
-        self.shared().acquire_blocking(opts, site)
+        match opts.deadline {
+            None => self.shared().acquire_blocking(opts, site),
+            Some(budget) => {
+                let start = crate::clock::now();
+                opts.timeout = Some(opts.timeout.unwrap_or(self.config().acquire_timeout).min(budget));
+                let lease = self.shared().acquire_blocking(opts, site)?;
+                lease.set_deadline_from(start, budget);
+                Ok(lease)
+            }
+        }
     }
 
     /// An idle connection now, or a new one if there is room; never queues.

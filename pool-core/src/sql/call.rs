@@ -89,12 +89,16 @@ pub struct Call {
     pub sets: Vec<Params>,
     /// How strictly parameters must match. Defaults to strict.
     pub rules: BindRules,
+    /// Stops the statement inside SQLite once it has run this long, with
+    /// [`Error::Deadline`](crate::Error::Deadline); overrides the pool's
+    /// `statement_timeout`. Defaults to `None`: the pool's.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl Call {
     /// `op` on `sql`, no parameters, strict rules.
     pub fn new(op: Op, sql: impl Into<Sql>) -> Call {
-        Call { op, sql: sql.into(), params: Params::None, sets: Vec::new(), rules: BindRules::STRICT }
+        Call { op, sql: sql.into(), params: Params::None, sets: Vec::new(), rules: BindRules::STRICT, timeout: None }
     }
 
     /// With parameters.
@@ -108,6 +112,13 @@ impl Call {
     #[must_use]
     pub fn rules(mut self, rules: BindRules) -> Call {
         self.rules = rules;
+        self
+    }
+
+    /// With a statement deadline (see [`Call::timeout`]).
+    #[must_use]
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Call {
+        self.timeout = Some(timeout);
         self
     }
 

@@ -15,12 +15,18 @@ pub(crate) fn prepare<'a>(lease: &'a PooledConnection, sql: &str) -> Result<Cach
 }
 
 /// Runs `call` on `lease`, whose statement `stmt` is already prepared
-/// (scripts pass `None`).
+/// (scripts pass `None`), within its deadline (`deadline.rs`).
 pub(crate) fn run_prepared(
     lease: &PooledConnection,
     stmt: Option<CachedStatement<'_>>,
     call: &Call,
 ) -> Result<Produced> {
+    let armed = lease.arm_statement(call.timeout.or(lease.shared().config.statement_timeout));
+    run_rows(lease, stmt, call).map_err(|e| armed.check(e, call.sql.as_str()))
+}
+
+/// The row loop.
+fn run_rows(lease: &PooledConnection, stmt: Option<CachedStatement<'_>>, call: &Call) -> Result<Produced> {
     let fail = |e: rusqlite::Error| lease.error(e);
     let Some(mut stmt) = stmt else {
         lease.execute_batch(call.sql.as_str())?;

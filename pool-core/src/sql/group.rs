@@ -84,7 +84,9 @@ impl Pool {
         let timeout = opts.timeout.unwrap_or(self.config().acquire_timeout);
         let deadline = Instant::now() + timeout;
         if group.push(Job { call: call.clone(), reply: Reply::Sync(Arc::clone(&slot)) }) {
-            match self.acquire(AcquireOptions { lane: Lane::Write, timeout: Some(timeout), ..opts }) {
+            // The leader's deadline is not the group's: each statement has
+            // its own (Call::timeout, statement_timeout).
+            match self.acquire(AcquireOptions { lane: Lane::Write, timeout: Some(timeout), deadline: None, ..opts }) {
                 Ok(lease) => lead(group, &lease),
                 Err(e) => group.fail_all(&e),
             }
@@ -121,7 +123,7 @@ impl Pool {
             return;
         }
         let executor = shared.executor.clone();
-        self.acquire_with(AcquireOptions { lane: Lane::Write, ..opts }, move |lease| match lease {
+        self.acquire_with(AcquireOptions { lane: Lane::Write, deadline: None, ..opts }, move |lease| match lease {
             Ok(lease) => executor.submit(Box::new(move || lead(&shared.group, &lease))),
             Err(e) => shared.group.fail_all(&e),
         });

@@ -41,6 +41,13 @@ fn remaining(start: Instant, timeout: Duration) -> Duration {
     timeout.saturating_sub(start.elapsed())
 }
 
+/// The options of a call's second acquire (the write lane, after probing):
+/// what is left of the timeout and of the deadline since `start`.
+fn again(opts: AcquireOptions, start: Instant, timeout: Duration) -> AcquireOptions {
+    let deadline = opts.deadline.map(|d| remaining(start, d).max(Duration::from_nanos(1)));
+    AcquireOptions { lane: Lane::Write, timeout: Some(remaining(start, timeout)), deadline, ..opts }
+}
+
 /// The first lane to ask for and whether the statement must be probed.
 fn plan(shared: &Shared, call: &Call) -> Result<(Lane, bool)> {
     if call.op == Op::Script {
@@ -91,8 +98,7 @@ impl Pool {
         let mut lease = self.acquire(AcquireOptions { lane, timeout: Some(timeout), ..opts.clone() })?;
         if probing && !probe(self.shared(), &mut lease, &call.sql)? {
             drop(lease);
-            let rest = remaining(start, timeout);
-            lease = self.acquire(AcquireOptions { lane: Lane::Write, timeout: Some(rest), ..opts })?;
+            lease = self.acquire(again(opts, start, timeout))?;
         }
         exec::execute(&lease, call)
     }
@@ -136,10 +142,8 @@ impl Pool {
                         Ok(true) => {}
                         Ok(false) => {
                             drop(lease);
-                            let again =
-                                AcquireOptions { lane: Lane::Write, timeout: Some(remaining(start, timeout)), ..opts };
                             let executor = shared.executor.clone();
-                            pool.acquire_with(again, move |lease| match lease {
+                            pool.acquire_with(again(opts, start, timeout), move |lease| match lease {
                                 Ok(lease) => executor.submit(Box::new(move || run_and_return(lease, &call, done))),
                                 Err(e) => done(Err(e)),
                             });
@@ -224,8 +228,7 @@ impl Future for CallFuture {
                             Ok(true) => {}
                             Ok(false) => {
                                 drop(lease);
-                                let rest = remaining(me.start, me.timeout);
-                                let opts = AcquireOptions { lane: Lane::Write, timeout: Some(rest), ..me.opts.clone() };
+                                let opts = again(me.opts.clone(), me.start, me.timeout);
                                 me.stage = CallStage::Leasing { acquire: me.pool.acquire_async(opts), probing: false };
                                 continue;
                             }

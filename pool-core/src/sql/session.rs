@@ -61,6 +61,10 @@ pub struct Session {
     /// The write gate, held by an ordinary lease while a writing statement
     /// or a transaction that writes runs.
     permit: Option<GatePermit>,
+    /// The open transaction was begun by the pool (an implicit or managed
+    /// one), not by the caller's `BEGIN`: a statement stopped by its
+    /// deadline rolls it back.
+    pool_txn: bool,
 }
 
 /// What the gate decision for one statement is.
@@ -76,7 +80,7 @@ enum Gate {
 impl Session {
     /// A session over `lease` in `mode`.
     pub fn new(lease: PooledConnection, mode: TxnMode) -> Session {
-        Session { lease, mode, permit: None }
+        Session { lease, mode, permit: None, pool_txn: false }
     }
 
     /// The lease.
@@ -127,10 +131,28 @@ impl Session {
         }
         if let Some(sql) = begin {
             self.lease.execute_batch(sql)?;
+            self.pool_txn = true;
         }
-        let out = exec::run_prepared(&self.lease, stmt, call);
+        let out = exec::run_prepared(&self.lease, stmt, call).map_err(|e| self.after_deadline(e));
         self.after_statement();
         out
+    }
+
+    /// A statement stopped by its deadline in the pool's transaction rolls
+    /// that transaction back (SQLite may have done so already); the
+    /// caller's own transaction is left to the caller.
+    fn after_deadline(&mut self, err: Error) -> Error {
+        let Error::Deadline { sql, ran, limit, .. } = err else { return err };
+        let mut rolled_back = false;
+        if self.pool_txn {
+            if !self.lease.is_autocommit() {
+                if let Err(e) = self.lease.without_deadline(|| self.lease.execute_batch("ROLLBACK")) {
+                    log::warn!("litepool: rollback after a deadline failed: {e}");
+                }
+            }
+            rolled_back = self.lease.is_autocommit();
+        }
+        Error::Deadline { sql, ran, limit, rolled_back }
     }
 
     /// Begins a transaction the way the lease's lane wants it: `BEGIN
@@ -142,7 +164,9 @@ impl Session {
             self.mode = TxnMode::Managed;
         }
         let sql = if self.lease.lane() == Lane::Write { "BEGIN IMMEDIATE" } else { "BEGIN" };
-        self.lease.execute_batch(sql)
+        self.lease.execute_batch(sql)?;
+        self.pool_txn = true;
+        Ok(())
     }
 
     /// Commits the open transaction, if any (a managed session returns to
@@ -224,6 +248,9 @@ impl Session {
 
     /// Lets the gate go once no transaction is open.
     fn after_statement(&mut self) {
+        if self.pool_txn && self.lease.is_autocommit() {
+            self.pool_txn = false;
+        }
         if self.permit.is_some() && self.lease.is_autocommit() {
             self.permit = None;
         }
