@@ -17,7 +17,7 @@ use crate::leak::AcquireSite;
 use crate::pool::AcquireOptions;
 use crate::shared::Shared;
 use crate::slots::Want;
-use crate::stats::Counters;
+use crate::stats::{Counters, State};
 use crate::tenant::Tenant;
 use crate::waiter::{Waiter, Woken};
 
@@ -120,6 +120,9 @@ impl Shared {
         start: clock::Instant,
     ) -> Result<(GatePermit, bool)> {
         let gate = tenant.map_or(&self.gate, |t| &t.gate);
+        if self.sheds() {
+            self.admit_at_gate(gate, deadline)?;
+        }
         match gate.enter(deadline, true, self.owner(), false)? {
             GateEntry::Entered(permit) => Ok((permit, false)),
             GateEntry::Queued(w) => match gate.wait(&w)? {
@@ -181,6 +184,11 @@ impl Shared {
         }
         if let Some(e) = int.take(want, self.config.fairness) {
             return Ok(Taken::Idle(e));
+        }
+        if self.sheds() {
+            let ((idle, total, waiting), (max, min)) = (int.counts(), int.limits());
+            let state = State { active: total - idle, idle, total, max, min, waiting };
+            self.admit(waiting, max, deadline, state)?;
         }
         let waiter = Waiter::new(deadline, blocking);
         int.enqueue(Arc::clone(&waiter));

@@ -217,6 +217,15 @@ impl Error {
         }
     }
 
+    /// For [`Error::Overloaded`]: how long to wait before retrying (the
+    /// expected wait, at least 1 ms), e.g. for an HTTP `Retry-After`.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Overloaded { expected, .. } => Some((*expected).max(Duration::from_millis(1))),
+            _ => None,
+        }
+    }
+
     /// SQLite's extended result code, when the error came from SQLite.
     pub fn sqlite_code(&self) -> Option<i32> {
         match self {

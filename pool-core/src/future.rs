@@ -102,6 +102,9 @@ impl Acquire {
                     self.shared.refuse_writes()?;
                     let gate =
                         self.tenant.as_ref().map_or_else(|| Arc::clone(&self.shared.gate), |t| Arc::clone(&t.gate));
+                    if self.shared.sheds() {
+                        self.shared.admit_at_gate(&gate, &mut self.deadline)?;
+                    }
                     match gate.enter(&mut self.deadline, false, self.shared.owner(), false)? {
                         GateEntry::Entered(permit) => self.stage = Stage::Conn(Some((gate, permit))),
                         // Only for callers holding a connection; writers here do not.

@@ -68,6 +68,7 @@ mod query;
 mod replica;
 mod reset;
 mod shared;
+mod shed;
 mod signal;
 mod slots;
 pub mod sql;

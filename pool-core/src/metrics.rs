@@ -27,6 +27,12 @@ impl Histogram {
         self.sum_nanos.fetch_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), Relaxed);
     }
 
+    /// `(count, sum in ns)` of every observation so far.
+    pub fn totals(&self) -> (u64, u64) {
+        let count = self.counts.iter().map(|c| c.load(Relaxed)).sum::<u64>() + self.overflow.load(Relaxed);
+        (count, self.sum_nanos.load(Relaxed))
+    }
+
     /// `zeros`: observations of zero duration counted elsewhere (direct
     /// acquires skip the histogram on the hot path and are added here).
     fn render(&self, out: &mut String, name: &str, help: &str, labels: &str, zeros: u64) {
@@ -53,11 +59,11 @@ pub(crate) struct Metrics {
     pub usage: Histogram,
 }
 
-fn gauge(out: &mut String, name: &str, help: &str, labels: &str, value: impl std::fmt::Display) {
+pub(crate) fn gauge(out: &mut String, name: &str, help: &str, labels: &str, value: impl std::fmt::Display) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{{labels}}} {value}");
 }
 
-fn counter(out: &mut String, name: &str, help: &str, labels: &str, value: u64) {
+pub(crate) fn counter(out: &mut String, name: &str, help: &str, labels: &str, value: u64) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{{labels}}} {value}");
 }
 
@@ -93,7 +99,7 @@ fn render_wal(out: &mut String, l: &str, stats: &Statistics) {
     counter(out, "litepool_wal_pinned_total", "Leases reported as pinning the WAL.", l, stats.wal_pinned);
 }
 
-fn counter_f(out: &mut String, name: &str, help: &str, labels: &str, value: f64) {
+pub(crate) fn counter_f(out: &mut String, name: &str, help: &str, labels: &str, value: f64) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{{labels}}} {value}");
 }
 

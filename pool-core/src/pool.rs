@@ -222,6 +222,7 @@ impl Pool {
     pub fn statistics(&self) -> Statistics {
         let mut stats = self.shared().counters.snapshot();
         self.shared().wal.fill(&mut stats);
+        stats.shed = self.shared().shed.shed();
         stats
     }
 
@@ -230,6 +231,13 @@ impl Pool {
     /// the pool's own, from a WAL hook and its checkpoints).
     pub fn wal_status(&self) -> crate::WalStatus {
         self.shared().wal.status()
+    }
+
+    /// The wait a caller that queued for a connection now could expect: the
+    /// callers queued (and it) times the recent mean hold time of a lease,
+    /// divided by `max_size` (see `shed.rs`). Zero while a connection is idle.
+    pub fn expected_wait(&self) -> Duration {
+        self.shared().expected_wait_now()
     }
 
     /// Changes `max_size` and `min_idle` on the live pool. Idle connections
@@ -262,7 +270,9 @@ impl Pool {
     pub fn metrics_text(&self) -> String {
         let sh = self.shared();
         let state = self.state();
-        let extra = sh.tenants.metrics_text(&sh.config.name) + &crate::replica::metrics_text(self, &state);
+        let extra = sh.tenants.metrics_text(&sh.config.name)
+            + &crate::replica::metrics_text(self, &state)
+            + &crate::shed::metrics_text(sh);
         crate::metrics::render(&sh.config.name, &self.state(), &self.statistics(), &sh.metrics, &extra)
     }
 

@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     pub generation: AtomicU64,
     /// The WAL: checkpoint policy, back-pressure, monitoring (`checkpoint.rs`).
     pub wal: WalKeeper,
+    /// Load shedding: the hold-time EWMA and what was shed (`shed.rs`).
+    pub shed: crate::shed::Shedder,
 }
 
 static POOL_IDS: AtomicUsize = AtomicUsize::new(1);
@@ -113,6 +115,7 @@ impl Shared {
             fork_seen: AtomicU64::new(crate::fork::generation()),
             generation: AtomicU64::new(0),
             wal,
+            shed: crate::shed::Shedder::default(),
         });
         Counters::bump(&shared.counters.created);
         shared.emit(|h| h.on_create(1));
