@@ -191,7 +191,7 @@ impl Shared {
             self.admit(waiting, max, deadline, state)?;
         }
         let waiter = Waiter::new(deadline, blocking);
-        int.enqueue(Arc::clone(&waiter));
+        int.enqueue(Arc::clone(&waiter), want.tenant);
         let kick = int.request_creations();
         drop(int);
         if kick {
@@ -269,6 +269,9 @@ impl Shared {
             (start, Duration::ZERO)
         };
         if waited {
+            if let Some(t) = &tenant {
+                t.waited(wait);
+            }
             Counters::bump(&self.counters.acquired_waited);
             self.counters.wait_nanos.fetch_add(u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX), Relaxed);
             self.metrics.acquire.observe(wait);

@@ -47,6 +47,9 @@ pub(crate) struct EntryState {
     /// The deadline state its progress handler reads (`deadline.rs`),
     /// made the first time a deadline is set on it.
     pub clock: std::sync::OnceLock<Arc<crate::deadline::Clock>>,
+    /// With fair tenants: counts this connection against the tenant it is
+    /// handed to, until it comes back (`fair.rs`).
+    pub reservation: Option<crate::fair::Reservation>,
 }
 
 impl PoolEntry {
@@ -74,6 +77,7 @@ impl PoolEntry {
             epoch: 0,
             wal_hooked: false,
             clock: std::sync::OnceLock::new(),
+            reservation: None,
         })))
     }
 

@@ -58,4 +58,6 @@ pub trait PoolEvents: Send + Sync + 'static {
     /// is the lease out longest, whose open read keeps the WAL from
     /// restarting (known only while `leak_threshold` is set).
     fn on_wal_pinned(&self, _report: &LeakReport) {}
+    /// A statement ran past `slow_statement_threshold` (see `slow.rs`).
+    fn on_slow_statement(&self, _slow: &crate::slow::SlowStatement) {}
 }

@@ -53,6 +53,10 @@ pub struct Acquire {
     held_since: Option<std::time::Instant>,
     /// The lease's deadline budget from `start` (`AcquireOptions::deadline`).
     budget: Option<std::time::Duration>,
+    /// With a trace hook set: when it began and the acquire site (`trace.rs`).
+    traced: Option<(std::time::SystemTime, String)>,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
     stage: Stage,
 }
 
@@ -61,17 +65,25 @@ impl Acquire {
         let start = clock::now();
         let timeout = opts.timeout.unwrap_or(shared.config.acquire_timeout);
         let deadline = Deadline::after(opts.deadline.map_or(timeout, |budget| timeout.min(budget)));
+        let site = opts.site.unwrap_or(site);
+        let traced = shared.trace.on().then(|| (std::time::SystemTime::now(), site.to_string()));
+        #[cfg(feature = "tracing")]
+        let span =
+            crate::trace::spans::acquire(&shared.config.name, opts.lane, opts.tenant.as_deref(), &site.to_string());
         Acquire {
             shared,
             lane: opts.lane,
             tenant_code: opts.tenant,
             tenant: None,
-            site: Some(opts.site.unwrap_or(site)),
+            site: Some(site),
             start,
             deadline,
             gate_waited: false,
             held_since: None,
             budget: opts.deadline,
+            traced,
+            #[cfg(feature = "tracing")]
+            span,
             stage: Stage::Start,
         }
     }
@@ -162,7 +174,21 @@ impl Future for Acquire {
     type Output = Result<PooledConnection>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.step(cx)
+        #[cfg(feature = "tracing")]
+        let span = self.span.clone();
+        #[cfg(feature = "tracing")]
+        let _entered = span.enter();
+        let out = self.step(cx);
+        #[cfg(feature = "tracing")]
+        if let Poll::Ready(out) = &out {
+            crate::trace::spans::acquired(&span, self.start.elapsed(), out);
+        }
+        if let (Poll::Ready(out), Some((at, site))) = (&out, &self.traced) {
+            let (tenant, took) = (self.tenant_code.as_deref(), self.start.elapsed());
+            let event = crate::trace::TraceEvent::acquire(*at, took, self.lane, tenant, Some(site), out);
+            self.shared.trace.emit(&event);
+        }
+        out
     }
 }
 

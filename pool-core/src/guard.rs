@@ -247,7 +247,7 @@ impl Drop for PooledConnection {
             self.shared.leases.unregister(id);
         }
         if let Some(t) = &self.tenant {
-            t.lease_ended();
+            t.lease_ended(held);
         }
         self.shared.metrics.usage.observe(held);
         let id = entry.id;

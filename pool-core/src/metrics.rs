@@ -33,6 +33,11 @@ impl Histogram {
         (count, self.sum_nanos.load(Relaxed))
     }
 
+    /// Renders it with no observations counted elsewhere.
+    pub fn render_to(&self, out: &mut String, name: &str, help: &str, labels: &str) {
+        self.render(out, name, help, labels, 0);
+    }
+
     /// `zeros`: observations of zero duration counted elsewhere (direct
     /// acquires skip the histogram on the hot path and are added here).
     fn render(&self, out: &mut String, name: &str, help: &str, labels: &str, zeros: u64) {

@@ -194,16 +194,49 @@ impl Pool {
     #[track_caller]
     pub fn acquire(&self, mut opts: AcquireOptions) -> Result<PooledConnection> {
         let site = opts.site.take().unwrap_or(AcquireSite::Rust(std::panic::Location::caller()));
-        match opts.deadline {
-            None => self.shared().acquire_blocking(opts, site),
-            Some(budget) => {
-                let start = crate::clock::now();
-                opts.timeout = Some(opts.timeout.unwrap_or(self.config().acquire_timeout).min(budget));
-                let lease = self.shared().acquire_blocking(opts, site)?;
-                lease.set_deadline_from(start, budget);
-                Ok(lease)
-            }
+        if opts.deadline.is_none() && !self.shared().trace.on() && !cfg!(feature = "tracing") {
+            return self.shared().acquire_blocking(opts, site);
         }
+        self.acquire_observed(opts, site)
+    }
+
+    /// [`Pool::acquire`] with a deadline to set on the lease, or traced.
+    fn acquire_observed(&self, mut opts: AcquireOptions, site: AcquireSite) -> Result<PooledConnection> {
+        let sh = self.shared();
+        let start = crate::clock::now();
+        let wall = sh.trace.on().then(std::time::SystemTime::now);
+        let site_text = (wall.is_some() || cfg!(feature = "tracing")).then(|| site.to_string());
+        #[cfg(feature = "tracing")]
+        let span = crate::trace::spans::acquire(
+            &sh.config.name,
+            opts.lane,
+            opts.tenant.as_deref(),
+            site_text.as_deref().unwrap_or_default(),
+        );
+        #[cfg(feature = "tracing")]
+        let _entered = span.enter();
+        let (lane, tenant, budget) = (opts.lane, opts.tenant.clone(), opts.deadline);
+        if let Some(budget) = budget {
+            opts.timeout = Some(opts.timeout.unwrap_or(sh.config.acquire_timeout).min(budget));
+        }
+        let out = sh.acquire_blocking(opts, site);
+        if let (Ok(lease), Some(budget)) = (&out, budget) {
+            lease.set_deadline_from(start, budget);
+        }
+        let took = start.elapsed();
+        #[cfg(feature = "tracing")]
+        crate::trace::spans::acquired(&span, took, &out);
+        if let Some(at) = wall {
+            sh.trace.emit(&crate::trace::TraceEvent::acquire(
+                at,
+                took,
+                lane,
+                tenant.as_deref(),
+                site_text.as_deref(),
+                &out,
+            ));
+        }
+        out
     }
 
     /// An idle connection now, or a new one if there is room; never queues.
@@ -270,9 +303,10 @@ impl Pool {
     pub fn metrics_text(&self) -> String {
         let sh = self.shared();
         let state = self.state();
-        let extra = sh.tenants.metrics_text(&sh.config.name)
+        let extra = sh.tenants.metrics_text(&sh.config.name, state.max as usize)
             + &crate::replica::metrics_text(self, &state)
-            + &crate::shed::metrics_text(sh);
+            + &crate::shed::metrics_text(sh)
+            + &sh.statements.metrics_text(&sh.config.name);
         crate::metrics::render(&sh.config.name, &self.state(), &self.statistics(), &sh.metrics, &extra)
     }
 
@@ -306,6 +340,13 @@ impl Pool {
     #[track_caller]
     pub fn get_for_tenant(&self, code: &str, lane: Lane) -> Result<PooledConnection> {
         self.acquire(AcquireOptions { lane, tenant: Some(code.to_owned()), ..AcquireOptions::default() })
+    }
+
+    /// Sets tenant `code`'s weight (1 to 1000, 1 by default) in fair
+    /// queueing (`fair_tenants`): its lane is served that many callers per
+    /// turn.
+    pub fn set_tenant_weight(&self, code: &str, weight: u32) -> Result<()> {
+        self.shared().tenants.set_weight(code, weight)
     }
 
     /// One tenant's counters.

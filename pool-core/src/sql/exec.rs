@@ -1,17 +1,32 @@
 //! The one row loop: runs a [`Call`] on a lease and collects what it
-//! produced into one result type, [`Produced`].
+//! produced into one result type, [`Produced`]. Every statement of the SQL
+//! layer passes here: its deadline is armed (`deadline.rs`) and, when
+//! something observes statements (per-statement counters, the slow log, a
+//! trace hook, the `tracing` feature), it is timed and recorded.
+
+use std::time::Duration;
 
 use rusqlite::types::Value;
-use rusqlite::CachedStatement;
+use rusqlite::{CachedStatement, Statement};
 
+use crate::clock;
+use crate::deadline::Armed;
 use crate::error::{Error, Result};
 use crate::guard::PooledConnection;
 use crate::sql::call::{Call, Column, Op, Produced};
 use crate::sql::params::bind;
 
-/// Prepares `sql` on `lease` (through its statement cache).
+/// Prepares `sql` on `lease` (through its statement cache), counting a
+/// cache hit or miss when per-statement counters are on (`statements.rs`).
 pub(crate) fn prepare<'a>(lease: &'a PooledConnection, sql: &str) -> Result<CachedStatement<'a>> {
-    lease.prepare_cached(sql).map_err(|e| lease.error(e))
+    let statements = &lease.shared().statements;
+    if !statements.counting() {
+        return lease.prepare_cached(sql).map_err(|e| lease.error(e));
+    }
+    let before = lease.authorizer_calls();
+    let stmt = lease.prepare_cached(sql).map_err(|e| lease.error(e))?;
+    statements.prepared(sql, lease.authorizer_calls() != before);
+    Ok(stmt)
 }
 
 /// Runs `call` on `lease`, whose statement `stmt` is already prepared
@@ -21,14 +36,86 @@ pub(crate) fn run_prepared(
     stmt: Option<CachedStatement<'_>>,
     call: &Call,
 ) -> Result<Produced> {
+    run_after(lease, stmt, call, Duration::ZERO)
+}
+
+/// [`run_prepared`] for a statement that first `waited` for the pool or
+/// the write gate (reported with it).
+pub(crate) fn run_after(
+    lease: &PooledConnection,
+    mut stmt: Option<CachedStatement<'_>>,
+    call: &Call,
+    waited: Duration,
+) -> Result<Produced> {
     let armed = lease.arm_statement(call.timeout.or(lease.shared().config.statement_timeout));
-    run_rows(lease, stmt, call).map_err(|e| armed.check(e, call.sql.as_str()))
+    if !lease.shared().statements.observing() {
+        return run_rows(lease, stmt.as_deref_mut(), call).map_err(|e| armed.check(e, call.sql.as_str()));
+    }
+    observed(lease, stmt.as_deref_mut(), call, waited, &armed)
+}
+
+/// A statement run with the clock read around it, then recorded.
+fn observed(
+    lease: &PooledConnection,
+    mut stmt: Option<&mut Statement<'_>>,
+    call: &Call,
+    waited: Duration,
+    armed: &Armed<'_>,
+) -> Result<Produced> {
+    let shared = lease.shared();
+    let sql = call.sql.as_str();
+    let hook = shared.trace.on();
+    let wall = if hook { Some(std::time::SystemTime::now()) } else { None };
+    #[cfg(feature = "tracing")]
+    let span = crate::trace::spans::statement(
+        &shared.config.name,
+        &crate::deadline::excerpt(sql),
+        lease.lane(),
+        lease.tenant_schema(),
+        lease.acquire_site().as_deref(),
+    );
+    #[cfg(feature = "tracing")]
+    let entered = span.enter();
+    let started = clock::now();
+    let out = run_rows(lease, stmt.as_deref_mut(), call).map_err(|e| armed.check(e, sql));
+    let run = started.elapsed();
+    #[cfg(feature = "tracing")]
+    {
+        span.record("wait_ms", waited.as_secs_f64() * 1e3);
+        span.record("run_ms", run.as_secs_f64() * 1e3);
+        if let Err(e) = &out {
+            span.record("error", e.code());
+        }
+        drop(entered);
+    }
+    shared.statements.ran(sql, stmt.as_deref(), waited, run);
+    let error = out.as_ref().err().map(Error::code);
+    if shared.config.slow_statement_threshold.is_some_and(|t| run >= t) {
+        crate::slow::record(lease, call, waited, run, error);
+    }
+    if let Some(start) = wall {
+        let site = lease.acquire_site();
+        shared.trace.emit(&crate::trace::TraceEvent {
+            name: "litepool.statement",
+            start: start.checked_sub(waited).unwrap_or(start),
+            duration: waited + run,
+            wait: waited,
+            run,
+            sql: Some(sql),
+            lane: lease.lane(),
+            tenant: lease.tenant_schema(),
+            site: site.as_deref(),
+            connection_id: Some(lease.connection_id()),
+            error,
+        });
+    }
+    out
 }
 
 /// The row loop.
-fn run_rows(lease: &PooledConnection, stmt: Option<CachedStatement<'_>>, call: &Call) -> Result<Produced> {
+fn run_rows(lease: &PooledConnection, stmt: Option<&mut Statement<'_>>, call: &Call) -> Result<Produced> {
     let fail = |e: rusqlite::Error| lease.error(e);
-    let Some(mut stmt) = stmt else {
+    let Some(stmt) = stmt else {
         lease.execute_batch(call.sql.as_str())?;
         return Ok(Produced { last_insert_rowid: lease.last_insert_rowid(), ..Produced::default() });
     };
@@ -44,7 +131,7 @@ fn run_rows(lease: &PooledConnection, stmt: Option<CachedStatement<'_>>, call: &
     let mut rows = Vec::new();
     let mut changes = 0u64;
     for params in sets {
-        bind(&mut stmt, params, call.rules)?;
+        bind(stmt, params, call.rules)?;
         let mut cursor = stmt.raw_query();
         while let Some(row) = cursor.next().map_err(fail)? {
             if call.op == Op::Run || call.op == Op::Many {
@@ -79,9 +166,14 @@ fn run_rows(lease: &PooledConnection, stmt: Option<CachedStatement<'_>>, call: &
 
 /// Runs `call` on `lease` as it is (no transaction rules: see `session.rs`).
 pub fn execute(lease: &PooledConnection, call: &Call) -> Result<Produced> {
+    execute_after(lease, call, Duration::ZERO)
+}
+
+/// [`execute`] for a one-shot call that `waited` for its lease.
+pub(crate) fn execute_after(lease: &PooledConnection, call: &Call, waited: Duration) -> Result<Produced> {
     let stmt = match call.op {
         Op::Script => None,
         _ => Some(prepare(lease, call.sql.as_str())?),
     };
-    run_prepared(lease, stmt, call)
+    run_after(lease, stmt, call, waited)
 }

@@ -100,7 +100,7 @@ impl Pool {
             drop(lease);
             lease = self.acquire(again(opts, start, timeout))?;
         }
-        exec::execute(&lease, call)
+        exec::execute_after(&lease, call, start.elapsed())
     }
 
     /// [`Pool::call`] off the caller's thread: the lease is acquired without
@@ -144,7 +144,9 @@ impl Pool {
                             drop(lease);
                             let executor = shared.executor.clone();
                             pool.acquire_with(again(opts, start, timeout), move |lease| match lease {
-                                Ok(lease) => executor.submit(Box::new(move || run_and_return(lease, &call, done))),
+                                Ok(lease) => {
+                                    executor.submit(Box::new(move || run_and_return(lease, &call, start, done)))
+                                }
                                 Err(e) => done(Err(e)),
                             });
                             return;
@@ -152,16 +154,16 @@ impl Pool {
                         Err(e) => return done(Err(e)),
                     }
                 }
-                run_and_return(lease, &call, done);
+                run_and_return(lease, &call, start, done);
             }));
         })
     }
 }
 
-/// Runs `call`, gives the lease back (which may hand it to the next
-/// queued call, run next on this worker), then reports.
-fn run_and_return<F: FnOnce(Result<Produced>)>(lease: PooledConnection, call: &Call, done: F) {
-    let out = exec::execute(&lease, call);
+/// Runs `call` (asked for at `start`), gives the lease back (which may
+/// hand it to the next queued call, run next on this worker), then reports.
+fn run_and_return<F: FnOnce(Result<Produced>)>(lease: PooledConnection, call: &Call, start: Instant, done: F) {
+    let out = exec::execute_after(&lease, call, start.elapsed());
     drop(lease);
     done(out);
 }
@@ -239,7 +241,7 @@ impl Future for CallFuture {
                         }
                     }
                     me.stage = CallStage::Done;
-                    return Poll::Ready(exec::execute(&lease, &me.call));
+                    return Poll::Ready(exec::execute_after(&lease, &me.call, me.start.elapsed()));
                 }
                 CallStage::Done => return Poll::Pending,
             }

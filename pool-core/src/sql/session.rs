@@ -125,15 +125,19 @@ impl Session {
             return exec::run_prepared(&self.lease, stmt, call);
         }
         let begin = self.begin_needed(call, control, read_only);
-        match self.gate_needed(call, control, read_only, begin.is_some()) {
-            Gate::No => {}
-            Gate::Statement | Gate::Transaction => take_gate(&self.lease, &mut self.permit)?,
-        }
+        let waited = match self.gate_needed(call, control, read_only, begin.is_some()) {
+            Gate::No => std::time::Duration::ZERO,
+            Gate::Statement | Gate::Transaction => {
+                let asked = std::time::Instant::now();
+                take_gate(&self.lease, &mut self.permit)?;
+                asked.elapsed()
+            }
+        };
         if let Some(sql) = begin {
             self.lease.execute_batch(sql)?;
             self.pool_txn = true;
         }
-        let out = exec::run_prepared(&self.lease, stmt, call).map_err(|e| self.after_deadline(e));
+        let out = exec::run_after(&self.lease, stmt, call, waited).map_err(|e| self.after_deadline(e));
         self.after_statement();
         out
     }
