@@ -9,6 +9,7 @@
 mod connection;
 mod cursor;
 mod errors;
+mod observe;
 mod options;
 mod pool;
 mod rows;

@@ -29,6 +29,7 @@ from ._aio import AsyncConnection
 from ._exceptions import (
     DatabaseError,
     DataError,
+    DeadlineExceeded,
     Error,
     IntegrityError,
     InterfaceError,
@@ -40,6 +41,7 @@ from ._exceptions import (
     PoolClosed,
     PoolCloseTimeout,
     PoolExhausted,
+    PoolOverloaded,
     PoolTimeout,
     ProgrammingError,
     ReadOnlyLane,
@@ -189,6 +191,7 @@ __all__ = [
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
     "PoolTimeout", "PoolClosed", "PoolExhausted", "PoolCloseTimeout", "ReadOnlyLane",
     "InvalidConfig", "InvalidTenant", "UnknownTenant", "TenantBusy", "ReadOnlyReplica",
+    "DeadlineExceeded", "PoolOverloaded",
     "STRING", "BINARY", "NUMBER", "DATETIME", "ROWID",
     "Date", "Time", "Timestamp", "DateFromTicks", "TimeFromTicks", "TimestampFromTicks", "Binary",
 ]

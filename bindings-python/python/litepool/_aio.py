@@ -59,8 +59,8 @@ async def _wait(start) -> _native.Connection:
         raise
 
 
-def _acquire(pool, lane: str, tenant, timeout):
-    return _wait(lambda deliver: pool._acquire_with(deliver, lane, tenant=tenant, timeout=timeout))
+def _acquire(pool, lane: str, tenant, timeout, deadline=None):
+    return _wait(lambda deliver: pool._acquire_with(deliver, lane, tenant=tenant, timeout=timeout, deadline=deadline))
 
 
 def _close_quietly(conn: _native.Connection) -> None:
@@ -123,14 +123,16 @@ class _AsyncLease:
     roll back, then return the connection), or ``await`` it for an
     ``AsyncConnection`` you close yourself."""
 
-    __slots__ = ("_pool", "_lane", "_tenant", "_timeout", "_conn")
+    __slots__ = ("_pool", "_lane", "_tenant", "_timeout", "_deadline", "_conn")
 
-    def __init__(self, pool, lane, tenant, timeout) -> None:
+    def __init__(self, pool, lane, tenant, timeout, deadline=None) -> None:
         self._pool, self._lane, self._tenant, self._timeout = pool, lane, tenant, timeout
+        self._deadline = deadline
         self._conn = None
 
     async def _open(self) -> AsyncConnection:
-        return AsyncConnection(await _acquire(self._pool, self._lane, self._tenant, self._timeout))
+        conn = await _acquire(self._pool, self._lane, self._tenant, self._timeout, self._deadline)
+        return AsyncConnection(conn)
 
     def __await__(self):
         return self._open().__await__()
@@ -150,11 +152,11 @@ class _AsyncLease:
         return False
 
 
-def aconnection(pool, lane: str, tenant, timeout) -> _AsyncLease:
-    return _AsyncLease(pool, lane, tenant, timeout)
+def aconnection(pool, lane: str, tenant, timeout, deadline=None) -> _AsyncLease:
+    return _AsyncLease(pool, lane, tenant, timeout, deadline)
 
 
-async def _call(pool, op: str, sql: str, parameters, tenant, timeout):
+async def _call(pool, op: str, sql: str, parameters, tenant, timeout, deadline=None):
     """A one-shot call on the core's executor (routing, the write lane and
     the SQL all run there); the result comes back through the loop. A
     cancelled call still waiting for a connection is withdrawn."""
@@ -167,7 +169,7 @@ async def _call(pool, op: str, sql: str, parameters, tenant, timeout):
         except RuntimeError:  # the loop is closed: nobody waits
             pass
 
-    handle = pool._call_with(deliver, op, sql, parameters, tenant=tenant, timeout=timeout)
+    handle = pool._call_with(deliver, op, sql, parameters, tenant=tenant, timeout=timeout, deadline=deadline)
     try:
         return await future
     except asyncio.CancelledError:
@@ -175,9 +177,9 @@ async def _call(pool, op: str, sql: str, parameters, tenant, timeout):
         raise
 
 
-async def aquery(pool, sql: str, parameters, tenant, timeout) -> list:
-    return await _call(pool, "all", sql, parameters, tenant, timeout)
+async def aquery(pool, sql: str, parameters, tenant, timeout, deadline=None) -> list:
+    return await _call(pool, "all", sql, parameters, tenant, timeout, deadline)
 
 
-async def aexecute(pool, sql: str, parameters, tenant, timeout) -> _native.Executed:
-    return await _call(pool, "run", sql, parameters, tenant, timeout)
+async def aexecute(pool, sql: str, parameters, tenant, timeout, deadline=None) -> _native.Executed:
+    return await _call(pool, "run", sql, parameters, tenant, timeout, deadline)
