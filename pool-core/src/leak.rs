@@ -61,11 +61,18 @@ impl LeaseRegistry {
         self.sites.store(true, Ordering::Relaxed);
     }
 
-    /// Records a lease; `None` when leak detection is off.
+    /// Records a lease; `None` when leak detection is off (and no trace
+    /// hook wants the sites).
+    #[inline]
     pub fn register(&self, connection_id: u64, site: AcquireSite) -> Option<u64> {
         if self.threshold.is_none() && !self.sites.load(Ordering::Relaxed) {
             return None;
         }
+        self.record(connection_id, site)
+    }
+
+    #[inline(never)]
+    fn record(&self, connection_id: u64, site: AcquireSite) -> Option<u64> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let lease = Lease {
             connection_id,

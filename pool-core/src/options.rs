@@ -249,7 +249,7 @@ pub const OPTIONS: [OptionSpec; 34] = [
     opt(
         "shed_load",
         "shedLoad",
-        None,
+        Some("DB_POOL_SHED_LOAD"),
         Flag,
         "false",
         "Fail an acquire at once with LITEPOOL_OVERLOADED when the expected wait (queue position x mean hold time / connections) exceeds its timeout.",
@@ -257,7 +257,7 @@ pub const OPTIONS: [OptionSpec; 34] = [
     opt(
         "fair_tenants",
         "fairTenants",
-        None,
+        Some("DB_POOL_FAIR_TENANTS"),
         Flag,
         "false",
         "Serve queued callers by weighted fair queueing across tenants (deficit round robin, FIFO within a tenant; weights from set_tenant_weight) instead of one FIFO queue.",
@@ -443,9 +443,10 @@ impl PoolConfig {
     /// `DB_POOL_VFS`, `DB_POOL_REPLICA_URL`, `DB_POOL_STATEMENT_TIMEOUT`,
     /// `DB_POOL_MAX_WAITING`, `DB_POOL_MAX_LEASES_PER_TENANT`,
     /// `DB_POOL_WARM_STATEMENTS`, `DB_POOL_STATEMENT_STATS`,
-    /// `DB_POOL_SLOW_STATEMENT`.
+    /// `DB_POOL_SLOW_STATEMENT`, and the flags `DB_POOL_SHED_LOAD`,
+    /// `DB_POOL_FAIR_TENANTS` (`1`/`0`, `true`/`false`).
     ///
-    /// A value that is not a whole number is an [`Error::InvalidEnv`] naming
+    /// A value that is not a whole number (or, for a flag, `1`/`0`/`true`/`false`) is an [`Error::InvalidEnv`] naming
     /// the variable and the value; the result is validated as a whole.
     pub fn from_env() -> Result<PoolConfig> {
         Self::from_lookup(|var| std::env::var(var).ok())
@@ -460,6 +461,21 @@ impl PoolConfig {
             let Some(raw) = lookup(var) else { continue };
             if matches!(spec.kind, Text | TextOrNone) {
                 given.push((spec.name, OptionValue::Text(raw.trim().to_owned())));
+                continue;
+            }
+            if spec.kind == Flag {
+                let flag = match raw.trim() {
+                    "1" | "true" => true,
+                    "0" | "false" => false,
+                    _ => {
+                        return Err(Error::InvalidEnv {
+                            var,
+                            value: raw.clone(),
+                            reason: "expected 1, 0, true or false".to_owned(),
+                        })
+                    }
+                };
+                given.push((spec.name, OptionValue::Flag(flag)));
                 continue;
             }
             let n: u64 = raw.trim().parse().map_err(|_| Error::InvalidEnv {

@@ -192,6 +192,7 @@ impl Pool {
 
     /// A blocking acquire with every option.
     #[track_caller]
+    #[inline]
     pub fn acquire(&self, mut opts: AcquireOptions) -> Result<PooledConnection> {
         let site = opts.site.take().unwrap_or(AcquireSite::Rust(std::panic::Location::caller()));
         if opts.deadline.is_none() && !self.shared().trace.on() && !cfg!(feature = "tracing") {
@@ -201,6 +202,7 @@ impl Pool {
     }
 
     /// [`Pool::acquire`] with a deadline to set on the lease, or traced.
+    #[inline(never)]
     fn acquire_observed(&self, mut opts: AcquireOptions, site: AcquireSite) -> Result<PooledConnection> {
         let sh = self.shared();
         let start = crate::clock::now();

@@ -144,6 +144,7 @@ impl Slots {
 
     /// An idle connection for a newcomer, if the rules allow one now: with
     /// waiters queued, only when barging and the queue is not starving.
+    #[inline]
     pub fn take(&mut self, want: Want<'_>, fairness: Fairness) -> Option<PoolEntry> {
         if self.waiters.is_fair() {
             return self.take_fair(want, fairness);
@@ -157,6 +158,7 @@ impl Slots {
     /// [`Slots::take`] with fair tenants: waiters of tenants at their limit
     /// do not hold newcomers back, a newcomer whose tenant is at its limit
     /// queues, and the connection is counted against its tenant.
+    #[inline(never)]
     fn take_fair(&mut self, want: Want<'_>, fairness: Fairness) -> Option<PoolEntry> {
         let queued = self.waiters.front().is_some();
         if !self.waiters.admits(want.tenant) || (queued && (fairness == Fairness::Strict || self.starving)) {

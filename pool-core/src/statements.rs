@@ -384,10 +384,20 @@ impl Pool {
         if shared.routes.known(&sql).is_none() {
             self.call(AcquireOptions::default(), &Call::new(Op::Prepare, sql.clone()))?;
         }
-        if shared.config.warm_statements > 0 && warmable(sql.as_str()) {
-            shared.statements.pin(sql.as_str());
-        }
+        self.pin_statement(sql.as_str());
         Ok(sql)
+    }
+
+    /// Pins `sql` in the warm statement cache without preparing it now (for
+    /// callers that must not block, such as Node's `pool.prepare`); `false`
+    /// when the warm cache is off or `sql` is not a statement it warms.
+    pub fn pin_statement(&self, sql: &str) -> bool {
+        let shared = self.shared();
+        let pinned = shared.config.warm_statements > 0 && warmable(sql);
+        if pinned {
+            shared.statements.pin(sql);
+        }
+        pinned
     }
 
     /// What the pool knows about each statement run through its SQL layer
