@@ -19,12 +19,14 @@ mod call;
 mod connection;
 mod delivery;
 mod error;
+mod observe;
 mod options;
 mod pool;
 mod statement;
 mod values;
 
 pub use connection::Connection;
+pub use observe::{SlowStatement, StatementStats, TraceEvent};
 pub use options::{pool_options, AcquireOptions, OptionInfo, PoolOptions, QueryOptions};
 pub use pool::{Pool, PoolStats, RunResult, TenantStats};
 pub use statement::Statement;
