@@ -56,9 +56,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          INSERT INTO users SELECT i, 'user' || i, i * 10 FROM n;",
     )?;
     let pool = litepool::Pool::new(&path, config(&feature)?)?;
+    let hook = std::sync::Arc::new(|_: &litepool::TraceEvent<'_>| {}); // not at base
     if feature == "trace" || feature == "all" {
-        pool.set_trace_hook(Some(std::sync::Arc::new(|_: &litepool::TraceEvent<'_>| {})));
-        // not at base
+        pool.set_trace_hook(Some(hook)); // not at base
     }
     #[allow(unused_variables)]
     let deadline = (feature == "lease-deadline" || feature == "all").then(|| Duration::from_secs(1));

@@ -186,8 +186,7 @@ impl PooledConnection {
     /// statement fails with [`Error::Deadline`] (raw calls: with
     /// `SQLITE_INTERRUPT`); the connection stays usable. Ends with the lease.
     pub(crate) fn set_deadline_from(&self, start: Instant, budget: Duration) {
-        let clock = Arc::clone(self.clock());
-        clock.set_lease(self, start, budget);
+        self.clock().set_lease(self, start, budget);
     }
 
     /// Stops every statement on this lease once `budget` has passed from

@@ -197,26 +197,36 @@ impl Statements {
         Arc::clone(map.entry(Arc::from(sql)).or_default())
     }
 
-    /// Counts a prepare on the request path: `prepared` when the connection
-    /// had to compile it (a miss), else a hit.
-    pub fn prepared(&self, sql: &str, prepared: bool) {
+    /// Counts a prepare on the request path: `compiled` when the connection
+    /// had to compile it (a miss), else a hit. Returns the entry, for
+    /// [`Statements::ran`].
+    pub fn prepared(&self, sql: &str, compiled: bool) -> Arc<Entry> {
         let e = self.entry(sql);
-        if prepared {
+        if compiled {
             e.misses.fetch_add(1, Relaxed);
         } else {
             e.hits.fetch_add(1, Relaxed);
         }
+        e
     }
 
-    /// Records one run: its wait and run time, and SQLite's counters from
-    /// `stmt` (reset for the next run).
-    pub fn ran(&self, sql: &str, stmt: Option<&rusqlite::Statement<'_>>, wait: Duration, run: Duration) {
-        self.wait.observe(wait);
-        self.run.observe(run);
+    /// Records one run (of `entry`, when [`Statements::prepared`] found
+    /// it): its wait and run time, and SQLite's counters from `stmt` (reset
+    /// for the next run). Only with per-statement counters on.
+    pub fn ran(
+        &self,
+        sql: &str,
+        entry: Option<Arc<Entry>>,
+        stmt: Option<&rusqlite::Statement<'_>>,
+        wait: Duration,
+        run: Duration,
+    ) {
         if !self.counting {
             return;
         }
-        let e = self.entry(sql);
+        self.wait.observe(wait);
+        self.run.observe(run);
+        let e = entry.unwrap_or_else(|| self.entry(sql));
         e.calls.fetch_add(1, Relaxed);
         e.wait_nanos.fetch_add(nanos(wait), Relaxed);
         e.run_nanos.fetch_add(nanos(run), Relaxed);
@@ -428,10 +438,10 @@ mod tests {
         stmts.pin("SELECT 'pinned'");
         for i in 0..KEPT * 2 {
             let sql = format!("SELECT {i}");
-            stmts.ran(&sql, None, Duration::ZERO, Duration::from_micros(1));
+            stmts.ran(&sql, None, None, Duration::ZERO, Duration::from_micros(1));
             if i % 100 == 0 {
                 for _ in 0..10 {
-                    stmts.ran(&sql, None, Duration::ZERO, Duration::from_micros(1));
+                    stmts.ran(&sql, None, None, Duration::ZERO, Duration::from_micros(1));
                 }
             }
         }

@@ -4,6 +4,7 @@
 //! something observes statements (per-statement counters, the slow log, a
 //! trace hook, the `tracing` feature), it is timed and recorded.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::types::Value;
@@ -15,49 +16,82 @@ use crate::error::{Error, Result};
 use crate::guard::PooledConnection;
 use crate::sql::call::{Call, Column, Op, Produced};
 use crate::sql::params::bind;
+use crate::statements::Entry;
 
-/// Prepares `sql` on `lease` (through its statement cache), counting a
-/// cache hit or miss when per-statement counters are on (`statements.rs`).
-pub(crate) fn prepare<'a>(lease: &'a PooledConnection, sql: &str) -> Result<CachedStatement<'a>> {
+/// How long a statement waited for the pool or the write gate before it
+/// ran; read only when statements are observed (a clock read otherwise
+/// saved).
+#[derive(Clone, Copy)]
+pub(crate) enum Waited {
+    /// This long.
+    For(Duration),
+    /// Since the call asked for its lease.
+    Since(std::time::Instant),
+}
+
+impl Waited {
+    fn get(self) -> Duration {
+        match self {
+            Waited::For(d) => d,
+            Waited::Since(t) => t.elapsed(),
+        }
+    }
+}
+
+/// A call's statement, prepared through the lease's statement cache
+/// (`None` for scripts), with its registry entry when statements are
+/// counted (`statements.rs`).
+pub(crate) struct Prepared<'a> {
+    stmt: Option<CachedStatement<'a>>,
+    counted: Option<Arc<Entry>>,
+}
+
+impl Prepared<'_> {
+    /// Whether the statement is read-only (`false` for scripts).
+    pub fn read_only(&self) -> bool {
+        self.stmt.as_ref().is_some_and(|s| s.readonly())
+    }
+}
+
+/// Prepares `call`'s statement on `lease` (not for scripts), counting a
+/// cache hit or miss when per-statement counters are on.
+pub(crate) fn prepare<'a>(lease: &'a PooledConnection, call: &Call) -> Result<Prepared<'a>> {
+    if call.op == Op::Script {
+        return Ok(Prepared { stmt: None, counted: None });
+    }
+    let sql = call.sql.as_str();
     let statements = &lease.shared().statements;
     if !statements.counting() {
-        return lease.prepare_cached(sql).map_err(|e| lease.error(e));
+        let stmt = lease.prepare_cached(sql).map_err(|e| lease.error(e))?;
+        return Ok(Prepared { stmt: Some(stmt), counted: None });
     }
     let before = lease.authorizer_calls();
     let stmt = lease.prepare_cached(sql).map_err(|e| lease.error(e))?;
-    statements.prepared(sql, lease.authorizer_calls() != before);
-    Ok(stmt)
+    let entry = statements.prepared(sql, lease.authorizer_calls() != before);
+    Ok(Prepared { stmt: Some(stmt), counted: Some(entry) })
 }
 
-/// Runs `call` on `lease`, whose statement `stmt` is already prepared
-/// (scripts pass `None`), within its deadline (`deadline.rs`).
+/// Runs `call` on `lease`, whose statement is `prepared`, within its
+/// deadline (`deadline.rs`), after it `waited` for the pool or the gate.
 pub(crate) fn run_prepared(
     lease: &PooledConnection,
-    stmt: Option<CachedStatement<'_>>,
+    prepared: Prepared<'_>,
     call: &Call,
+    waited: Waited,
 ) -> Result<Produced> {
-    run_after(lease, stmt, call, Duration::ZERO)
-}
-
-/// [`run_prepared`] for a statement that first `waited` for the pool or
-/// the write gate (reported with it).
-pub(crate) fn run_after(
-    lease: &PooledConnection,
-    mut stmt: Option<CachedStatement<'_>>,
-    call: &Call,
-    waited: Duration,
-) -> Result<Produced> {
+    let Prepared { mut stmt, counted } = prepared;
     let armed = lease.arm_statement(call.timeout.or(lease.shared().config.statement_timeout));
     if !lease.shared().statements.observing() {
         return run_rows(lease, stmt.as_deref_mut(), call).map_err(|e| armed.check(e, call.sql.as_str()));
     }
-    observed(lease, stmt.as_deref_mut(), call, waited, &armed)
+    observed(lease, stmt.as_deref_mut(), counted, call, waited.get(), &armed)
 }
 
 /// A statement run with the clock read around it, then recorded.
 fn observed(
     lease: &PooledConnection,
     mut stmt: Option<&mut Statement<'_>>,
+    counted: Option<Arc<Entry>>,
     call: &Call,
     waited: Duration,
     armed: &Armed<'_>,
@@ -88,7 +122,7 @@ fn observed(
         }
         drop(entered);
     }
-    shared.statements.ran(sql, stmt.as_deref(), waited, run);
+    shared.statements.ran(sql, counted, stmt.as_deref(), waited, run);
     let error = out.as_ref().err().map(Error::code);
     if shared.config.slow_statement_threshold.is_some_and(|t| run >= t) {
         crate::slow::record(lease, call, waited, run, error);
@@ -166,14 +200,11 @@ fn run_rows(lease: &PooledConnection, stmt: Option<&mut Statement<'_>>, call: &C
 
 /// Runs `call` on `lease` as it is (no transaction rules: see `session.rs`).
 pub fn execute(lease: &PooledConnection, call: &Call) -> Result<Produced> {
-    execute_after(lease, call, Duration::ZERO)
+    execute_after(lease, call, Waited::For(Duration::ZERO))
 }
 
 /// [`execute`] for a one-shot call that `waited` for its lease.
-pub(crate) fn execute_after(lease: &PooledConnection, call: &Call, waited: Duration) -> Result<Produced> {
-    let stmt = match call.op {
-        Op::Script => None,
-        _ => Some(prepare(lease, call.sql.as_str())?),
-    };
-    run_after(lease, stmt, call, waited)
+pub(crate) fn execute_after(lease: &PooledConnection, call: &Call, waited: Waited) -> Result<Produced> {
+    let prepared = prepare(lease, call)?;
+    run_prepared(lease, prepared, call, waited)
 }

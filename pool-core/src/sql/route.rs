@@ -25,7 +25,7 @@ use crate::pool::{AcquireOptions, Pool};
 use crate::shared::Shared;
 use crate::sql::call::{Call, Op, Produced, Sql};
 use crate::sql::classify;
-use crate::sql::exec;
+use crate::sql::exec::{self, Waited};
 
 /// The lane a statement with this read-only answer runs on.
 fn lane_for(read_only: bool) -> Lane {
@@ -70,7 +70,7 @@ fn grouped(shared: &Shared, opts: &AcquireOptions, call: &Call, lane: Lane, prob
 /// and, if it does, takes the write gate in place when it is free.
 /// `Ok(true)`: run it on this lease.
 fn probe(shared: &Shared, lease: &mut PooledConnection, sql: &Sql) -> Result<bool> {
-    let read_only = exec::prepare(lease, sql.as_str())?.readonly();
+    let read_only = exec::prepare(lease, &Call::new(Op::Prepare, sql.clone()))?.read_only();
     shared.routes.learn(sql, read_only);
     Ok(read_only || lease.try_upgrade())
 }
@@ -100,7 +100,7 @@ impl Pool {
             drop(lease);
             lease = self.acquire(again(opts, start, timeout))?;
         }
-        exec::execute_after(&lease, call, start.elapsed())
+        exec::execute_after(&lease, call, Waited::Since(start))
     }
 
     /// [`Pool::call`] off the caller's thread: the lease is acquired without
@@ -163,7 +163,7 @@ impl Pool {
 /// Runs `call` (asked for at `start`), gives the lease back (which may
 /// hand it to the next queued call, run next on this worker), then reports.
 fn run_and_return<F: FnOnce(Result<Produced>)>(lease: PooledConnection, call: &Call, start: Instant, done: F) {
-    let out = exec::execute_after(&lease, call, start.elapsed());
+    let out = exec::execute_after(&lease, call, Waited::Since(start));
     drop(lease);
     done(out);
 }
@@ -241,7 +241,7 @@ impl Future for CallFuture {
                         }
                     }
                     me.stage = CallStage::Done;
-                    return Poll::Ready(exec::execute_after(&lease, &me.call, me.start.elapsed()));
+                    return Poll::Ready(exec::execute_after(&lease, &me.call, Waited::Since(me.start)));
                 }
                 CallStage::Done => return Poll::Pending,
             }

@@ -34,7 +34,7 @@ use crate::gate::{GateEntry, GatePermit, Pass};
 use crate::guard::{Lane, PooledConnection};
 use crate::sql::call::{Call, Op, Produced};
 use crate::sql::classify::{self, Control};
-use crate::sql::exec;
+use crate::sql::exec::{self, Waited};
 use crate::sql::executor::Executor;
 use crate::waiter::Waiter;
 
@@ -116,13 +116,10 @@ impl Session {
             // PEP 249 / sqlite3: a script commits the open transaction first.
             self.end("COMMIT")?;
         }
-        let stmt = match call.op {
-            Op::Script => None,
-            _ => Some(exec::prepare(&self.lease, call.sql.as_str())?),
-        };
-        let read_only = stmt.as_ref().is_some_and(|s| s.readonly());
+        let prepared = exec::prepare(&self.lease, call)?;
+        let read_only = prepared.read_only();
         if call.op == Op::Prepare {
-            return exec::run_prepared(&self.lease, stmt, call);
+            return exec::run_prepared(&self.lease, prepared, call, Waited::For(std::time::Duration::ZERO));
         }
         let begin = self.begin_needed(call, control, read_only);
         let waited = match self.gate_needed(call, control, read_only, begin.is_some()) {
@@ -137,7 +134,8 @@ impl Session {
             self.lease.execute_batch(sql)?;
             self.pool_txn = true;
         }
-        let out = exec::run_after(&self.lease, stmt, call, waited).map_err(|e| self.after_deadline(e));
+        let out =
+            exec::run_prepared(&self.lease, prepared, call, Waited::For(waited)).map_err(|e| self.after_deadline(e));
         self.after_statement();
         out
     }
