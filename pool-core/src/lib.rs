@@ -42,6 +42,17 @@
 //!
 //! Async callers use [`Pool::get_async`] (any executor) or
 //! [`Pool::acquire_with`] (a callback); neither parks a thread.
+//!
+//! Off by default, for production services: statement deadlines enforced
+//! inside SQLite (`statement_timeout`, [`AcquireOptions::deadline`],
+//! [`sql::Call::timeout`]; `deadline.rs`), load shedding (`max_waiting`,
+//! `shed_load`, [`Pool::expected_wait`]; `shed.rs`), fair queueing across
+//! tenants (`fair_tenants`, `max_leases_per_tenant`,
+//! [`Pool::set_tenant_weight`]; `fair.rs`), a warm statement cache
+//! (`warm_statements`, [`Pool::prepare`]), per-statement counters and a
+//! slow-statement log (`statement_stats`, `slow_statement_threshold`,
+//! [`Pool::statement_statistics`], [`Pool::slow_statements`]) and spans
+//! ([`Pool::set_trace_hook`], the `tracing` feature).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
