@@ -213,6 +213,7 @@ impl Statements {
     /// Records one run (of `entry`, when [`Statements::prepared`] found
     /// it): its wait and run time, and SQLite's counters from `stmt` (reset
     /// for the next run). Only with per-statement counters on.
+    #[inline]
     pub fn ran(
         &self,
         sql: &str,

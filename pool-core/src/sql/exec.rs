@@ -30,10 +30,19 @@ pub(crate) enum Waited {
 }
 
 impl Waited {
+    /// The wait, read before the statement runs.
     fn get(self) -> Duration {
         match self {
             Waited::For(d) => d,
             Waited::Since(t) => t.elapsed(),
+        }
+    }
+
+    /// The wait, read after the statement `ran` this long.
+    fn before(self, ran: Duration) -> Duration {
+        match self {
+            Waited::For(d) => d,
+            Waited::Since(t) => t.elapsed().saturating_sub(ran),
         }
     }
 }
@@ -84,7 +93,7 @@ pub(crate) fn run_prepared(
     if !lease.shared().statements.observing() {
         return run_rows(lease, stmt.as_deref_mut(), call).map_err(|e| armed.check(e, call.sql.as_str()));
     }
-    observed(lease, stmt.as_deref_mut(), counted, call, waited.get(), &armed)
+    observed(lease, stmt.as_deref_mut(), counted, call, waited, &armed)
 }
 
 /// A statement run with the clock read around it, then recorded.
@@ -93,12 +102,19 @@ fn observed(
     mut stmt: Option<&mut Statement<'_>>,
     counted: Option<Arc<Entry>>,
     call: &Call,
-    waited: Duration,
+    waited: Waited,
     armed: &Armed<'_>,
 ) -> Result<Produced> {
     let shared = lease.shared();
     let sql = call.sql.as_str();
     let hook = shared.trace.on();
+    // Read now only if something records it for every statement; the slow
+    // log reads it when a statement turns out slow.
+    let waited = if hook || shared.statements.counting() || cfg!(feature = "tracing") {
+        Waited::For(waited.get())
+    } else {
+        waited
+    };
     let wall = if hook { Some(std::time::SystemTime::now()) } else { None };
     #[cfg(feature = "tracing")]
     let span = crate::trace::spans::statement(
@@ -115,19 +131,22 @@ fn observed(
     let run = started.elapsed();
     #[cfg(feature = "tracing")]
     {
-        span.record("wait_ms", waited.as_secs_f64() * 1e3);
+        span.record("wait_ms", waited.get().as_secs_f64() * 1e3);
         span.record("run_ms", run.as_secs_f64() * 1e3);
         if let Err(e) = &out {
             span.record("error", e.code());
         }
         drop(entered);
     }
-    shared.statements.ran(sql, counted, stmt.as_deref(), waited, run);
+    if shared.statements.counting() {
+        shared.statements.ran(sql, counted, stmt.as_deref(), waited.get(), run);
+    }
     let error = out.as_ref().err().map(Error::code);
     if shared.config.slow_statement_threshold.is_some_and(|t| run >= t) {
-        crate::slow::record(lease, call, waited, run, error);
+        crate::slow::record(lease, call, waited.before(run), run, error);
     }
     if let Some(start) = wall {
+        let waited = waited.get();
         let site = lease.acquire_site();
         shared.trace.emit(&crate::trace::TraceEvent {
             name: "litepool.statement",
