@@ -9,6 +9,8 @@ python3 benches/rust/report.py
 cargo bench -p litepool --bench tenants
 python3 benches/rust/tenants_report.py
 cargo run --release -q -p litepool --example fairness
+python3 benches/features.py 3        # issue 16's features off vs on, wall time
+bash benches/feature-cost.sh HEAD    # the same, in instructions (callgrind)
 for lang in c python node; do
   if [ -f "benches/$lang/run.sh" ]; then
     echo "== $lang"
