@@ -14,8 +14,8 @@
 //! ones included) and a statement's ([`Call::timeout`], or the pool's
 //! `statement_timeout`); the earlier wins. The handler is installed on a
 //! connection the first time a deadline is set on it: a pool that never uses
-//! deadlines runs without one, and a statement without a deadline costs two
-//! loads. Time spent sleeping in SQLite's busy handler is bounded by
+//! deadlines runs without one, and a statement without a deadline costs a
+//! few loads (the clock is read only while a deadline is in force). Time spent sleeping in SQLite's busy handler is bounded by
 //! `busy_timeout`, not by the deadline (the handler is not called there).
 //!
 //! [`AcquireOptions::deadline`]: crate::AcquireOptions::deadline
@@ -208,7 +208,10 @@ impl PooledConnection {
                 Armed { clock: Some((clock, started)), limit: Some(limit) }
             }
             // A lease deadline may be in force (only then is the clock read).
-            None => Armed { clock: self.entry().clock.get().map(|c| (&**c, clock::now())), limit: None },
+            None => {
+                let clock = self.entry().clock.get().filter(|c| c.lease_until.load(Relaxed) != 0);
+                Armed { clock: clock.map(|c| (&**c, clock::now())), limit: None }
+            }
         }
     }
 
