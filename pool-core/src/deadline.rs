@@ -15,8 +15,9 @@
 //! `statement_timeout`); the earlier wins. The handler is installed on a
 //! connection the first time a deadline is set on it: a pool that never uses
 //! deadlines runs without one, and a statement without a deadline costs a
-//! few loads (the clock is read only while a deadline is in force). Time spent sleeping in SQLite's busy handler is bounded by
-//! `busy_timeout`, not by the deadline (the handler is not called there).
+//! few loads (the clock is read only while a deadline is in force). Time
+//! spent sleeping in SQLite's busy handler is bounded by `busy_timeout`, not
+//! by the deadline (the handler is not called there).
 //!
 //! [`AcquireOptions::deadline`]: crate::AcquireOptions::deadline
 //! [`Call::timeout`]: crate::sql::Call::timeout
