@@ -18,3 +18,4 @@ fi
 
 mkdir -p "$root/benches/results"
 node "$here/run.js" "$@" | tee "$root/benches/results/node.md"
+node "$here/targets.js"

@@ -11,7 +11,7 @@ cd "$root"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9,<2' 'SQLAlchemy>=2'
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'maturin>=1.9,<2' 'SQLAlchemy>=2' 'aiosqlite==0.22.1'
 VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
     maturin develop --quiet --release --manifest-path bindings-python/Cargo.toml
 
@@ -27,3 +27,9 @@ table="$("$venv/bin/python" benches/python/bench.py "$@")"
     echo "$table"
 } > "$out"
 cat "$out"
+
+# The performance issue's targets (pool.query vs sqlite3 per thread, asyncio vs aiosqlite).
+"$venv/bin/python" benches/python/targets.py
+
+# The drop-in (litepool.sqlite3) and the SQLAlchemy dialect against their peers.
+bash "$root/benches/python/dropin.sh"

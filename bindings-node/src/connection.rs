@@ -19,7 +19,7 @@ use crate::call::rules;
 use crate::delivery::{Delivery, Pending};
 use crate::error::{to_js_error, Failure};
 use crate::options::sql_arg;
-use crate::values::{params_from_js, produced_to_js};
+use crate::values::params_from_js;
 
 /// A leased connection. Give it back with `release()`.
 #[napi(custom_finalize)]
@@ -231,7 +231,7 @@ impl Connection {
             self.queue.run_now(Action::Call(call))
         };
         match out {
-            Ok(produced) => produced_to_js(env, op, produced, self.safe_integers),
+            Ok(produced) => self.delivery.to_js(env, op, produced, self.safe_integers),
             Err(e) => Err(to_js_error(env, &Failure::Core(e))),
         }
     }

@@ -18,7 +18,7 @@ use napi::{sys, Env};
 use parking_lot::Mutex;
 
 use crate::error::{js_error_value, Failure};
-use crate::values::produced_to_js;
+use crate::values::{produced_to_js_shaped, RowShapes};
 
 /// A value made on the JS thread.
 pub(crate) type Build = Box<dyn for<'env> FnOnce(&'env Env) -> Result<Unknown<'env>> + Send>;
@@ -76,6 +76,8 @@ struct Mailbox {
     in_flight: AtomicUsize,
     /// The doorbell's raw handle, for ref/unref from its own callback.
     raw: std::sync::atomic::AtomicPtr<sys::napi_threadsafe_function__>,
+    /// Row factories for the results settled here (JS thread only).
+    shapes: Mutex<RowShapes>,
 }
 
 impl Delivery {
@@ -85,6 +87,7 @@ impl Delivery {
             settled: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
             raw: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
+            shapes: Mutex::new(RowShapes::default()),
         });
         let for_callback = Arc::clone(&mailbox);
         let noop = env.create_function_from_closure::<(), (), _>("litepoolDelivered", |_| Ok(()))?;
@@ -99,6 +102,18 @@ impl Delivery {
             })?;
         mailbox.raw.store(doorbell.raw(), Ordering::Relaxed);
         Ok(Delivery { inner: Arc::new(Inner { mailbox, doorbell }) })
+    }
+
+    /// A call's outcome as a JS value, its rows built by this pool's row
+    /// factories. Call on the JS thread (the sync calls).
+    pub fn to_js<'env>(
+        &self,
+        env: &'env Env,
+        op: Op,
+        produced: Produced,
+        safe_integers: bool,
+    ) -> Result<Unknown<'env>> {
+        produced_to_js_shaped(env, op, produced, safe_integers, &mut self.inner.mailbox.shapes.lock())
     }
 
     /// A new promise, settled later through [`Pending::settle`] from any
@@ -140,12 +155,14 @@ impl Mailbox {
     fn deliver(&self, env: &Env) {
         let batch = std::mem::take(&mut *self.settled.lock());
         let count = batch.len();
+        let mut shapes = self.shapes.lock();
         for settled in batch {
             if let Some(n) = &settled.in_flight {
                 n.fetch_sub(1, Ordering::Relaxed);
             }
-            settle_now(env, settled.deferred.0, settled.result);
+            settle_now(env, settled.deferred.0, settled.result, &mut shapes);
         }
+        drop(shapes);
         if count > 0 && self.in_flight.fetch_sub(count, Ordering::Relaxed) == count {
             // SAFETY: on the JS thread, from the doorbell's own callback, so it is alive.
             unsafe { sys::napi_unref_threadsafe_function(env.raw(), self.raw.load(Ordering::Relaxed)) };
@@ -154,12 +171,19 @@ impl Mailbox {
 }
 
 /// Resolves or rejects `deferred` on the JS thread.
-fn settle_now(env: &Env, deferred: sys::napi_deferred, result: std::result::Result<Value, Failure>) {
+fn settle_now(
+    env: &Env,
+    deferred: sys::napi_deferred,
+    result: std::result::Result<Value, Failure>,
+    shapes: &mut RowShapes,
+) {
     let mut scope = std::ptr::null_mut();
     // SAFETY: on the JS thread; the scope is closed below.
     let opened = unsafe { sys::napi_open_handle_scope(env.raw(), &mut scope) } == sys::Status::napi_ok;
     let value = match result {
-        Ok(Value::Produced(op, produced, safe_integers)) => produced_to_js(env, op, produced, safe_integers),
+        Ok(Value::Produced(op, produced, safe_integers)) => {
+            produced_to_js_shaped(env, op, produced, safe_integers, shapes)
+        }
         Ok(Value::Build(build)) => build(env),
         // SAFETY: creating `undefined` on the JS thread.
         Ok(Value::Done) => unsafe { Undefined::to_napi_value(env.raw(), ()) }

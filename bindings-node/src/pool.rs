@@ -14,7 +14,7 @@ use crate::delivery::{Delivery, Value};
 use crate::error::{range_error, to_js_error, type_error, Failure};
 use crate::options::{parse_acquire_options, parse_pool_options, parse_query_options, path_arg, sql_arg, Parsed};
 use crate::statement::Statement;
-use crate::values::{params_from_js, produced_to_js};
+use crate::values::params_from_js;
 
 /// A pool of SQLite connections to one database file.
 ///
@@ -599,7 +599,7 @@ impl Pool {
         let mut opts = parse_query_options(env, options)?;
         opts.site = self.capture_site(env).map(AcquireSite::Text);
         match self.inner.call(opts, &call) {
-            Ok(produced) => produced_to_js(env, op, produced, self.safe_integers),
+            Ok(produced) => self.delivery.to_js(env, op, produced, self.safe_integers),
             Err(e) => Err(to_js_error(env, &Failure::Core(e))),
         }
     }

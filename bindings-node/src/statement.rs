@@ -18,7 +18,9 @@ use crate::call::{call_async, rules};
 use crate::delivery::Delivery;
 use crate::error::{to_js_error, Failure};
 use crate::options::parse_query_options;
-use crate::values::{check, params_from_js, produced_to_js, row_object, rows_array};
+use crate::values::{
+    check, make_row_factory, params_from_js, produced_to_js, row_from_factory, row_object, rows_array,
+};
 
 /// A prepared statement, made by `pool.prepare(sql)`. Its calls lease a
 /// connection each, like the pool's own `get/query/run`.
@@ -34,16 +36,19 @@ pub struct Statement {
     keys: RefCell<Keys>,
 }
 
-/// Column names, and a reference to a JS array of them as strings.
+/// Column names, and a reference to a JS array of them as strings, and
+/// to a row factory for them (see `values::make_row_factory`).
 struct Keys {
     names: Vec<String>,
     /// Null when none is made yet.
     array: sys::napi_ref,
+    /// Null when none is made yet, or none can be (see `row_factory_source`).
+    factory: sys::napi_ref,
 }
 
 impl Default for Keys {
     fn default() -> Self {
-        Keys { names: Vec::new(), array: std::ptr::null_mut() }
+        Keys { names: Vec::new(), array: std::ptr::null_mut(), factory: std::ptr::null_mut() }
     }
 }
 
@@ -175,10 +180,10 @@ impl Statement {
         let call = self.call_of(env, op, params)?;
         let opts = parse_query_options(env, options)?;
         let produced = self.pool.call(opts, &call).map_err(|e| to_js_error(env, &Failure::Core(e)))?;
-        let names: Vec<String> = produced.column_names().map(str::to_owned).collect();
         match op {
             Op::First => match produced.rows.into_iter().next() {
                 Some(row) => {
+                    let names: Vec<&str> = produced.columns.iter().map(|c| c.name.as_str()).collect();
                     let obj = self.row_to_js(env, &names, row)?;
                     // SAFETY: `obj` was created on this env just now.
                     Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), obj) })
@@ -186,6 +191,7 @@ impl Statement {
                 None => produced_to_js(env, op, litepool::sql::Produced::default(), self.safe_integers),
             },
             Op::All => {
+                let names: Vec<&str> = produced.columns.iter().map(|c| c.name.as_str()).collect();
                 let keys = self.keys(env, &names)?;
                 let array = rows_array(env.raw(), &keys, produced.rows, self.safe_integers)?;
                 // SAFETY: `array` was created on this env just now.
@@ -198,7 +204,7 @@ impl Statement {
     /// The JS keys for `columns`: the kept ones, or new ones when the
     /// columns changed (the first call, or a schema change under `SELECT *`).
     /// Kept as one referenced JS array (Node 20 cannot reference a string).
-    fn keys(&self, env: &Env, columns: &[String]) -> Result<Vec<sys::napi_value>> {
+    fn keys(&self, env: &Env, columns: &[&str]) -> Result<Vec<sys::napi_value>> {
         let raw = env.raw();
         let mut keys = self.keys.borrow_mut();
         let mut array = std::ptr::null_mut();
@@ -209,12 +215,12 @@ impl Statement {
             unsafe {
                 check(sys::napi_create_array_with_length(raw, columns.len(), &mut array))?;
                 for (i, name) in columns.iter().enumerate() {
-                    let value = String::to_napi_value(raw, name.clone())?;
+                    let value = String::to_napi_value(raw, (*name).to_owned())?;
                     check(sys::napi_set_element(raw, array, i as u32, value))?;
                 }
                 check(sys::napi_create_reference(raw, array, 1, &mut keys.array))?;
             }
-            keys.names = columns.to_vec();
+            keys.names = columns.iter().map(|c| (*c).to_owned()).collect();
         } else {
             // SAFETY: `keys.array` is a live strong reference made on this env.
             check(unsafe { sys::napi_get_reference_value(raw, keys.array, &mut array) })?;
@@ -229,20 +235,47 @@ impl Statement {
             .collect()
     }
 
-    fn row_to_js(&self, env: &Env, columns: &[String], row: Vec<Value>) -> Result<sys::napi_value> {
+    /// One row object: through the statement's row factory (made on the
+    /// first row, again when the columns change), else key by key.
+    fn row_to_js(&self, env: &Env, columns: &[&str], row: Vec<Value>) -> Result<sys::napi_value> {
+        let raw = env.raw();
+        let factory = {
+            let mut keys = self.keys.borrow_mut();
+            if keys.names != columns {
+                keys.release(raw);
+                keys.names = columns.iter().map(|c| (*c).to_owned()).collect();
+            }
+            if keys.factory.is_null() {
+                if let Some(f) = make_row_factory(raw, &keys.names)? {
+                    // SAFETY: `f` is a live function on this env; the reference is owned by `keys`.
+                    check(unsafe { sys::napi_create_reference(raw, f, 1, &mut keys.factory) })?;
+                }
+            }
+            let mut f = std::ptr::null_mut();
+            if !keys.factory.is_null() {
+                // SAFETY: `keys.factory` is a live strong reference made on this env.
+                check(unsafe { sys::napi_get_reference_value(raw, keys.factory, &mut f) })?;
+            }
+            f
+        };
+        if !factory.is_null() {
+            return row_from_factory(raw, factory, row, self.safe_integers);
+        }
         let keys = self.keys(env, columns)?;
-        row_object(env.raw(), &keys, row, self.safe_integers)
+        row_object(raw, &keys, row, self.safe_integers)
     }
 }
 
 impl Keys {
     /// Deletes the references (on the JS thread).
     fn release(&mut self, env: sys::napi_env) {
-        if !self.array.is_null() {
-            // SAFETY: the reference was made on this env and is deleted once
-            // (the field is nulled right after).
-            unsafe { sys::napi_delete_reference(env, self.array) };
-            self.array = std::ptr::null_mut();
+        for r in [&mut self.array, &mut self.factory] {
+            if !r.is_null() {
+                // SAFETY: the reference was made on this env and is deleted
+                // once (the field is nulled right after).
+                unsafe { sys::napi_delete_reference(env, *r) };
+                *r = std::ptr::null_mut();
+            }
         }
         self.names.clear();
     }

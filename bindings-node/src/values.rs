@@ -260,3 +260,174 @@ pub(crate) fn check(status: sys::napi_status) -> Result<()> {
         Err(napi::Error::new(Status::from(status), "a napi call failed while building a row".to_owned()))
     }
 }
+
+/// The JS source of a row factory for `names`: a function of one argument
+/// per column returning `{"name": value, ...}` as an object literal, so V8
+/// builds every row with one fixed shape instead of one property store per
+/// column (`None` when a name would mean something else in a literal:
+/// `__proto__` sets the prototype).
+pub fn row_factory_source(names: &[String]) -> Option<String> {
+    if names.iter().any(|n| n == "__proto__") {
+        return None;
+    }
+    let args: Vec<String> = (0..names.len()).map(|i| format!("a{i}")).collect();
+    let fields: Vec<String> = names.iter().zip(&args).map(|(n, a)| format!("{}:{a}", js_string_literal(n))).collect();
+    Some(format!("return function({}){{return {{{}}}}}", args.join(","), fields.join(",")))
+}
+
+/// `s` as a double-quoted JS string literal.
+fn js_string_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Compiles [`row_factory_source`] with the global `Function` constructor.
+pub fn make_row_factory(env: sys::napi_env, names: &[String]) -> Result<Option<sys::napi_value>> {
+    let Some(source) = row_factory_source(names) else { return Ok(None) };
+    // SAFETY: plain napi calls on the JS thread with values created here.
+    unsafe {
+        let mut global = std::ptr::null_mut();
+        check(sys::napi_get_global(env, &mut global))?;
+        let mut function_ctor = std::ptr::null_mut();
+        check(sys::napi_get_named_property(env, global, c"Function".as_ptr(), &mut function_ctor))?;
+        let body = String::to_napi_value(env, source)?;
+        let mut outer = std::ptr::null_mut();
+        check(sys::napi_new_instance(env, function_ctor, 1, &body, &mut outer))?;
+        let mut undefined = std::ptr::null_mut();
+        check(sys::napi_get_undefined(env, &mut undefined))?;
+        let mut factory = std::ptr::null_mut();
+        check(sys::napi_call_function(env, undefined, outer, 0, std::ptr::null(), &mut factory))?;
+        Ok(Some(factory))
+    }
+}
+
+/// One row through a factory from [`make_row_factory`].
+pub fn row_from_factory(
+    env: sys::napi_env,
+    factory: sys::napi_value,
+    row: Vec<Value>,
+    safe_integers: bool,
+) -> Result<sys::napi_value> {
+    let args = row.into_iter().map(|v| value_to_js(env, v, safe_integers)).collect::<Result<Vec<_>>>()?;
+    let mut out = std::ptr::null_mut();
+    // SAFETY: plain napi calls on the JS thread; `factory` is a live function.
+    unsafe {
+        let mut undefined = std::ptr::null_mut();
+        check(sys::napi_get_undefined(env, &mut undefined))?;
+        check(sys::napi_call_function(env, undefined, factory, args.len(), args.as_ptr(), &mut out))?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_factory_quotes_every_name_and_refuses_proto() {
+        let src = row_factory_source(&["id".into(), "we\"ird\\".into(), "a\nb".into()]);
+        assert_eq!(src.as_deref(), Some(r#"return function(a0,a1,a2){return {"id":a0,"we\"ird\\":a1,"a\u000ab":a2}}"#));
+        assert!(row_factory_source(&["__proto__".into()]).is_none());
+    }
+}
+
+/// Row factories by column names, for results settled on the JS thread
+/// (one per pool's delivery): most calls repeat a few result shapes, so a
+/// factory is compiled once per shape. At most [`RowShapes::MAX`] are kept
+/// (the least recently used is dropped).
+#[derive(Default)]
+pub struct RowShapes {
+    entries: Vec<(Vec<String>, sys::napi_ref)>,
+}
+
+// SAFETY: the references are only created, read and deleted on the JS
+// thread (by `Delivery`'s doorbell callback); other threads never touch
+// them, they only hold the mailbox that owns this.
+unsafe impl Send for RowShapes {}
+
+impl RowShapes {
+    pub const MAX: usize = 32;
+
+    /// The factory for `names` (made now if new); `None` if none can be made.
+    fn factory(&mut self, env: sys::napi_env, names: &[&str]) -> Result<Option<sys::napi_value>> {
+        let at =
+            self.entries.iter().position(|(n, _)| n.len() == names.len() && n.iter().zip(names).all(|(a, b)| a == b));
+        let reference = match at {
+            Some(i) => {
+                let entry = self.entries.remove(i);
+                let r = entry.1;
+                self.entries.push(entry);
+                r
+            }
+            None => {
+                let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+                let Some(f) = make_row_factory(env, &owned)? else { return Ok(None) };
+                let mut r = std::ptr::null_mut();
+                // SAFETY: `f` is a live function on this env; the reference is owned by `self`.
+                check(unsafe { sys::napi_create_reference(env, f, 1, &mut r) })?;
+                if self.entries.len() == Self::MAX {
+                    let (_, old) = self.entries.remove(0);
+                    // SAFETY: made on this env by this cache, deleted once (removed above).
+                    unsafe { sys::napi_delete_reference(env, old) };
+                }
+                self.entries.push((owned, r));
+                r
+            }
+        };
+        let mut f = std::ptr::null_mut();
+        // SAFETY: `reference` is a live strong reference made on this env.
+        check(unsafe { sys::napi_get_reference_value(env, reference, &mut f) })?;
+        Ok(Some(f))
+    }
+}
+
+/// [`produced_to_js`], with rows built by the factories in `shapes`.
+pub fn produced_to_js_shaped<'env>(
+    env: &'env Env,
+    op: Op,
+    produced: Produced,
+    safe_integers: bool,
+    shapes: &mut RowShapes,
+) -> Result<Unknown<'env>> {
+    if !matches!(op, Op::All | Op::First) || (op == Op::First && produced.rows.is_empty()) {
+        return produced_to_js(env, op, produced, safe_integers);
+    }
+    let raw = env.raw();
+    let names: Vec<&str> = produced.columns.iter().map(|c| c.name.as_str()).collect();
+    let Some(factory) = shapes.factory(raw, &names)? else {
+        return produced_to_js(env, op, produced, safe_integers);
+    };
+    let value = match op {
+        Op::First => match produced.rows.into_iter().next() {
+            Some(row) => row_from_factory(raw, factory, row, safe_integers)?,
+            // SAFETY: creating `undefined` on the JS thread.
+            None => unsafe { Undefined::to_napi_value(raw, ())? },
+        },
+        _ => {
+            let mut array = std::ptr::null_mut();
+            // SAFETY: plain napi calls on the JS thread with values created here.
+            unsafe {
+                check(sys::napi_create_array_with_length(raw, produced.rows.len(), &mut array))?;
+                for (i, row) in produced.rows.into_iter().enumerate() {
+                    let obj = row_from_factory(raw, factory, row, safe_integers)?;
+                    check(sys::napi_set_element(raw, array, i as u32, obj))?;
+                }
+            }
+            array
+        }
+    };
+    // SAFETY: `value` was created on this env just now.
+    Ok(unsafe { Unknown::from_raw_unchecked(raw, value) })
+}

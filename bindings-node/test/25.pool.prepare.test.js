@@ -75,3 +75,19 @@ test('prepare: calls on a closed pool fail with LITEPOOL_CLOSED', async () => {
   assert.throws(() => one.getSync(), { code: 'LITEPOOL_CLOSED' });
   await assert.rejects(one.get(), { code: 'LITEPOOL_CLOSED' });
 });
+
+test('getSync rows are built from a row factory: any column name, the shape follows the columns', () => withPool({}, async (pool) => {
+  const odd = pool.prepare('SELECT 1 AS "we""ird\\", 2 AS "a b", 3 AS "x\ny", 4 AS "constructor", 5 AS "0"');
+  assert.deepEqual(odd.getSync(), { 'we"ird\\': 1, 'a b': 2, 'x\ny': 3, constructor: 4, 0: 5 });
+  const proto = pool.prepare('SELECT 1 AS "__proto__", 2 AS y');
+  const row = proto.getSync();
+  assert.equal(Object.getPrototypeOf(row), Object.prototype, 'a column named __proto__ never sets the prototype');
+  assert.equal(row.y, 2);
+  // The same statement after a schema change under SELECT *: new columns, new shape.
+  await pool.exec('CREATE TABLE s (a INTEGER)');
+  await pool.run('INSERT INTO s VALUES (1)');
+  const star = pool.prepare('SELECT * FROM s');
+  assert.deepEqual(star.getSync(), { a: 1 });
+  await pool.exec('ALTER TABLE s ADD COLUMN b TEXT DEFAULT \'x\'');
+  assert.deepEqual(star.getSync(), { a: 1, b: 'x' });
+}));

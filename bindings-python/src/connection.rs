@@ -11,7 +11,7 @@
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 
-use litepool::sql::{Call, Column, Produced, Session, TxnMode};
+use litepool::sql::{Call, Column, Fetched, Opened, Produced, Session, StreamId, TxnMode};
 use litepool::{Lane, PooledConnection};
 use parking_lot::Mutex;
 use pyo3::exceptions::PyResourceWarning;
@@ -74,6 +74,39 @@ impl Connection {
     /// Runs one call under the session's transaction rules.
     pub fn run(&self, py: Python<'_>, call: &Call) -> PyResult<Produced> {
         self.with_session(py, |session| Ok(session.run(call)?))
+    }
+
+    /// [`Connection::run`] on a thread that does not hold the GIL (an
+    /// executor worker running an asyncio call).
+    pub fn run_detached(&self, call: &Call) -> Outcome<Produced> {
+        let mode = if self.autocommit.load(SeqCst) { TxnMode::Autocommit } else { TxnMode::Implicit };
+        match self.session.lock().as_mut() {
+            Some(session) => {
+                session.set_mode(mode);
+                Ok(session.run(call)?)
+            }
+            None => Err(closed_error()),
+        }
+    }
+
+    /// Opens a query: its first `first` rows now, the rest through [`Connection::fetch`].
+    pub fn open(&self, py: Python<'_>, call: &Call, first: usize) -> PyResult<Opened> {
+        self.with_session(py, |session| Ok(session.open(call, first)?))
+    }
+
+    /// Steps up to `max` more rows of an open query.
+    pub fn fetch(&self, py: Python<'_>, id: StreamId, max: usize) -> PyResult<Fetched> {
+        self.with_session(py, |session| Ok(session.fetch(id, max)?))
+    }
+
+    /// Closes an open query (its cursor was reset or dropped); nothing if
+    /// the connection was closed meanwhile.
+    pub fn close_stream(&self, py: Python<'_>, id: StreamId) {
+        py.detach(|| {
+            if let Some(session) = self.session.lock().as_mut() {
+                session.close_stream(id);
+            }
+        });
     }
 
     pub fn is_closed(&self) -> bool {

@@ -1,10 +1,11 @@
-//! `Cursor`: PEP 249's cursor over a `Connection`. Rows are fetched from
-//! SQLite when the statement runs (with the GIL released), so `fetch*`
-//! never blocks.
+//! `Cursor`: PEP 249's cursor over a `Connection`. A query's rows are
+//! stepped from SQLite in batches as they are fetched (the GIL released
+//! while stepping; the core keeps the statement open on the lease), so
+//! memory stays flat however many rows it returns.
 
 use std::collections::VecDeque;
 
-use litepool::sql::{Call, Op, Produced};
+use litepool::sql::{classify, Call, Op, Opened, Produced, RowBuf, StreamId};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -13,12 +14,25 @@ use crate::errors::{map, programming};
 use crate::rows;
 use crate::values::to_params;
 
+/// Rows stepped when a query runs; the rest come in batches of [`BATCH`].
+const FIRST: usize = 64;
+const BATCH: usize = 512;
+
 /// A PEP 249 cursor.
 #[pyclass(module = "litepool._native", name = "Cursor")]
 pub struct Cursor {
     connection: Py<Connection>,
     description: Option<Py<PyTuple>>,
+    /// Rows of a statement that is not a query (`RETURNING` of a
+    /// script-less `executemany` never has any), already converted.
     rows: VecDeque<Py<PyTuple>>,
+    /// A query's rows stepped so far and not fetched yet.
+    buf: RowBuf,
+    pos: usize,
+    /// The query's open statement, while rows may follow.
+    stream: Option<StreamId>,
+    /// Rows a query returned so far (its `rowcount` once done).
+    returned: i64,
     has_result: bool,
     rowcount: i64,
     lastrowid: Option<i64>,
@@ -35,6 +49,10 @@ impl Cursor {
             connection,
             description: None,
             rows: VecDeque::new(),
+            buf: RowBuf::default(),
+            pos: 0,
+            stream: None,
+            returned: 0,
             has_result: false,
             rowcount: -1,
             lastrowid: None,
@@ -70,19 +88,52 @@ impl Cursor {
         Ok(())
     }
 
-    fn reset(&mut self) {
+    /// A query opened on the session: its first rows, and its statement
+    /// while more may follow.
+    fn store_opened(&mut self, py: Python<'_>, sql: &str, opened: Opened) -> PyResult<()> {
+        let keyword = classify::leading_keyword(sql);
+        let inserts = keyword.eq_ignore_ascii_case("INSERT") || keyword.eq_ignore_ascii_case("REPLACE");
+        if !opened.read_only && inserts {
+            self.lastrowid = Some(opened.last_insert_rowid);
+        }
+        self.has_result = !opened.columns.is_empty();
+        self.stream = opened.stream;
+        self.returned = i64::try_from(opened.rows.len()).unwrap_or(i64::MAX);
+        self.rowcount = if !opened.read_only && classify::is_dml(keyword) {
+            i64::try_from(opened.changes).unwrap_or(i64::MAX)
+        } else if opened.read_only && self.has_result && self.stream.is_none() {
+            self.returned
+        } else {
+            -1
+        };
+        self.description = self.connection.get().description(py, opened.columns)?;
+        self.buf = opened.rows;
+        self.pos = 0;
+        Ok(())
+    }
+
+    fn reset(&mut self, py: Python<'_>) {
         self.description = None;
         self.has_result = false;
         self.rows.clear();
+        self.buf = RowBuf::default();
+        self.pos = 0;
         self.rowcount = -1;
+        if let Some(id) = self.stream.take() {
+            self.connection.get().close_stream(py, id);
+        }
     }
 
     fn run_on(slf: &Bound<'_, Self>, call: Call) -> PyResult<()> {
         let py = slf.py();
         let mut me = slf.borrow_mut();
         me.check_open(py)?;
-        me.reset();
+        me.reset(py);
         let conn = me.connection.clone_ref(py);
+        if call.op == Op::All {
+            let opened = conn.get().open(py, &call, FIRST)?;
+            return me.store_opened(py, call.sql.as_str(), opened);
+        }
         let produced = conn.get().run(py, &call)?;
         me.store(py, &call, produced)
     }
@@ -105,6 +156,38 @@ impl Cursor {
         Self::run_on(slf, Call::new(Op::Script, script))
     }
 
+    /// The next row as a tuple, stepping more rows when the buffer is used up.
+    fn next_tuple(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyTuple>>> {
+        if let Some(row) = self.rows.pop_front() {
+            return Ok(Some(row));
+        }
+        while self.pos >= self.buf.len() {
+            let Some(id) = self.stream else { return Ok(None) };
+            let fetched = match self.connection.get().fetch(py, id, BATCH) {
+                Ok(f) => f,
+                Err(e) => {
+                    self.stream = None;
+                    return Err(e);
+                }
+            };
+            self.returned += i64::try_from(fetched.rows.len()).unwrap_or(i64::MAX);
+            if fetched.done {
+                self.stream = None;
+                if self.rowcount == -1 && self.has_result {
+                    self.rowcount = self.returned;
+                }
+            }
+            self.buf = fetched.rows;
+            self.pos = 0;
+        }
+        let at = self.pos;
+        self.pos += 1;
+        let items = (0..self.buf.width())
+            .map(|col| rows::value_ref_to_py(py, self.buf.get(at, col)))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(Some(PyTuple::new(py, items)?.unbind()))
+    }
+
     fn next_row(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
         let py = slf.py();
         let (row, factory) = {
@@ -113,7 +196,7 @@ impl Cursor {
             if !me.has_result {
                 return map(py, Err(programming("No result set: execute a statement that returns rows first.")));
             }
-            let Some(row) = me.rows.pop_front() else { return Ok(None) };
+            let Some(row) = me.next_tuple(py)? else { return Ok(None) };
             (row, me.row_factory.as_ref().map(|f| f.clone_ref(py)))
         };
         match factory {
@@ -131,6 +214,26 @@ impl Cursor {
             }
         }
         Ok(out)
+    }
+
+    /// Steps every remaining row now (the asyncio wrapper's cursors never
+    /// step on the event loop).
+    pub fn prefetch(&mut self, py: Python<'_>) -> PyResult<()> {
+        let mut all = VecDeque::new();
+        while let Some(row) = self.next_tuple(py)? {
+            all.push_back(row);
+        }
+        self.rows = all;
+        Ok(())
+    }
+}
+
+impl Drop for Cursor {
+    fn drop(&mut self) {
+        if let Some(id) = self.stream.take() {
+            let conn = self.connection.get();
+            let _ = Python::try_attach(|py| conn.close_stream(py, id));
+        }
     }
 }
 
@@ -190,9 +293,14 @@ impl Cursor {
     }
 
     /// Closes the cursor (the connection stays open). Idempotent.
-    fn close(&mut self) {
+    fn close(&mut self, py: Python<'_>) {
         self.closed = true;
-        self.reset();
+        self.reset(py);
+    }
+
+    /// Steps every remaining row now (`fetch*` then never touch SQLite).
+    fn _prefetch(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.prefetch(py)
     }
 
     /// A no-op (PEP 249).
@@ -210,7 +318,7 @@ impl Cursor {
     }
 
     /// Rows changed by the last DML (summed by `executemany`), rows returned
-    /// by the last query, or -1.
+    /// by the last query once every row was stepped (-1 before), or -1.
     #[getter]
     fn rowcount(&self) -> i64 {
         self.rowcount

@@ -21,6 +21,9 @@ pub enum Failure {
     Data(String),
     /// A Python exception raised meanwhile (Ctrl-C, a failing `__iter__`…).
     Python(PyErr),
+    /// An exception of a named DB-API class (`"OperationalError"`…) with a
+    /// message of the binding's own (the drop-in `sqlite3` module's wording).
+    Class(&'static str, String),
 }
 
 impl From<litepool::Error> for Failure {
@@ -111,6 +114,7 @@ pub fn to_py_err(py: Python<'_>, failure: Failure) -> PyErr {
         }
         Failure::Programming(m) => ("ProgrammingError", "LITEPOOL_MISUSE", m, None),
         Failure::Data(m) => ("DataError", "LITEPOOL_INVALID_VALUE", m, None),
+        Failure::Class(class, m) => (class, "LITEPOOL_MISUSE", m, None),
     };
     let build = || -> PyResult<PyErr> {
         let exc = if class == "MemoryError" {

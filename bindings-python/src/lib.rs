@@ -9,10 +9,12 @@
 mod connection;
 mod cursor;
 mod errors;
+mod mailbox;
 mod observe;
 mod options;
 mod pool;
 mod rows;
+mod sqlite3;
 mod values;
 mod wait;
 
@@ -29,10 +31,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pool::Pool>()?;
     m.add_class::<pool::Executed>()?;
     m.add_class::<pool::AcquireHandle>()?;
+    m.add_class::<mailbox::Mailbox>()?;
     m.add_class::<connection::Connection>()?;
     m.add_class::<cursor::Cursor>()?;
     m.add_function(wrap_pyfunction!(sqlite_version, m)?)?;
     m.add_function(wrap_pyfunction!(options::pool_options, m)?)?;
+    sqlite3::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

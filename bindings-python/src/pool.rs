@@ -4,7 +4,8 @@
 //! `Pool::call_async` (routing, the write lane, one deadline), polled here.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::Arc;
 
 use litepool::sql::{Call, Op, Produced};
 use litepool::{AcquireOptions, AcquireSite, Lane, LeakReport, PoolConfig, PoolEvents, PooledConnection};
@@ -14,6 +15,7 @@ use pyo3::types::{PyDict, PyModule, PyString};
 
 use crate::connection::Connection;
 use crate::errors::{map, programming, to_py_err, Failure, Outcome};
+use crate::mailbox::{Build, Mailbox};
 use crate::options::{config_from, seconds};
 use crate::rows;
 use crate::values::to_params;
@@ -177,7 +179,7 @@ impl Pool {
         timeout: Option<f64>,
         deadline: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        aio(slf.py())?.call_method1("aquery", (slf, sql, parameters, tenant, timeout, deadline))
+        aio(slf.py())?.call_method1("_call", (slf, "all", sql, parameters, tenant, timeout, deadline))
     }
 
     /// `await pool.aexecute(sql, parameters)`: `execute` for asyncio code.
@@ -190,7 +192,7 @@ impl Pool {
         timeout: Option<f64>,
         deadline: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        aio(slf.py())?.call_method1("aexecute", (slf, sql, parameters, tenant, timeout, deadline))
+        aio(slf.py())?.call_method1("_call", (slf, "run", sql, parameters, tenant, timeout, deadline))
     }
 
     /// An ordinary read-write lease (waits up to `timeout` seconds, default:
@@ -419,15 +421,16 @@ impl Pool {
     }
 
     /// A one-shot call (`op`: `"all"`, `"run"` or `"script"`) run on the
-    /// core's executor; `callback(result_or_exception)` is called from its
-    /// worker thread (for asyncio). The handle's `cancel()` withdraws a call
-    /// still waiting for a connection.
-    #[pyo3(signature = (callback, op, sql, parameters = None, *, tenant = None, timeout = None, deadline = None))]
+    /// core's executor; its outcome settles `future` through the loop's
+    /// `mailbox` (see `mailbox.rs`). The handle's `cancel()` withdraws a
+    /// call still waiting for a connection.
+    #[pyo3(signature = (mailbox, future, op, sql, parameters = None, *, tenant = None, timeout = None, deadline = None))]
     #[allow(clippy::too_many_arguments)]
-    fn _call_with(
+    fn _call_into(
         &self,
         py: Python<'_>,
-        callback: Py<PyAny>,
+        mailbox: &Mailbox,
+        future: Py<PyAny>,
         op: &str,
         sql: String,
         parameters: Option<&Bound<'_, PyAny>>,
@@ -439,19 +442,94 @@ impl Pool {
         let params = map(py, to_params(parameters))?;
         let opts = self.options(py, Lane::Any, tenant, Wait { timeout, deadline })?;
         let call = Call::new(op, sql.as_str()).params(params);
+        let sender = mailbox.sender();
         let done = move |result: litepool::Result<Produced>| {
-            // Not attachable (interpreter shutting down): nobody to tell.
-            let _ = Python::try_attach(|py| {
-                let arg = match result {
-                    Ok(produced) => outcome(py, &sql, op, produced),
-                    Err(e) => Ok(to_py_err(py, Failure::Pool(e)).into_value(py).into_any()),
-                };
-                if let Err(e) = arg.and_then(|a| callback.call1(py, (a,))) {
-                    e.write_unraisable(py, None);
-                }
+            let build: Build = Box::new(move |py| match result {
+                Ok(produced) => outcome(py, &sql, op, produced),
+                Err(e) => Ok(to_py_err(py, Failure::Pool(e)).into_value(py).into_any()),
             });
+            sender.post(future, build);
         };
         Ok(AcquireHandle(py.detach(|| self.inner.call_with(opts, call, done))))
+    }
+
+    /// Acquires without blocking; the lease (or the error) settles `future`
+    /// through the loop's `mailbox` — or at once, here, when a connection
+    /// was free (no trip through the loop). The handle's `cancel()`
+    /// withdraws a waiting acquire.
+    #[pyo3(signature = (mailbox, future, lane = "any", *, tenant = None, timeout = None, deadline = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn _acquire_into(
+        &self,
+        py: Python<'_>,
+        mailbox: &Mailbox,
+        future: Py<PyAny>,
+        lane: &str,
+        tenant: Option<String>,
+        timeout: Option<f64>,
+        deadline: Option<f64>,
+    ) -> PyResult<AcquireHandle> {
+        let lane = map(py, lane_from(lane))?;
+        let opts = self.options(py, lane, tenant, Wait { timeout, deadline })?;
+        let sender = mailbox.sender();
+        // Filled instead of the mailbox when the acquire completes inline.
+        let inline: Arc<parking_lot::Mutex<Option<litepool::Result<PooledConnection>>>> = Arc::default();
+        let waiting = Arc::new(AtomicBool::new(false));
+        let (slot, late, target) = (Arc::clone(&inline), Arc::clone(&waiting), future.clone_ref(py));
+        let done = move |result: litepool::Result<PooledConnection>| {
+            let mut slot = slot.lock();
+            if !late.load(SeqCst) {
+                *slot = Some(result);
+                return;
+            }
+            drop(slot);
+            let build: Build = Box::new(move |py| match result {
+                Ok(lease) => Py::new(py, Connection::new(lease)).map(Py::into_any),
+                Err(e) => Ok(to_py_err(py, Failure::Pool(e)).into_value(py).into_any()),
+            });
+            sender.post(target, build);
+        };
+        let handle = py.detach(|| {
+            let handle = self.inner.acquire_with(opts, done);
+            let mut slot = inline.lock();
+            waiting.store(true, SeqCst);
+            (handle, slot.take())
+        });
+        let (handle, now) = handle;
+        if let Some(result) = now {
+            let outcome = match result {
+                Ok(lease) => Py::new(py, Connection::new(lease))?.into_any(),
+                Err(e) => to_py_err(py, Failure::Pool(e)).into_value(py).into_any(),
+            };
+            aio(py)?.getattr("_settle")?.call1((future, outcome))?;
+        }
+        Ok(AcquireHandle(handle))
+    }
+
+    /// Runs `connection.query(sql, parameters)` on the core's executor
+    /// (for `AsyncConnection`); the rows settle `future` through `mailbox`.
+    #[pyo3(signature = (mailbox, future, connection, sql, parameters = None))]
+    fn _query_into(
+        &self,
+        py: Python<'_>,
+        mailbox: &Mailbox,
+        future: Py<PyAny>,
+        connection: Py<Connection>,
+        sql: &str,
+        parameters: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let params = map(py, to_params(parameters))?;
+        let call = Call::new(Op::All, sql).params(params);
+        let sender = mailbox.sender();
+        self.inner.executor().submit(Box::new(move || {
+            let result = connection.get().run_detached(&call);
+            let build: Build = Box::new(move |py| match result {
+                Ok(produced) => Ok(rows::rows_list(py, produced.rows)?.into_any().unbind()),
+                Err(e) => Ok(to_py_err(py, e).into_value(py).into_any()),
+            });
+            sender.post(future, build);
+        }));
+        Ok(())
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -521,7 +599,7 @@ fn deliver_to(callback: Py<PyAny>) -> impl FnOnce(litepool::Result<PooledConnect
     }
 }
 
-/// A pending `_acquire_with` / `_call_with`.
+/// A pending `_acquire_with` / `_acquire_into` / `_call_into`.
 #[pyclass(frozen, module = "litepool._native", name = "AcquireHandle")]
 pub struct AcquireHandle(litepool::AcquireHandle);
 

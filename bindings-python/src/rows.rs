@@ -3,8 +3,9 @@
 
 use litepool::sql::{classify, Column, Produced};
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyFloat};
 use pyo3::types::{PyList, PyString, PyTuple};
-use rusqlite::types::Value;
+use rusqlite::types::{Value, ValueRef};
 
 use crate::values::to_py;
 
@@ -59,4 +60,19 @@ pub fn rows_list(py: Python<'_>, rows: Vec<Vec<Value>>) -> PyResult<Bound<'_, Py
         list.append(row_tuple(py, row)?)?;
     }
     Ok(list)
+}
+
+/// A value stepped into a `RowBuf`, as Python: text that is not UTF-8
+/// (SQLite does not check) is decoded with replacement characters.
+pub fn value_ref_to_py<'py>(py: Python<'py>, value: ValueRef<'_>) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        ValueRef::Null => py.None().into_bound(py),
+        ValueRef::Integer(i) => i.into_pyobject(py)?.into_any(),
+        ValueRef::Real(f) => PyFloat::new(py, f).into_any(),
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(s) => PyString::new(py, s).into_any(),
+            Err(_) => PyString::new(py, &String::from_utf8_lossy(t)).into_any(),
+        },
+        ValueRef::Blob(b) => PyBytes::new(py, b).into_any(),
+    })
 }

@@ -220,3 +220,43 @@ def test_lease_granted_after_the_loop_closed_goes_back(db_path):
         stats = pool.stats()
         assert stats["active"] == 0 and stats["idle"] == 1 and stats["waiting"] == 0
         assert not task.done()
+
+
+def test_outcomes_arrive_through_one_mailbox_per_loop_in_batches(db_path):
+    """Results posted by the workers are settled by the loop in batches: a
+    burst of calls resolves, each with its own rows, through one doorbell."""
+    from litepool import _aio
+
+    async def main():
+        with litepool.Pool(db_path, max_size=4) as p:
+            p.execute("CREATE TABLE n (i INTEGER PRIMARY KEY)")
+            with p.write() as c:
+                c.executemany("INSERT INTO n VALUES (?)", [(i,) for i in range(200)])
+            got = await asyncio.gather(*(p.aquery("SELECT i FROM n WHERE i = ?", (i,)) for i in range(200)))
+            loop = asyncio.get_running_loop()
+            box = _aio._mailboxes[loop]
+            again = await p.aquery("SELECT count(*) FROM n")
+            assert _aio._mailboxes[loop] is box, "one mailbox per loop"
+            return got, again
+
+    got, again = asyncio.run(main())
+    assert got == [[(i,)] for i in range(200)]
+    assert again == [(200,)]
+
+
+def test_a_free_connection_is_handed_over_without_a_trip_through_the_loop(pool):
+    from litepool import _aio
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        pool._acquire_into(_aio._mailbox(loop), future, "any")
+        assert future.done(), "settled inline: a connection was free"
+        conn = future.result()
+        async with pool.aconnection() as other:
+            rows = await other.query("SELECT count(*) FROM kv")
+        conn.close()
+        return rows
+
+    assert asyncio.run(main()) == [(0,)]
+    assert pool.stats()["active"] == 0

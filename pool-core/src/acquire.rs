@@ -177,6 +177,7 @@ impl Shared {
     /// Takes an idle connection if the fairness rules allow it now
     /// (preferring one in the lane's `query_only` state, or with the tenant
     /// attached), else queues a waiter and asks for a connection.
+    #[inline]
     pub(crate) fn take_or_enqueue(&self, deadline: &mut Deadline, blocking: bool, want: Want<'_>) -> Result<Taken> {
         let mut int = self.slots.lock();
         if int.closed {
@@ -185,13 +186,25 @@ impl Shared {
         if let Some(e) = int.take(want, self.config.fairness) {
             return Ok(Taken::Idle(e));
         }
+        Ok(Taken::Queued(self.enqueue(int, deadline, blocking, want.tenant)?))
+    }
+
+    /// Queues a waiter (unless load shedding refuses it: `shed.rs`) and asks
+    /// for a connection. Out of line: the direct path never comes here.
+    fn enqueue(
+        &self,
+        mut int: parking_lot::MutexGuard<'_, crate::slots::Slots>,
+        deadline: &mut Deadline,
+        blocking: bool,
+        tenant: Option<&Tenant>,
+    ) -> Result<Arc<Waiter<PoolEntry>>> {
         if self.sheds() {
             let ((idle, total, waiting), (max, min)) = (int.counts(), int.limits());
             let state = State { active: total - idle, idle, total, max, min, waiting };
             self.admit(waiting, max, deadline, state)?;
         }
         let waiter = Waiter::new(deadline, blocking);
-        int.enqueue(Arc::clone(&waiter), want.tenant);
+        int.enqueue(Arc::clone(&waiter), tenant);
         let kick = int.request_creations();
         drop(int);
         if kick {
@@ -200,15 +213,20 @@ impl Shared {
             // Blocking waiters time themselves out; async ones need the housekeeper.
             self.worker.kick_if_before(waiter.deadline);
         }
-        Ok(Taken::Queued(waiter))
+        Ok(waiter)
     }
 
     /// Checks a connection that sat idle past `validation_window`; a broken
     /// one is discarded (`None`) and the caller tries again.
+    #[inline]
     pub(crate) fn validate(&self, entry: PoolEntry, now: clock::Instant) -> Option<PoolEntry> {
         if now.saturating_duration_since(entry.last_used) < self.config.validation_window {
             return Some(entry);
         }
+        self.check(entry)
+    }
+
+    fn check(&self, entry: PoolEntry) -> Option<PoolEntry> {
         let valid = self.connector.is_valid(&entry.conn) && self.tenants.attachments_valid(&entry);
         if valid {
             Some(entry)
@@ -233,32 +251,11 @@ impl Shared {
         waited: bool,
     ) -> Result<PooledConnection> {
         let read_only = lane == Lane::Read;
-        if !entry.wal_hooked {
-            self.wal.install_hook(&entry.conn);
-            entry.wal_hooked = true;
-        }
-        if entry.query_only != read_only {
-            let set = entry.watch.internal(|| entry.conn.pragma_update(None, "query_only", read_only));
-            if let Err(e) = set {
-                self.release(entry, clock::now());
-                return Err(e.into());
-            }
-            entry.query_only = read_only;
-        }
-        if !entry.attached.is_empty() {
-            // A clone only here: detaching needs the entry mutably.
-            let watch = Arc::clone(&entry.watch);
-            watch.internal(|| self.tenants.detach_removed(&mut entry));
-        }
-        match &tenant {
+        if !entry.wal_hooked || entry.query_only != read_only || !entry.attached.is_empty() || tenant.is_some() {
+            entry = self.set_up(entry, read_only, tenant.as_deref())?;
+        } else {
             // A lease without a tenant: statements it caches are unrestricted.
-            None => entry.last_scope = 0,
-            Some(t) => {
-                if let Err(e) = t.enter(&mut entry, &self.config) {
-                    self.release(entry, clock::now());
-                    return Err(e);
-                }
-            }
+            entry.last_scope = 0;
         }
         entry.watch.begin(tenant.as_ref().map(|t| t.schema_arc()), read_only);
         // Direct leases reuse the acquire's one clock read; only a wait reads again.
@@ -282,6 +279,40 @@ impl Shared {
         let lease_id = self.leases.register(id, site);
         self.emit(|h| h.on_acquire(id, wait));
         Ok(PooledConnection::new(Arc::clone(self), entry, lane, permit, tenant, lease_id, acquired_at))
+    }
+
+    /// What a lease of a connection in another state needs first: the WAL
+    /// hook, the lane's `query_only`, detaching removed tenants, attaching
+    /// its own. Out of line: a clean lease in the same lane needs none.
+    fn set_up(self: &Arc<Self>, mut entry: PoolEntry, read_only: bool, tenant: Option<&Tenant>) -> Result<PoolEntry> {
+        if !entry.wal_hooked {
+            self.wal.install_hook(&entry.conn);
+            entry.wal_hooked = true;
+        }
+        if entry.query_only != read_only {
+            let set = entry.watch.internal(|| entry.conn.pragma_update(None, "query_only", read_only));
+            if let Err(e) = set {
+                self.release(entry, clock::now());
+                return Err(e.into());
+            }
+            entry.query_only = read_only;
+        }
+        if !entry.attached.is_empty() {
+            // A clone only here: detaching needs the entry mutably.
+            let watch = Arc::clone(&entry.watch);
+            watch.internal(|| self.tenants.detach_removed(&mut entry));
+        }
+        match tenant {
+            // A lease without a tenant: statements it caches are unrestricted.
+            None => entry.last_scope = 0,
+            Some(t) => {
+                if let Err(e) = t.enter(&mut entry, &self.config) {
+                    self.release(entry, clock::now());
+                    return Err(e);
+                }
+            }
+        }
+        Ok(entry)
     }
 
     pub(crate) fn timed_out(&self, what: &'static str, waited: Duration) -> Error {

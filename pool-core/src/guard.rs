@@ -160,6 +160,21 @@ impl PooledConnection {
         self.entry().watch.note(crate::watch::HOOKS);
     }
 
+    /// Tells the pool this lease changed its connection in a way no reset
+    /// undoes (it deserialized a database into `main`, say): the connection
+    /// is closed when the lease ends and a fresh one replaces it.
+    pub fn note_unrestorable(&self) {
+        self.entry().watch.note(crate::watch::UNKNOWN);
+    }
+
+    /// Whether this lease changed its connection in a way the pool undoes
+    /// when the lease ends (a pragma, a TEMP object, an attachment, a SQL
+    /// function or collation, a hook, raw access): the next borrower would
+    /// otherwise see it.
+    pub fn changed_state(&self) -> bool {
+        self.entry().watch.pending() != 0
+    }
+
     /// An error from SQL run on this lease, as the pool reports it: a write
     /// refused on a `read()` lease becomes [`Error::ReadOnlyLane`], a
     /// statement the pool's authorizer denied says why, and one stopped by

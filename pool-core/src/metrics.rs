@@ -9,6 +9,23 @@ use crate::stats::{State, Statistics};
 /// Upper bounds (seconds) of the latency histograms' buckets.
 const BUCKETS: [f64; 12] = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0];
 
+/// The same bounds in nanoseconds: every lease is observed, so the bucket
+/// is found without a float conversion.
+const BUCKETS_NANOS: [u64; 12] = [
+    100_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    500_000_000,
+    1_000_000_000,
+    5_000_000_000,
+];
+
 /// A fixed-bucket latency histogram updated without locks.
 #[derive(Default)]
 pub(crate) struct Histogram {
@@ -18,13 +35,14 @@ pub(crate) struct Histogram {
 }
 
 impl Histogram {
+    #[inline]
     pub fn observe(&self, d: Duration) {
-        let secs = d.as_secs_f64();
-        match BUCKETS.iter().position(|&b| secs <= b) {
+        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        match BUCKETS_NANOS.iter().position(|&b| nanos <= b) {
             Some(i) => self.counts[i].fetch_add(1, Relaxed),
             None => self.overflow.fetch_add(1, Relaxed),
         };
-        self.sum_nanos.fetch_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+        self.sum_nanos.fetch_add(nanos, Relaxed);
     }
 
     /// `(count, sum in ns)` of every observation so far.
@@ -164,4 +182,28 @@ pub(crate) fn render(pool: &str, state: &State, stats: &Statistics, metrics: &Me
     metrics.usage.render(&mut out, "litepool_connection_usage_seconds", "Time a connection was leased.", l, 0);
     out.push_str(extra);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nanosecond_bounds_are_the_rendered_bounds() {
+        for (secs, nanos) in BUCKETS.iter().zip(BUCKETS_NANOS) {
+            assert_eq!((secs * 1e9).round() as u64, nanos);
+        }
+    }
+
+    #[test]
+    fn an_observation_lands_in_the_first_bucket_that_holds_it() {
+        let h = Histogram::default();
+        h.observe(Duration::from_micros(100));
+        h.observe(Duration::from_micros(101));
+        h.observe(Duration::from_secs(6));
+        assert_eq!(h.counts[0].load(Relaxed), 1, "the bound is inclusive");
+        assert_eq!(h.counts[1].load(Relaxed), 1);
+        assert_eq!(h.overflow.load(Relaxed), 1);
+        assert_eq!(h.sum_nanos.load(Relaxed), 6_000_201_000);
+    }
 }

@@ -158,11 +158,16 @@ impl Shared {
         }
     }
 
+    #[inline]
     pub(crate) fn emit(&self, f: impl FnOnce(&dyn PoolEvents)) {
         if let Some(h) = &self.events {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| f(&**h))) {
-                log::error!("litepool: an event hook panicked: {}", sqlite::panic_message(&*panic));
-            }
+            Self::emit_to(&**h, f);
+        }
+    }
+
+    fn emit_to(h: &dyn PoolEvents, f: impl FnOnce(&dyn PoolEvents)) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| f(h))) {
+            log::error!("litepool: an event hook panicked: {}", sqlite::panic_message(&*panic));
         }
     }
 

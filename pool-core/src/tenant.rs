@@ -331,13 +331,20 @@ impl TenantRegistry {
     }
 
     /// The tenant for an acquire, validated.
+    #[inline]
     pub fn lookup(&self, code: Option<&str>) -> Result<Option<Arc<Tenant>>> {
-        let Some(code) = code else { return Ok(None) };
+        match code {
+            None => Ok(None),
+            Some(code) => self.find(code).map(Some),
+        }
+    }
+
+    fn find(&self, code: &str) -> Result<Arc<Tenant>> {
         if !is_valid_tenant_code(code) {
             return Err(Error::InvalidTenant(code.to_owned()));
         }
         match self.tenants.read().get(code) {
-            Some(t) if !t.removed.load(SeqCst) => Ok(Some(Arc::clone(t))),
+            Some(t) if !t.removed.load(SeqCst) => Ok(Arc::clone(t)),
             _ => Err(Error::UnknownTenant(code.to_owned())),
         }
     }

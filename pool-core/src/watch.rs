@@ -199,6 +199,11 @@ impl Watch {
         changes
     }
 
+    /// What the current lease changed so far (bits; 0: nothing).
+    pub fn pending(&self) -> u32 {
+        self.changes.load(Relaxed)
+    }
+
     /// The pragmas a lease set (and forgets them).
     pub fn take_pragmas(&self) -> Vec<(Option<String>, String)> {
         std::mem::take(&mut self.state.lock().pragmas)

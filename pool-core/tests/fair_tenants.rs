@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -75,29 +75,38 @@ fn without_fair_tenants_the_same_request_waits_behind_the_flood() {
 #[test]
 fn max_leases_per_tenant_keeps_a_burst_from_taking_every_connection() {
     let (_dir, pool) = tenant_pool(quick().max_size(4).min_idle(4).max_leases_per_tenant(2), &["burst", "other"]);
-    let (peak, stop) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicBool::new(false)));
-    let watcher = {
-        let (pool, peak, stop) = (pool.clone(), Arc::clone(&peak), Arc::clone(&stop));
-        std::thread::spawn(move || {
-            while !stop.load(SeqCst) {
-                let active = pool.tenant_statistics_of("burst").unwrap().active;
-                peak.fetch_max(active, SeqCst);
-                std::thread::yield_now();
-            }
+    // Each burst caller holds its lease until the test lets go.
+    let (go, hold) = std::sync::mpsc::channel::<()>();
+    let hold = Arc::new(std::sync::Mutex::new(hold));
+    let peak = Arc::new(AtomicU32::new(0));
+    let threads: Vec<_> = (0..12)
+        .map(|_| {
+            let (pool, hold, peak) = (pool.clone(), Arc::clone(&hold), Arc::clone(&peak));
+            std::thread::spawn(move || {
+                let lease = pool.get_for_tenant("burst", Lane::Any).expect("served in time");
+                peak.fetch_max(pool.tenant_statistics_of("burst").unwrap().active, SeqCst);
+                let _ = hold.lock().unwrap().recv();
+                drop(lease);
+            })
         })
-    };
-    let threads = flood(&pool, "burst", 12, Duration::from_millis(15));
-    eventually("the burst queues", || pool.state().waiting >= 8);
-    assert!(pool.state().idle >= 1, "connections stay idle for the other tenants: {:?}", pool.state());
-    let asked = Instant::now();
-    let other = pool.get_for_tenant("other", Lane::Any).unwrap();
-    assert!(asked.elapsed() < Duration::from_millis(10), "another tenant leases at once: {:?}", asked.elapsed());
+        .collect();
+    eventually("2 leases out and 10 callers queued", || {
+        pool.tenant_statistics_of("burst").unwrap().active == 2 && pool.state().waiting == 10
+    });
+    assert_eq!(pool.state().idle, 2, "connections stay idle for the other tenants: {:?}", pool.state());
+    let other = pool.acquire(litepool::AcquireOptions {
+        tenant: Some("other".into()),
+        timeout: Some(Duration::from_millis(100)),
+        ..Default::default()
+    });
+    assert!(other.is_ok(), "another tenant leases an idle connection: {other:?}");
     drop(other);
+    for _ in 0..12 {
+        go.send(()).unwrap();
+    }
     for t in threads {
         t.join().unwrap();
     }
-    stop.store(true, SeqCst);
-    watcher.join().unwrap();
     assert_eq!(peak.load(SeqCst), 2, "the burst never held more than its limit");
     assert_eq!(pool.tenant_statistics_of("burst").unwrap().acquired, 12);
 }

@@ -74,3 +74,39 @@ fn a_grouped_write_that_cannot_get_the_gate_times_out_alone() {
     let err = db.pool.call(opts, &insert(2)).unwrap_err();
     assert_eq!(err.code(), "LITEPOOL_TIMEOUT", "{err}");
 }
+
+/// A slow write: inserts `v` after counting to a few million (~0.3 s).
+fn slow_insert(v: i64) -> Call {
+    Call::new(
+        Op::Run,
+        "INSERT INTO t (v) SELECT ?1 + 0 * (SELECT count(*) FROM \
+         (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT x FROM c))",
+    )
+    .params(Params::Positional(vec![Value::Integer(v)]))
+}
+
+#[test]
+fn a_leader_returns_once_its_own_call_committed_and_passes_the_lease_on() {
+    let db = pool_with(quick().max_size(2).group_commit(true).acquire_timeout(Duration::from_secs(30)));
+    db.pool.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)").unwrap();
+    db.pool.call(Default::default(), &insert(0)).unwrap();
+    db.pool.call(Default::default(), &slow_insert(0)).unwrap(); // learned as a write
+    let leader = {
+        let pool = db.pool.clone();
+        thread::spawn(move || pool.call(Default::default(), &slow_insert(1)).map(|p| p.changes))
+    };
+    // Queued while the leader's batch runs.
+    thread::sleep(Duration::from_millis(60));
+    let follower = {
+        let pool = db.pool.clone();
+        thread::spawn(move || pool.call(Default::default(), &slow_insert(2)).map(|p| p.changes))
+    };
+    assert_eq!(leader.join().unwrap().unwrap(), 1);
+    // The leader did not stay to run the follower's call: that one is
+    // still running (led by the follower itself) when the leader returns.
+    let seen = db.pool.query("SELECT count(*) FROM t WHERE v = 2", []).unwrap();
+    assert_eq!(seen.rows[0][0], Value::Integer(0), "the leader ran the follower's batch too");
+    assert_eq!(follower.join().unwrap().unwrap(), 1);
+    let seen = db.pool.query("SELECT count(*) FROM t WHERE v = 2", []).unwrap();
+    assert_eq!(seen.rows[0][0], Value::Integer(1));
+}

@@ -28,7 +28,9 @@ fn idle_connections_above_min_idle_are_retired() {
     let db = pool_with(cfg);
     let held: Vec<_> = (0..4).map(|_| db.pool.get().unwrap()).collect();
     drop(held);
-    assert_eq!(db.pool.state().idle, 4);
+    // All four came back (not asserted as `idle == 4`: on a loaded machine
+    // the housekeeper may already have retired some, the timeout is short).
+    assert_eq!(db.pool.state().active, 0);
     eventually("retired to min_idle", || db.pool.state().total == 1);
     assert_eq!(db.pool.statistics().closed_idle, 3);
 }

@@ -26,6 +26,7 @@ import time as _time
 
 from . import _native
 from ._aio import AsyncConnection
+from ._dropin import configure
 from ._exceptions import (
     DatabaseError,
     DataError,
@@ -185,7 +186,7 @@ def connect(database, *, timeout: float | None = None, tenant: str | None = None
 
 
 __all__ = [
-    "Pool", "Connection", "Cursor", "Executed", "AsyncConnection", "connect", "pool_for", "dict_row",
+    "Pool", "Connection", "Cursor", "Executed", "AsyncConnection", "connect", "pool_for", "configure", "dict_row",
     "apilevel", "threadsafety", "paramstyle", "sqlite_version", "sqlite_version_info", "pool_options",
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",

@@ -1,13 +1,20 @@
-"""The asyncio face: one-shot calls on the core's executor, leases through
-the core's asynchronous acquire (no thread is parked, the event loop never
-blocks) with their SQL in the loop's default executor."""
+"""The asyncio face: one-shot calls and a lease's queries on the core's
+executor, leases through the core's asynchronous acquire (no thread is
+parked, the event loop never blocks). Outcomes come back through one
+mailbox per event loop (``_native.Mailbox``): workers post them without
+the GIL and the loop settles a whole batch per wake-up."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import weakref
+from types import TracebackType
+from typing import Literal
 
 from . import _native
+
+_mailboxes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 __all__ = ["AsyncConnection", "aconnection", "aquery", "aexecute"]
 
@@ -24,6 +31,16 @@ def _settle(future: asyncio.Future, outcome: object) -> None:
         future.set_result(outcome)
 
 
+def _mailbox(loop: asyncio.AbstractEventLoop) -> _native.Mailbox:
+    """The loop's mailbox, its doorbell watched by the loop."""
+    box = _mailboxes.get(loop)
+    if box is None:
+        box = _native.Mailbox(_settle)
+        loop.add_reader(box.fileno(), box.drain)
+        _mailboxes[loop] = box
+    return box
+
+
 def _discard(future: asyncio.Future) -> None:
     """Nobody will take `future`'s lease: return it now, or when it arrives."""
     if not future.done():
@@ -35,32 +52,19 @@ def _discard(future: asyncio.Future) -> None:
         future.result().close()
 
 
-async def _wait(start) -> _native.Connection:
-    """Waits for the lease an asynchronous acquire delivers: `start(deliver)`
-    starts it (`pool._acquire_with`) and returns its
-    handle. A cancelled wait withdraws the acquire at once, so the waiter
-    leaves the pool's queue instead of holding its place until served."""
+async def _acquire(pool, lane: str, tenant, timeout, deadline=None) -> _native.Connection:
+    """Waits for the lease an asynchronous acquire delivers. A cancelled wait
+    withdraws the acquire at once, so the waiter leaves the pool's queue
+    instead of holding its place until served."""
     loop = asyncio.get_running_loop()
     future = loop.create_future()
-
-    def deliver(outcome: object) -> None:  # on whichever thread freed a connection
-        try:
-            loop.call_soon_threadsafe(_settle, future, outcome)
-        except RuntimeError:  # the loop is closed: nobody will take the lease
-            if isinstance(outcome, _native.Connection):
-                outcome.close()
-
-    handle = start(deliver)
+    handle = pool._acquire_into(_mailbox(loop), future, lane, tenant=tenant, timeout=timeout, deadline=deadline)
     try:
         return await future
     except BaseException:  # cancelled (or the coroutine closed)
         if not handle.cancel():  # too late: the lease was delivered, or is on its way
             _discard(future)
         raise
-
-
-def _acquire(pool, lane: str, tenant, timeout, deadline=None):
-    return _wait(lambda deliver: pool._acquire_with(deliver, lane, tenant=tenant, timeout=timeout, deadline=deadline))
 
 
 def _close_quietly(conn: _native.Connection) -> None:
@@ -77,16 +81,26 @@ async def _run(fn, *args):
     return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
 
 
+def _execute_fetched(conn: _native.Connection, sql: str, parameters) -> _native.Cursor:
+    """Runs on an executor thread: the query and every row (cursors step
+    their rows lazily; an asyncio cursor must never step on the loop)."""
+    cursor = conn.execute(sql, parameters)
+    cursor._prefetch()
+    return cursor
+
+
 class AsyncConnection:
-    """A leased connection for asyncio code. Each method runs the blocking
-    call of the underlying DB-API connection in the loop's default executor;
-    the cursors it returns are already fetched, so their ``fetch*`` methods
-    do not block."""
+    """A leased connection for asyncio code. ``query`` runs on the pool's
+    executor (its rows come back through the loop's mailbox); the other
+    methods run the blocking call of the underlying DB-API connection in the
+    loop's default executor. The cursors it returns are already fetched, so
+    their ``fetch*`` methods do not block."""
 
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "_pool")
 
-    def __init__(self, conn: _native.Connection) -> None:
+    def __init__(self, conn: _native.Connection, pool=None) -> None:
         self._conn = conn
+        self._pool = pool
 
     @property
     def connection(self) -> _native.Connection:
@@ -94,7 +108,7 @@ class AsyncConnection:
         return self._conn
 
     async def execute(self, sql: str, parameters=None) -> _native.Cursor:
-        return await _run(self._conn.execute, sql, parameters)
+        return await _run(_execute_fetched, self._conn, sql, parameters)
 
     async def executemany(self, sql: str, seq_of_parameters) -> _native.Cursor:
         return await _run(self._conn.executemany, sql, list(seq_of_parameters))
@@ -103,7 +117,12 @@ class AsyncConnection:
         return await _run(self._conn.executescript, sql_script)
 
     async def query(self, sql: str, parameters=None) -> list:
-        return await _run(self._conn.query, sql, parameters)
+        if self._pool is None:
+            return await _run(self._conn.query, sql, parameters)
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._pool._query_into(_mailbox(loop), future, self._conn, sql, parameters)
+        return await future
 
     async def commit(self) -> None:
         await _run(self._conn.commit)
@@ -132,7 +151,7 @@ class _AsyncLease:
 
     async def _open(self) -> AsyncConnection:
         conn = await _acquire(self._pool, self._lane, self._tenant, self._timeout, self._deadline)
-        return AsyncConnection(conn)
+        return AsyncConnection(conn, self._pool)
 
     def __await__(self):
         return self._open().__await__()
@@ -142,8 +161,16 @@ class _AsyncLease:
         self._conn = wrapper.connection
         return wrapper
 
-    async def __aexit__(self, exc_type, exc, tb) -> bool:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
         conn, self._conn = self._conn, None
+        if not conn.closed and not conn.in_transaction:
+            # Nothing to commit or roll back: returning the lease runs no SQL.
+            return conn.__exit__(exc_type, exc, tb)
         try:
             await _run(conn.__exit__, exc_type, exc, tb)
         except asyncio.CancelledError:
@@ -158,18 +185,12 @@ def aconnection(pool, lane: str, tenant, timeout, deadline=None) -> _AsyncLease:
 
 async def _call(pool, op: str, sql: str, parameters, tenant, timeout, deadline=None):
     """A one-shot call on the core's executor (routing, the write lane and
-    the SQL all run there); the result comes back through the loop. A
-    cancelled call still waiting for a connection is withdrawn."""
+    the SQL all run there); the result comes back through the loop's
+    mailbox. A cancelled call still waiting for a connection is withdrawn."""
     loop = asyncio.get_running_loop()
     future = loop.create_future()
-
-    def deliver(outcome: object) -> None:  # on a core worker thread
-        try:
-            loop.call_soon_threadsafe(_settle, future, outcome)
-        except RuntimeError:  # the loop is closed: nobody waits
-            pass
-
-    handle = pool._call_with(deliver, op, sql, parameters, tenant=tenant, timeout=timeout, deadline=deadline)
+    handle = pool._call_into(_mailbox(loop), future, op, sql, parameters, tenant=tenant, timeout=timeout,
+                             deadline=deadline)
     try:
         return await future
     except asyncio.CancelledError:
@@ -177,9 +198,11 @@ async def _call(pool, op: str, sql: str, parameters, tenant, timeout, deadline=N
         raise
 
 
-async def aquery(pool, sql: str, parameters, tenant, timeout, deadline=None) -> list:
-    return await _call(pool, "all", sql, parameters, tenant, timeout, deadline)
+def aquery(pool, sql: str, parameters, tenant, timeout, deadline=None):
+    """The coroutine `pool.aquery` returns (the native method calls `_call`
+    itself: a coroutine awaiting another costs the loop a level)."""
+    return _call(pool, "all", sql, parameters, tenant, timeout, deadline)
 
 
-async def aexecute(pool, sql: str, parameters, tenant, timeout, deadline=None) -> _native.Executed:
-    return await _call(pool, "run", sql, parameters, tenant, timeout, deadline)
+def aexecute(pool, sql: str, parameters, tenant, timeout, deadline=None):
+    return _call(pool, "run", sql, parameters, tenant, timeout, deadline)

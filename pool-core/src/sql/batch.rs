@@ -1,6 +1,7 @@
 //! The group-commit queue (see `group.rs`): one-shot writes waiting for a
 //! leader to run them in one transaction, and where each result goes.
 
+use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -20,10 +21,29 @@ pub(super) enum Reply {
     Async(Box<dyn FnOnce(Result<Produced>) + Send>),
 }
 
+/// Where a waiting caller's result (or the leader's lease) arrives.
 #[derive(Default)]
 pub(super) struct Slot {
-    pub(super) result: Mutex<Option<Result<Produced>>>,
+    pub(super) inbox: Mutex<Inbox>,
     pub(super) cv: Condvar,
+}
+
+#[derive(Default)]
+pub(super) struct Inbox {
+    pub(super) result: Option<Result<Produced>>,
+    /// The write lease, passed on by a leader done with its own call: the
+    /// caller leads on (type-erased: this queue knows nothing of leases).
+    pub(super) lead: Option<Box<dyn Any + Send>>,
+}
+
+/// What [`Group::pass`] did with a leader's lease.
+pub(super) enum Passed {
+    /// A waiting caller leads on with it.
+    Taken,
+    /// Only asynchronous calls wait: someone must lead them on the executor.
+    ForExecutor(Box<dyn Any + Send>),
+    /// Nobody waits: the group is over (drop the lease).
+    Idle(Box<dyn Any + Send>),
 }
 
 pub(super) struct Job {
@@ -35,7 +55,7 @@ impl Job {
     pub(super) fn answer(self, result: Result<Produced>) {
         match self.reply {
             Reply::Sync(slot) => {
-                *slot.result.lock() = Some(result);
+                slot.inbox.lock().result = Some(result);
                 slot.cv.notify_one();
             }
             Reply::Async(done) => done(result),
@@ -74,6 +94,35 @@ impl Group {
         st.jobs.drain(..n).collect()
     }
 
+    /// A leader done with its own call hands `lease` on: to the first
+    /// queued synchronous caller (woken now; it leads on, and its own call
+    /// is in its first batch), else back for the executor while
+    /// asynchronous calls queue, else the group ends.
+    pub(super) fn pass(&self, lease: Box<dyn Any + Send>) -> Passed {
+        let mut st = self.state.lock();
+        if st.jobs.is_empty() {
+            st.leading = false;
+            return Passed::Idle(lease);
+        }
+        let next = st.jobs.iter().find_map(|j| match &j.reply {
+            Reply::Sync(slot) => Some(Arc::clone(slot)),
+            Reply::Async(_) => None,
+        });
+        match next {
+            Some(slot) => {
+                slot.inbox.lock().lead = Some(lease);
+                slot.cv.notify_one();
+                Passed::Taken
+            }
+            None => Passed::ForExecutor(lease),
+        }
+    }
+
+    /// Whether `slot`'s call is in `batch`.
+    pub(super) fn answers(batch: &[Job], slot: &Arc<Slot>) -> bool {
+        batch.iter().any(|j| matches!(&j.reply, Reply::Sync(s) if Arc::ptr_eq(s, slot)))
+    }
+
     /// Fails every queued call (the leader could not lease the write lane).
     pub(super) fn fail_all(&self, err: &Error) {
         let jobs: Vec<Job> = {
@@ -86,9 +135,13 @@ impl Group {
         }
     }
 
-    /// Takes a still-queued synchronous job of `slot` out (its caller gave up).
+    /// Takes a still-queued synchronous job of `slot` out (its caller gave
+    /// up); not once a lease was passed to it (it must lead).
     pub(super) fn withdraw(&self, slot: &Arc<Slot>) -> bool {
         let mut st = self.state.lock();
+        if slot.inbox.lock().lead.is_some() {
+            return false;
+        }
         let at = st.jobs.iter().position(|j| matches!(&j.reply, Reply::Sync(s) if Arc::ptr_eq(s, slot)));
         at.map(|i| st.jobs.remove(i)).is_some()
     }

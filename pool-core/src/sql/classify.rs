@@ -33,6 +33,16 @@ pub fn skip_comments(mut sql: &str) -> &str {
     }
 }
 
+/// Whether `sql` holds no statement at all (white space, comments and `;`
+/// only): SQLite compiles it to nothing, which runs as nothing.
+pub fn is_empty(sql: &str) -> bool {
+    let mut rest = skip_comments(sql);
+    while let Some(after) = rest.strip_prefix(';') {
+        rest = skip_comments(after);
+    }
+    rest.is_empty()
+}
+
 /// The first keyword of `sql` as written (`"insert"`, `"WITH"`…), after
 /// white space and comments; empty when there is none.
 pub fn leading_keyword(sql: &str) -> &str {
@@ -73,10 +83,72 @@ pub fn control(sql: &str) -> Option<Control> {
     None
 }
 
+/// Where the first statement of `sql` ends: the byte just past its `;`,
+/// or `None` when it runs to the end of the text. Quotes, comments and the
+/// `;`s inside a `CREATE TRIGGER … BEGIN … END` body are skipped, as
+/// `sqlite3_complete` does. What follows (see [`skip_comments`]) is more
+/// statements, if anything.
+pub fn statement_end(sql: &str) -> Option<usize> {
+    let b = sql.as_bytes();
+    let (mut i, mut words, mut last) = (0, Vec::new(), "");
+    while i < b.len() {
+        match b[i] {
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                i = sql[i..].find('\n').map_or(b.len(), |n| i + n + 1);
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = sql[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+                continue;
+            }
+            q @ (b'\'' | b'"' | b'`' | b'[') => {
+                let close = if q == b'[' { b']' } else { q };
+                i += 1;
+                while i < b.len() && b[i] != close {
+                    i += 1;
+                }
+                last = "";
+            }
+            b';' => {
+                let is = |n: usize, k: &str| words.get(n).is_some_and(|w: &&str| w.eq_ignore_ascii_case(k));
+                let temp = is(1, "TEMP") || is(1, "TEMPORARY");
+                let trigger = is(0, "CREATE") && (is(1, "TRIGGER") || (temp && is(2, "TRIGGER")));
+                if !trigger || last.eq_ignore_ascii_case("END") {
+                    return Some(i + 1);
+                }
+                last = "";
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] >= 0x80) {
+                    i += 1;
+                }
+                last = &sql[start..i];
+                let explain = words.is_empty() && last.eq_ignore_ascii_case("EXPLAIN");
+                if words.len() < 3 && !explain {
+                    words.push(last);
+                }
+                continue;
+            }
+            c if c.is_ascii_whitespace() => {}
+            _ => last = "",
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Whether a statement with this leading keyword changes rows (PEP 249's
 /// `rowcount` counts them; `lastrowid` is set for INSERT and REPLACE).
 pub fn is_dml(keyword: &str) -> bool {
     ["INSERT", "UPDATE", "DELETE", "REPLACE", "WITH"].iter().any(|k| k.eq_ignore_ascii_case(keyword))
+}
+
+/// Whether Python's `sqlite3` (up to 3.11) opens a transaction before a
+/// statement with this leading keyword: `INSERT`, `UPDATE`, `DELETE`,
+/// `REPLACE` (not `WITH`, not DDL).
+pub fn is_legacy_dml(keyword: &str) -> bool {
+    ["INSERT", "UPDATE", "DELETE", "REPLACE"].iter().any(|k| k.eq_ignore_ascii_case(keyword))
 }
 
 /// Whether SQLite refuses to run a statement with this keyword inside a
@@ -127,6 +199,21 @@ mod tests {
         assert_eq!(control("RELEASE a"), Some(Control::Savepoint));
         assert_eq!(control("SELECT 'BEGIN'"), None);
         assert_eq!(control("BEGINNING"), None);
+    }
+
+    #[test]
+    fn the_first_statement_ends_at_its_semicolon_outside_quotes_comments_and_triggers() {
+        let rest = |sql: &'static str| statement_end(sql).map(|at| skip_comments(&sql[at..]));
+        assert_eq!(rest("select 1"), None);
+        assert_eq!(rest("select 1; select 2"), Some("select 2"));
+        assert_eq!(rest("select ';'; -- done"), Some(""));
+        assert_eq!(rest("select 1 /* ; */ ; /*"), Some(""));
+        assert_eq!(rest("select \"a;b\", [c;d], `e;f` ; x"), Some("x"));
+        assert_eq!(rest("select 1; -*not a comment"), Some("-*not a comment"));
+        assert_eq!(rest("select 1;\n -- comment\n select 2\n"), Some("select 2\n"));
+        let trigger = "CREATE TEMP TRIGGER t AFTER INSERT ON x BEGIN SELECT 1; SELECT 2; END; SELECT 3";
+        assert_eq!(rest(trigger), Some("SELECT 3"));
+        assert_eq!(rest("explain create trigger t after insert on x begin select 1; end;"), Some(""));
     }
 
     #[test]

@@ -62,6 +62,12 @@ impl Prepared<'_> {
     }
 }
 
+/// Prepares `sql` on `lease` through its statement cache, uncounted (a
+/// query stepped in batches: `Session::open`).
+pub(crate) fn prepare_statement<'a>(lease: &'a PooledConnection, sql: &str) -> Result<CachedStatement<'a>> {
+    lease.prepare_cached(sql).map_err(|e| lease.error(e))
+}
+
 /// Prepares `call`'s statement on `lease` (not for scripts), counting a
 /// cache hit or miss when per-statement counters are on.
 pub(crate) fn prepare<'a>(lease: &'a PooledConnection, call: &Call) -> Result<Prepared<'a>> {
@@ -169,7 +175,7 @@ fn observed(
 fn run_rows(lease: &PooledConnection, stmt: Option<&mut Statement<'_>>, call: &Call) -> Result<Produced> {
     let fail = |e: rusqlite::Error| lease.error(e);
     let Some(stmt) = stmt else {
-        lease.execute_batch(call.sql.as_str())?;
+        run_script(lease, call.sql.as_str())?;
         return Ok(Produced { last_insert_rowid: lease.last_insert_rowid(), ..Produced::default() });
     };
     let read_only = stmt.readonly();
@@ -190,6 +196,9 @@ fn run_rows(lease: &PooledConnection, stmt: Option<&mut Statement<'_>>, call: &C
             if call.op == Op::Run || call.op == Op::Many {
                 continue;
             }
+            // The width after stepping: a statement SQLite re-prepared on
+            // this step (the schema changed under `SELECT *`) has its new columns.
+            let width = row.as_ref().column_count();
             let mut values = Vec::with_capacity(width);
             for i in 0..width {
                 values.push(row.get::<usize, Value>(i).map_err(fail)?);
@@ -204,17 +213,32 @@ fn run_rows(lease: &PooledConnection, stmt: Option<&mut Statement<'_>>, call: &C
             changes += lease.changes();
         }
     }
-    // Names read after stepping: a statement SQLite had to re-prepare (the
-    // schema changed) has its new names only then.
-    let columns = if width > 0 {
-        stmt.columns()
-            .iter()
-            .map(|c| Column { name: c.name().to_owned(), decltype: c.decl_type().map(str::to_owned) })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let columns = columns(stmt);
     Ok(Produced { columns, rows, changes, last_insert_rowid: lease.last_insert_rowid(), read_only })
+}
+
+/// Runs every statement of `sql` to its end (a `SELECT` in a script steps
+/// through all its rows, for what its functions do), dropping rows.
+fn run_script(lease: &PooledConnection, sql: &str) -> Result<()> {
+    use rusqlite::fallible_iterator::FallibleIterator;
+    let mut batch = rusqlite::Batch::new(lease, sql);
+    while let Some(mut stmt) = batch.next().map_err(|e| lease.error(e))? {
+        let mut rows = stmt.raw_query();
+        while rows.next().map_err(|e| lease.error(e))?.is_some() {}
+    }
+    Ok(())
+}
+
+/// `stmt`'s result columns. Read them after stepping: a statement SQLite
+/// had to re-prepare (the schema changed) has its new names only then.
+pub(crate) fn columns(stmt: &rusqlite::Statement<'_>) -> Vec<Column> {
+    if stmt.column_count() == 0 {
+        return Vec::new();
+    }
+    stmt.columns()
+        .iter()
+        .map(|c| Column { name: c.name().to_owned(), decltype: c.decl_type().map(str::to_owned) })
+        .collect()
 }
 
 /// Runs `call` on `lease` as it is (no transaction rules: see `session.rs`).
@@ -224,6 +248,9 @@ pub fn execute(lease: &PooledConnection, call: &Call) -> Result<Produced> {
 
 /// [`execute`] for a one-shot call that `waited` for its lease.
 pub(crate) fn execute_after(lease: &PooledConnection, call: &Call, waited: Waited) -> Result<Produced> {
+    if call.op != Op::Script && crate::sql::classify::is_empty(call.sql.as_str()) {
+        return Ok(Produced { read_only: true, ..Produced::default() });
+    }
     let prepared = prepare(lease, call)?;
     run_prepared(lease, prepared, call, waited)
 }

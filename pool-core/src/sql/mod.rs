@@ -2,12 +2,15 @@
 //!
 //! - [`Params`] and [`BindRules`]: one parameter model and binder.
 //! - [`classify`]: transaction control and leading keywords, comments skipped.
-//! - [`Call`] → [`Produced`]: one row loop (`exec.rs`).
+//! - [`Call`] → [`Produced`]: one row loop (`exec.rs`); [`Session::open`]
+//!   steps a query's rows in batches into a [`RowBuf`] instead (`stream.rs`).
 //! - [`Pool::call`](crate::Pool::call) / [`Pool::call_with`](crate::Pool::call_with):
 //!   one-shot calls routed to the lane their statement needs, in one acquire
 //!   timeout (`route.rs`).
 //! - [`Session`] / [`SessionQueue`]: a held lease running calls in order,
 //!   with the transaction rules in one place (`session.rs`).
+//! - [`LazySession`]: a long-lived client that leases per transaction and
+//!   pins its lease while the program has changed the connection (`lazy.rs`).
 //! - [`Executor`]: the pool's worker threads for calls off the caller's thread.
 //!
 //! A binding converts its language's values to [`Params`] and [`Produced`]
@@ -20,14 +23,20 @@ pub mod classify;
 pub(crate) mod exec;
 pub(crate) mod executor;
 pub(crate) mod group;
+pub(crate) mod lazy;
 pub(crate) mod params;
 pub(crate) mod route;
 pub(crate) mod routes;
+pub(crate) mod rowbuf;
 pub(crate) mod session;
+pub(crate) mod stream;
 
 pub use call::{Call, Column, Op, Produced, Sql};
 pub use exec::execute;
 pub use executor::{Executor, Work};
+pub use lazy::{Interrupter, LazySession};
 pub use params::{BadValue, BindRules, Params};
 pub use route::CallFuture;
-pub use session::{Action, Done, Session, SessionQueue, TxnMode};
+pub use rowbuf::RowBuf;
+pub use session::{Action, Begin, Done, Fetched, Opened, Session, SessionQueue, TxnMode};
+pub use stream::StreamId;

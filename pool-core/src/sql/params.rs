@@ -73,8 +73,11 @@ fn count_error(wanted: usize, given: usize) -> Error {
 
 /// Binds `params` to `stmt` (clearing earlier bindings first).
 pub(crate) fn bind(stmt: &mut Statement<'_>, params: &Params, rules: BindRules) -> Result<()> {
-    stmt.clear_bindings();
     let wanted = stmt.parameter_count();
+    // (sqlite3_clear_bindings dereferences the statement: an empty one has none.)
+    if wanted > 0 {
+        stmt.clear_bindings();
+    }
     match params {
         Params::None if wanted == 0 || !rules.strict => Ok(()),
         Params::None => Err(count_error(wanted, 0)),

@@ -17,14 +17,19 @@
 //!   `BEGIN`/`COMMIT`/`ROLLBACK` inside: the transaction ends when the
 //!   function returns (commit) or throws (rollback), never behind the caller's
 //!   back. Savepoints are fine.
+//! - **Python's `sqlite3`** ([`TxnMode::Legacy`]): `BEGIN` before `INSERT`,
+//!   `UPDATE`, `DELETE` and `REPLACE` only, as the standard library does.
 //!
-//! [`Session::run`] runs on the calling thread; [`SessionQueue`] runs calls
-//! off it, in order, on the pool's executor.
+//! [`Session::run`] runs on the calling thread; [`Session::open`] does too,
+//! stepping a query's rows in batches ([`Session::fetch`]) while its
+//! statement stays open; [`SessionQueue`] runs calls off it, in order, on
+//! the pool's executor.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
@@ -32,10 +37,13 @@ use crate::clock::Deadline;
 use crate::error::{Error, Result};
 use crate::gate::{GateEntry, GatePermit, Pass};
 use crate::guard::{Lane, PooledConnection};
-use crate::sql::call::{Call, Op, Produced};
+use crate::sql::call::{Call, Column, Op, Produced};
 use crate::sql::classify::{self, Control};
 use crate::sql::exec::{self, Waited};
 use crate::sql::executor::Executor;
+use crate::sql::params::bind;
+use crate::sql::rowbuf::RowBuf;
+use crate::sql::stream::{self, Live, StreamId};
 use crate::waiter::Waiter;
 
 /// How a session treats transactions.
@@ -52,19 +60,94 @@ pub enum TxnMode {
     /// One transaction from the first statement until [`Session::commit`]
     /// or [`Session::rollback`]; transaction control inside is refused.
     Managed,
+    /// Python's `sqlite3` up to 3.11 (`isolation_level` not `None`): when no
+    /// transaction is open, `INSERT`, `UPDATE`, `DELETE` and `REPLACE` run
+    /// this `BEGIN` first; every other statement (DDL included) runs in
+    /// autocommit. Scripts commit first.
+    Legacy(Begin),
+}
+
+/// The `BEGIN` of [`TxnMode::Legacy`] (Python's `isolation_level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Begin {
+    /// `BEGIN ` (`isolation_level = ""`, the standard library's default).
+    #[default]
+    Plain,
+    /// `BEGIN DEFERRED`.
+    Deferred,
+    /// `BEGIN IMMEDIATE`.
+    Immediate,
+    /// `BEGIN EXCLUSIVE`.
+    Exclusive,
+}
+
+impl Begin {
+    /// The level named `""`, `"DEFERRED"`, `"IMMEDIATE"` or `"EXCLUSIVE"`
+    /// (any case).
+    pub fn parse(level: &str) -> Option<Begin> {
+        [("", Begin::Plain), ("DEFERRED", Begin::Deferred), ("IMMEDIATE", Begin::Immediate)]
+            .into_iter()
+            .chain([("EXCLUSIVE", Begin::Exclusive)])
+            .find(|(name, _)| name.eq_ignore_ascii_case(level))
+            .map(|(_, b)| b)
+    }
+
+    /// The statement, as the standard library spells it (`"BEGIN "` for the
+    /// plain level, trailing space included).
+    pub fn sql(self) -> &'static str {
+        match self {
+            Begin::Plain => "BEGIN ",
+            Begin::Deferred => "BEGIN DEFERRED",
+            Begin::Immediate => "BEGIN IMMEDIATE",
+            Begin::Exclusive => "BEGIN EXCLUSIVE",
+        }
+    }
 }
 
 /// A held lease running calls in order.
 pub struct Session {
-    lease: PooledConnection,
+    /// Always `Some`, except inside [`Session::with_lease_mut`].
+    live: Option<Live>,
     mode: TxnMode,
     /// The write gate, held by an ordinary lease while a writing statement
     /// or a transaction that writes runs.
     permit: Option<GatePermit>,
-    /// The open transaction was begun by the pool (an implicit or managed
-    /// one), not by the caller's `BEGIN`: a statement stopped by its
+    /// How long a write waits for the gate; `None`: the pool's `busy_timeout`.
+    gate_wait: Option<Duration>,
+    next_stream: u64,
+    /// The open transaction was begun by the pool (an implicit, legacy or
+    /// managed one), not by the caller's `BEGIN`: a statement stopped by its
     /// deadline rolls it back.
     pool_txn: bool,
+}
+
+/// What a query opened with [`Session::open`] gave so far.
+#[derive(Debug)]
+pub struct Opened {
+    /// Result columns (empty for statements that return none).
+    pub columns: Vec<Column>,
+    /// The rows stepped so far.
+    pub rows: RowBuf,
+    /// `Some` while more rows may follow: [`Session::fetch`] steps on.
+    pub stream: Option<StreamId>,
+    /// Rows changed (`sqlite3_changes`) once the statement is done and
+    /// wrote; 0 otherwise.
+    pub changes: u64,
+    /// The connection's last inserted rowid after the call.
+    pub last_insert_rowid: i64,
+    /// Whether the statement was read-only (`sqlite3_stmt_readonly`).
+    pub read_only: bool,
+}
+
+/// The next rows of an open statement.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The rows stepped.
+    pub rows: RowBuf,
+    /// The statement is done (and closed).
+    pub done: bool,
+    /// Rows changed, once done, by a statement that writes.
+    pub changes: u64,
 }
 
 /// What the gate decision for one statement is.
@@ -77,15 +160,46 @@ enum Gate {
     Transaction,
 }
 
+/// The transaction rules of one session for one statement: a copy of the
+/// session's settings, so they apply while its lease is borrowed.
+#[derive(Clone, Copy)]
+struct Rules {
+    mode: TxnMode,
+    gate_wait: Option<Duration>,
+}
+
 impl Session {
     /// A session over `lease` in `mode`.
     pub fn new(lease: PooledConnection, mode: TxnMode) -> Session {
-        Session { lease, mode, permit: None, pool_txn: false }
+        Session { live: Some(Live::new(lease)), mode, permit: None, gate_wait: None, next_stream: 0, pool_txn: false }
     }
 
     /// The lease.
     pub fn lease(&self) -> &PooledConnection {
-        &self.lease
+        self.live().lease()
+    }
+
+    fn live(&self) -> &Live {
+        self.live.as_ref().expect("a session's lease is only taken out by with_lease_mut")
+    }
+
+    fn live_mut(&mut self) -> &mut Live {
+        self.live.as_mut().expect("a session's lease is only taken out by with_lease_mut")
+    }
+
+    /// Runs `f` with the lease mutably borrowed (rusqlite's backup and
+    /// deserialize want `&mut Connection`); refused while statements are
+    /// open, since they borrow the connection.
+    pub fn with_lease_mut<R>(&mut self, f: impl FnOnce(&mut PooledConnection) -> R) -> Result<R> {
+        if self.open_streams() > 0 || self.open_blobs() > 0 {
+            return Err(Error::Misuse(
+                "this needs the connection to itself: close or finish its open cursors and blobs first".to_owned(),
+            ));
+        }
+        let mut lease = self.live.take().expect("a session's lease is only taken out by with_lease_mut").into_lease();
+        let out = f(&mut lease);
+        self.live = Some(Live::new(lease));
+        Ok(out)
     }
 
     /// The transaction mode.
@@ -98,45 +212,118 @@ impl Session {
         self.mode = mode;
     }
 
-    /// Whether a transaction is open.
-    pub fn in_transaction(&self) -> bool {
-        !self.lease.is_autocommit()
+    /// How long a write on an ordinary lease waits for the write gate
+    /// before SQLite's own locking decides. Defaults to the pool's
+    /// `busy_timeout`.
+    pub fn set_gate_wait(&mut self, wait: Option<Duration>) {
+        self.gate_wait = wait;
     }
 
-    /// Gives the lease back (dropping it returns it to the pool).
-    pub fn into_lease(self) -> PooledConnection {
-        self.lease
+    /// Whether a transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        !self.lease().is_autocommit()
+    }
+
+    /// Statements opened with [`Session::open`] and not done yet.
+    pub fn open_streams(&self) -> usize {
+        self.live().open().len()
+    }
+
+    /// Blobs opened with [`Session::open_blob`] and not closed yet.
+    pub fn open_blobs(&self) -> usize {
+        self.live().open().blobs()
+    }
+
+    /// Opens a handle on the blob (or text) in `column` of row `row` of
+    /// `table` in schema `db` (`sqlite3_blob_open`); returns its id and
+    /// length. SQLite expires it (reads and writes fail with
+    /// `SQLITE_ABORT`) once its row changes. It stays open, and keeps the
+    /// lease, until [`Session::close_blob`].
+    pub fn open_blob(
+        &mut self,
+        db: &str,
+        table: &str,
+        column: &str,
+        row: i64,
+        read_only: bool,
+    ) -> Result<(StreamId, usize)> {
+        let id = StreamId(self.next_stream);
+        self.next_stream += 1;
+        self.live_mut().with(|lease, open| {
+            let blob = lease.blob_open(db, table, column, row, read_only).map_err(|e| lease.error(e))?;
+            let len = blob.len();
+            open.insert_blob(id, blob);
+            Ok((id, len))
+        })
+    }
+
+    /// Reads `buf.len()` bytes of an open blob from `offset`.
+    pub fn read_blob(&mut self, id: StreamId, offset: usize, buf: &mut [u8]) -> Result<()> {
+        self.live_mut().with(|lease, open| {
+            let blob = open.blob_mut(id).ok_or_else(|| Error::Misuse("this blob is closed".to_owned()))?;
+            blob.read_at_exact(buf, offset).map_err(|e| lease.error(e))
+        })
+    }
+
+    /// Writes `data` into an open blob at `offset`.
+    pub fn write_blob(&mut self, id: StreamId, offset: usize, data: &[u8]) -> Result<()> {
+        self.live_mut().with(|lease, open| {
+            let blob = open.blob_mut(id).ok_or_else(|| Error::Misuse("this blob is closed".to_owned()))?;
+            blob.write_all_at(data, offset).map_err(|e| lease.error(e))
+        })
+    }
+
+    /// Closes an open blob; a no-op for one already closed.
+    pub fn close_blob(&mut self, id: StreamId) {
+        self.live_mut().with(|_, open| drop(open.remove_blob(id)));
+    }
+
+    /// Gives the lease back (dropping it returns it to the pool); open
+    /// statements are closed first.
+    pub fn into_lease(mut self) -> PooledConnection {
+        self.live.take().expect("a session's lease is only taken out by with_lease_mut").into_lease()
+    }
+
+    fn rules(&self) -> Rules {
+        Rules { mode: self.mode, gate_wait: self.gate_wait }
+    }
+
+    /// What every call does first: refuses what the mode refuses, and commits
+    /// before a script where the mode says so.
+    fn prelude(&mut self, call: &Call) -> Result<Option<Control>> {
+        let control = classify::control(call.sql.as_str());
+        self.check_control(call, control)?;
+        let commits_first = matches!(self.mode, TxnMode::Implicit | TxnMode::Legacy(_));
+        if call.op == Op::Script && commits_first && self.in_transaction() {
+            // PEP 249 / sqlite3: a script commits the open transaction first.
+            self.end("COMMIT")?;
+        }
+        Ok(control)
     }
 
     /// Runs one call under the session's transaction rules.
     pub fn run(&mut self, call: &Call) -> Result<Produced> {
-        let control = classify::control(call.sql.as_str());
-        self.check_control(call, control)?;
-        if call.op == Op::Script && self.mode == TxnMode::Implicit && self.in_transaction() {
-            // PEP 249 / sqlite3: a script commits the open transaction first.
-            self.end("COMMIT")?;
+        if call.op != Op::Script && classify::is_empty(call.sql.as_str()) {
+            return Ok(Produced { read_only: true, ..Produced::default() });
         }
-        let prepared = exec::prepare(&self.lease, call)?;
-        let read_only = prepared.read_only();
-        if call.op == Op::Prepare {
-            return exec::run_prepared(&self.lease, prepared, call, Waited::For(std::time::Duration::ZERO));
-        }
-        let begin = self.begin_needed(call, control, read_only);
-        let waited = match self.gate_needed(call, control, read_only, begin.is_some()) {
-            Gate::No => std::time::Duration::ZERO,
-            Gate::Statement | Gate::Transaction => {
-                let asked = std::time::Instant::now();
-                take_gate(&self.lease, &mut self.permit)?;
-                asked.elapsed()
+        let control = self.prelude(call)?;
+        let rules = self.rules();
+        let live = self.live.as_mut().expect("a session's lease is only taken out by with_lease_mut");
+        let permit = &mut self.permit;
+        let mut began = false;
+        let out = live.with(|lease, _| {
+            let prepared = exec::prepare(lease, call)?;
+            let mut waited = Duration::ZERO;
+            if call.op != Op::Prepare {
+                (waited, began) = rules.enter(lease, permit, call, control, prepared.read_only())?;
             }
-        };
-        if let Some(sql) = begin {
-            self.lease.execute_batch(sql)?;
-            self.pool_txn = true;
+            exec::run_prepared(lease, prepared, call, Waited::For(waited))
+        });
+        self.pool_txn |= began;
+        let out = out.map_err(|e| self.after_deadline(e));
+        if call.op != Op::Prepare {
+            self.after_statement();
         }
-        let out =
-            exec::run_prepared(&self.lease, prepared, call, Waited::For(waited)).map_err(|e| self.after_deadline(e));
-        self.after_statement();
         out
     }
 
@@ -147,14 +334,94 @@ impl Session {
         let Error::Deadline { sql, ran, limit, .. } = err else { return err };
         let mut rolled_back = false;
         if self.pool_txn {
-            if !self.lease.is_autocommit() {
-                if let Err(e) = self.lease.without_deadline(|| self.lease.execute_batch("ROLLBACK")) {
+            let lease = self.lease();
+            if !lease.is_autocommit() {
+                if let Err(e) = lease.without_deadline(|| lease.execute_batch("ROLLBACK")) {
                     log::warn!("litepool: rollback after a deadline failed: {e}");
                 }
             }
-            rolled_back = self.lease.is_autocommit();
+            rolled_back = lease.is_autocommit();
         }
         Error::Deadline { sql, ran, limit, rolled_back }
+    }
+
+    /// Runs a query like [`Session::run`] (`call.op` is ignored: every row
+    /// is wanted) but steps at most `first` rows now. While more may
+    /// follow, the statement stays open under [`Opened::stream`]; get the
+    /// rest with [`Session::fetch`], or drop it with
+    /// [`Session::close_stream`]. The lease cannot go back to the pool
+    /// while statements are open (they read from it).
+    pub fn open(&mut self, call: &Call, first: usize) -> Result<Opened> {
+        if classify::is_empty(call.sql.as_str()) {
+            let last_insert_rowid = self.lease().last_insert_rowid();
+            let rows = RowBuf::new(0);
+            return Ok(Opened {
+                columns: Vec::new(),
+                rows,
+                stream: None,
+                changes: 0,
+                last_insert_rowid,
+                read_only: true,
+            });
+        }
+        let control = self.prelude(call)?;
+        let rules = self.rules();
+        let id = StreamId(self.next_stream);
+        self.next_stream += 1;
+        let live = self.live.as_mut().expect("a session's lease is only taken out by with_lease_mut");
+        let permit = &mut self.permit;
+        let mut began = false;
+        let out = live.with(|lease, open| {
+            let mut stmt = exec::prepare_statement(lease, call.sql.as_str())?;
+            let read_only = stmt.readonly();
+            (_, began) = rules.enter(lease, permit, call, control, read_only)?;
+            bind(&mut stmt, &call.params, call.rules)?;
+            let mut rows = RowBuf::new(stmt.column_count());
+            let done = stream::step(lease, &mut stmt, &mut rows, first.max(1))?;
+            let columns = exec::columns(&stmt);
+            let changes = if done && !read_only { lease.changes() } else { 0 };
+            let last_insert_rowid = lease.last_insert_rowid();
+            if !done {
+                open.insert(id, stmt, read_only);
+            }
+            Ok(Opened { columns, rows, stream: (!done).then_some(id), changes, last_insert_rowid, read_only })
+        });
+        self.pool_txn |= began;
+        self.after_statement();
+        out
+    }
+
+    /// Steps up to `max` more rows of an open statement. Once it is done
+    /// (or failed) it is closed.
+    pub fn fetch(&mut self, id: StreamId, max: usize) -> Result<Fetched> {
+        let out = self.live_mut().with(|lease, open| {
+            let Some(stream) = open.get_mut(id) else {
+                return Err(Error::Misuse(
+                    "this result set is closed (its statement finished or was reset)".to_owned(),
+                ));
+            };
+            let mut rows = RowBuf::new(stream.stmt.column_count());
+            match stream::step(lease, &mut stream.stmt, &mut rows, max.max(1)) {
+                Ok(false) => Ok(Fetched { rows, done: false, changes: 0 }),
+                Ok(true) => {
+                    let wrote = open.remove(id).is_some_and(|s| !s.read_only);
+                    Ok(Fetched { rows, done: true, changes: if wrote { lease.changes() } else { 0 } })
+                }
+                Err(e) => {
+                    open.remove(id);
+                    Err(e)
+                }
+            }
+        });
+        self.after_statement();
+        out
+    }
+
+    /// Closes an open statement (resets it) before it is done; a no-op for
+    /// one already closed.
+    pub fn close_stream(&mut self, id: StreamId) {
+        self.live_mut().with(|_, open| drop(open.remove(id)));
+        self.after_statement();
     }
 
     /// Begins a transaction the way the lease's lane wants it: `BEGIN
@@ -165,8 +432,8 @@ impl Session {
         if managed {
             self.mode = TxnMode::Managed;
         }
-        let sql = if self.lease.lane() == Lane::Write { "BEGIN IMMEDIATE" } else { "BEGIN" };
-        self.lease.execute_batch(sql)?;
+        let sql = if self.lease().lane() == Lane::Write { "BEGIN IMMEDIATE" } else { "BEGIN" };
+        self.lease().execute_batch(sql)?;
         self.pool_txn = true;
         Ok(())
     }
@@ -191,7 +458,7 @@ impl Session {
     }
 
     fn end(&mut self, sql: &str) -> Result<()> {
-        let out = if self.in_transaction() { self.lease.execute_batch(sql) } else { Ok(()) };
+        let out = if self.in_transaction() { self.lease().execute_batch(sql) } else { Ok(()) };
         self.after_statement();
         out
     }
@@ -210,50 +477,13 @@ impl Session {
         Ok(())
     }
 
-    /// The `BEGIN` to run before this statement, if the mode wants one.
-    fn begin_needed(&self, call: &Call, control: Option<Control>, read_only: bool) -> Option<&'static str> {
-        if !self.lease.is_autocommit() || control.is_some() || call.op == Op::Script {
-            return None;
-        }
-        let lane = self.lease.lane();
-        let wanted = match self.mode {
-            TxnMode::Autocommit => false,
-            TxnMode::Managed => true,
-            TxnMode::Implicit => {
-                lane != Lane::Read
-                    && !classify::outside_transactions(classify::leading_keyword(call.sql.as_str()))
-                    && (lane == Lane::Write || !read_only)
-            }
-        };
-        match (wanted, lane) {
-            (false, _) => None,
-            (true, Lane::Write) => Some("BEGIN IMMEDIATE"),
-            // On an ordinary lease the gate is taken first (gate_needed).
-            (true, _) if !read_only => Some("BEGIN IMMEDIATE"),
-            (true, _) => Some("BEGIN"),
-        }
-    }
-
-    fn gate_needed(&self, call: &Call, control: Option<Control>, read_only: bool, begins: bool) -> Gate {
-        if self.lease.lane() != Lane::Any || self.permit.is_some() || self.lease.holds_gate() {
-            return Gate::No;
-        }
-        let autocommit = self.lease.is_autocommit();
-        match control {
-            Some(Control::BeginWrite) if autocommit => Gate::Transaction,
-            Some(_) => Gate::No,
-            None if begins && !read_only => Gate::Transaction,
-            None if autocommit && (!read_only || call.op == Op::Script) => Gate::Statement,
-            None => Gate::No,
-        }
-    }
-
-    /// Lets the gate go once no transaction is open.
+    /// Lets the gate go once no transaction is open and no open statement
+    /// writes.
     fn after_statement(&mut self) {
-        if self.pool_txn && self.lease.is_autocommit() {
+        if self.pool_txn && self.lease().is_autocommit() {
             self.pool_txn = false;
         }
-        if self.permit.is_some() && self.lease.is_autocommit() {
+        if self.permit.is_some() && self.lease().is_autocommit() && !self.live().open().writes() {
             self.permit = None;
         }
     }
@@ -261,7 +491,8 @@ impl Session {
     /// Whether running `call` next would wait for the write gate, and the
     /// gate is busy: the async queue then waits without a worker.
     fn would_wait_for_gate(&self, call: &Call) -> Option<Arc<crate::gate::WriteGate>> {
-        if self.lease.lane() != Lane::Any || self.permit.is_some() || !self.lease.is_autocommit() {
+        let lease = self.lease();
+        if lease.lane() != Lane::Any || self.permit.is_some() || !lease.is_autocommit() {
             return None;
         }
         let control = classify::control(call.sql.as_str());
@@ -272,17 +503,99 @@ impl Session {
             (Op::Script, None) => false,
             (_, None) => call.sql.read_only().unwrap_or(true),
         };
-        (!read_only).then(|| Arc::clone(self.lease.gate()))
+        (!read_only).then(|| Arc::clone(lease.gate()))
     }
 }
 
-/// Waits (blocking) for the write gate while holding `lease`, up to
-/// `busy_timeout`; let through without it when the gate's holder itself
-/// waits for a connection, or when the wait times out.
-fn take_gate(lease: &PooledConnection, permit: &mut Option<GatePermit>) -> Result<()> {
+impl Rules {
+    /// Takes the write gate and begins a transaction, as the rules want for
+    /// `call` (already prepared: `read_only` is known). Returns how long it
+    /// waited for the gate and whether it began a transaction.
+    fn enter(
+        self,
+        lease: &PooledConnection,
+        permit: &mut Option<GatePermit>,
+        call: &Call,
+        control: Option<Control>,
+        read_only: bool,
+    ) -> Result<(Duration, bool)> {
+        let begin = self.begin_needed(lease, call, control, read_only);
+        let waited = match gate_needed(lease, permit.is_some(), call, control, read_only, begin.is_some()) {
+            Gate::No => Duration::ZERO,
+            Gate::Statement | Gate::Transaction => {
+                let asked = std::time::Instant::now();
+                take_gate(lease, permit, self.gate_wait)?;
+                asked.elapsed()
+            }
+        };
+        if let Some(sql) = begin {
+            lease.execute_batch(sql)?;
+        }
+        Ok((waited, begin.is_some()))
+    }
+
+    /// The `BEGIN` to run before this statement, if the mode wants one.
+    fn begin_needed(
+        self,
+        lease: &PooledConnection,
+        call: &Call,
+        control: Option<Control>,
+        read_only: bool,
+    ) -> Option<&'static str> {
+        if !lease.is_autocommit() || control.is_some() || call.op == Op::Script {
+            return None;
+        }
+        let lane = lease.lane();
+        let wanted = match self.mode {
+            TxnMode::Autocommit => false,
+            TxnMode::Managed => true,
+            TxnMode::Implicit => {
+                lane != Lane::Read
+                    && !classify::outside_transactions(classify::leading_keyword(call.sql.as_str()))
+                    && (lane == Lane::Write || !read_only)
+            }
+            TxnMode::Legacy(begin) => {
+                return classify::is_legacy_dml(classify::leading_keyword(call.sql.as_str())).then(|| begin.sql());
+            }
+        };
+        match (wanted, lane) {
+            (false, _) => None,
+            (true, Lane::Write) => Some("BEGIN IMMEDIATE"),
+            // On an ordinary lease the gate is taken first (gate_needed).
+            (true, _) if !read_only => Some("BEGIN IMMEDIATE"),
+            (true, _) => Some("BEGIN"),
+        }
+    }
+}
+
+fn gate_needed(
+    lease: &PooledConnection,
+    held: bool,
+    call: &Call,
+    control: Option<Control>,
+    read_only: bool,
+    begins: bool,
+) -> Gate {
+    if lease.lane() != Lane::Any || held || lease.holds_gate() {
+        return Gate::No;
+    }
+    let autocommit = lease.is_autocommit();
+    match control {
+        Some(Control::BeginWrite) if autocommit => Gate::Transaction,
+        Some(_) => Gate::No,
+        None if begins && !read_only => Gate::Transaction,
+        None if autocommit && (!read_only || call.op == Op::Script) => Gate::Statement,
+        None => Gate::No,
+    }
+}
+
+/// Waits (blocking) for the write gate while holding `lease`, up to `wait`
+/// (default: `busy_timeout`); let through without it when the gate's holder
+/// itself waits for a connection, or when the wait times out.
+fn take_gate(lease: &PooledConnection, permit: &mut Option<GatePermit>, wait: Option<Duration>) -> Result<()> {
     let gate = Arc::clone(lease.gate());
     let shared = Arc::clone(lease.shared());
-    let mut deadline = Deadline::after(shared.config.busy_timeout);
+    let mut deadline = Deadline::after(wait.unwrap_or(shared.config.busy_timeout));
     let pass = match gate.enter(&mut deadline, true, shared.owner(), true)? {
         GateEntry::Entered(p) => {
             *permit = Some(p);
@@ -471,7 +784,7 @@ impl SessionQueue {
     /// Queues at the gate without a worker; the call resumes on a worker
     /// when granted (or let through, or after `busy_timeout`).
     fn park_for_gate(&self, session: Session, action: Action, done: Done, gate: &Arc<crate::gate::WriteGate>) {
-        let shared = Arc::clone(session.lease.shared());
+        let shared = Arc::clone(session.lease().shared());
         let mut deadline = Deadline::after(shared.config.busy_timeout);
         let waiter = match gate.enter(&mut deadline, false, shared.owner(), true) {
             Ok(GateEntry::Entered(permit)) => {
@@ -525,7 +838,7 @@ impl Parked {
             // Let through, or timed out after busy_timeout: SQLite's own
             // locking decides.
             Ok(Pass::Bypass) | Err(_) => {
-                session.lease.shared().counters.gate_bypassed.fetch_add(1, Relaxed);
+                session.lease().shared().counters.gate_bypassed.fetch_add(1, Relaxed);
             }
         }
         self.queue.resume(session, action, done);
@@ -549,7 +862,7 @@ fn perform(session: &mut Session, action: &Action) -> Result<Produced> {
         Action::Call(call) => {
             let out = session.run(call);
             if let (Ok(p), Op::All | Op::First | Op::Run | Op::Prepare) = (&out, call.op) {
-                session.lease.shared().routes.learn(&call.sql, p.read_only);
+                session.lease().shared().routes.learn(&call.sql, p.read_only);
             }
             out
         }

@@ -1,0 +1,245 @@
+//! [`LazySession`]: a long-lived client of the pool — a drop-in
+//! `sqlite3.Connection`, say — that holds a lease only while it needs one.
+//!
+//! It leases on its first statement and gives the lease back as soon as
+//! the connection is idle again: autocommit, no statement (or blob) open,
+//! and nothing changed on it that the next borrower would see. A lease
+//! whose program changed the connection (a pragma, a TEMP object, an
+//! attachment, a SQL function or collation, a hook, raw access: what the
+//! pool would undo at the lease's end) is *pinned* instead: kept until
+//! [`LazySession::close`], so that state behaves exactly as on a private
+//! connection for the client's lifetime, and is reset when it goes back.
+//!
+//! Settings of the client itself — its busy timeout and run-time limits —
+//! are applied to every lease it takes and restored before the lease goes
+//! back, so they need no pin. Two things differ from a private connection
+//! between leases, and only in autocommit: the SQL functions
+//! `last_insert_rowid()` and `changes()` see the connection of the current
+//! lease (a cursor's `lastrowid` and `rowcount` are taken per statement
+//! and are unaffected); [`LazySession::total_changes`] is kept by the
+//! session across leases.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rusqlite::limits::Limit;
+use rusqlite::InterruptHandle;
+
+use crate::error::Result;
+use crate::guard::PooledConnection;
+use crate::pool::{AcquireOptions, Pool};
+use crate::sql::session::{Session, TxnMode};
+
+/// Interrupts the statement a [`LazySession`] is running, from any thread
+/// (`sqlite3_interrupt`); a no-op while it holds no lease.
+#[derive(Clone, Default)]
+pub struct Interrupter(Arc<Mutex<Option<InterruptHandle>>>);
+
+impl Interrupter {
+    /// Interrupts the running statement, if any.
+    pub fn interrupt(&self) {
+        if let Some(handle) = self.0.lock().as_ref() {
+            handle.interrupt();
+        }
+    }
+}
+
+/// A pool client that leases per transaction (see the module docs).
+pub struct LazySession {
+    pool: Pool,
+    session: Option<Session>,
+    mode: TxnMode,
+    timeout: Option<Duration>,
+    /// Pinned for good: a private database, or state the pool cannot see.
+    pinned: bool,
+    busy_timeout: Option<Duration>,
+    /// Limits the program set `(limit, value, the pool's value)`.
+    limits: Vec<(Limit, i32, i32)>,
+    /// `total_changes` of leases already given back.
+    changes_before: u64,
+    /// The current lease's `total_changes` when it was taken.
+    changes_base: u64,
+    interrupter: Interrupter,
+}
+
+impl LazySession {
+    /// A client of `pool` whose sessions run in `mode`; it holds no lease yet.
+    pub fn new(pool: Pool, mode: TxnMode) -> LazySession {
+        LazySession {
+            pool,
+            session: None,
+            mode,
+            timeout: None,
+            pinned: false,
+            busy_timeout: None,
+            limits: Vec::new(),
+            changes_before: 0,
+            changes_base: 0,
+            interrupter: Interrupter::default(),
+        }
+    }
+
+    /// The pool it leases from.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// How long to wait for a lease. Defaults to the pool's `acquire_timeout`.
+    pub fn set_acquire_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    /// The options a lease is taken with (for a binding that waits for it
+    /// itself, e.g. with [`Pool::acquire_async`], and hands it to
+    /// [`LazySession::attach`]).
+    pub fn acquire_options(&self) -> AcquireOptions {
+        AcquireOptions { timeout: self.timeout, ..AcquireOptions::default() }
+    }
+
+    /// The transaction mode of its sessions.
+    pub fn mode(&self) -> TxnMode {
+        self.mode
+    }
+
+    /// Changes the transaction mode (for the current lease too).
+    pub fn set_mode(&mut self, mode: TxnMode) {
+        self.mode = mode;
+        if let Some(s) = self.session.as_mut() {
+            s.set_mode(mode);
+        }
+    }
+
+    /// SQLite's busy timeout on its leases, which also bounds a write's
+    /// wait for the write gate. Defaults to the pool's `busy_timeout`.
+    pub fn set_busy_timeout(&mut self, timeout: Duration) {
+        // The pool's own value needs nothing per lease.
+        self.busy_timeout = (timeout != self.pool.config().busy_timeout).then_some(timeout);
+        if let Some(s) = self.session.as_mut() {
+            s.set_gate_wait(Some(timeout));
+            let _ = s.lease().busy_timeout(timeout);
+        }
+    }
+
+    /// Keeps the current (or next) lease until [`LazySession::close`]: for
+    /// state the pool does not see.
+    pub fn pin(&mut self) {
+        self.pinned = true;
+    }
+
+    /// Whether a lease is held.
+    pub fn is_leased(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// Whether a transaction is open (never without a lease).
+    pub fn in_transaction(&self) -> bool {
+        self.session.as_ref().is_some_and(Session::in_transaction)
+    }
+
+    /// Rows changed by `INSERT`, `UPDATE` and `DELETE` through this client
+    /// (`sqlite3_total_changes`, summed over its leases).
+    pub fn total_changes(&self) -> u64 {
+        let current = self.session.as_ref().map_or(0, |s| s.lease().total_changes().saturating_sub(self.changes_base));
+        self.changes_before + current
+    }
+
+    /// A handle that interrupts this client's running statement.
+    pub fn interrupter(&self) -> Interrupter {
+        self.interrupter.clone()
+    }
+
+    /// The session, leasing (blocking, up to the acquire timeout) if none is held.
+    pub fn session(&mut self) -> Result<&mut Session> {
+        if self.session.is_none() {
+            let lease = self.pool.acquire(self.acquire_options())?;
+            self.attach(lease)?;
+        }
+        self.current().ok_or(crate::Error::Released)
+    }
+
+    /// The session, if a lease is held.
+    pub fn current(&mut self) -> Option<&mut Session> {
+        self.session.as_mut()
+    }
+
+    /// Takes `lease` as the current one (when none is held) and applies the
+    /// client's settings to it.
+    pub fn attach(&mut self, lease: PooledConnection) -> Result<()> {
+        if self.session.is_some() {
+            return Ok(());
+        }
+        if let Some(timeout) = self.busy_timeout {
+            lease.busy_timeout(timeout)?;
+        }
+        for &(limit, value, _) in &self.limits {
+            lease.set_limit(limit, value)?;
+        }
+        self.changes_base = lease.total_changes();
+        *self.interrupter.0.lock() = Some(lease.get_interrupt_handle());
+        let mut session = Session::new(lease, self.mode);
+        session.set_gate_wait(self.busy_timeout);
+        self.session = Some(session);
+        Ok(())
+    }
+
+    /// Call after every call: gives the lease back when the connection is
+    /// idle (autocommit, no statement open) and clean, unless pinned. A
+    /// lease whose program changed its connection is pinned from then on.
+    pub fn settle(&mut self) {
+        let Some(session) = self.session.as_ref() else { return };
+        if session.lease().changed_state() {
+            self.pinned = true;
+        }
+        if self.pinned || session.in_transaction() || session.open_streams() > 0 || session.open_blobs() > 0 {
+            return;
+        }
+        self.release();
+    }
+
+    /// Gives the lease back now (an open transaction is rolled back, open
+    /// statements are closed) and forgets the pin.
+    pub fn close(&mut self) {
+        self.release();
+        self.pinned = false;
+    }
+
+    /// The connection's current value of `limit` (leasing to read it).
+    pub fn limit(&mut self, limit: Limit) -> Result<i32> {
+        let value = self.session()?.lease().limit(limit)?;
+        self.settle();
+        Ok(value)
+    }
+
+    /// Sets `limit` for this client (on every lease it takes); returns the
+    /// value before.
+    pub fn set_limit(&mut self, limit: Limit, value: i32) -> Result<i32> {
+        let before = self.session()?.lease().set_limit(limit, value)?;
+        match self.limits.iter_mut().find(|(l, _, _)| *l as i32 == limit as i32) {
+            Some(entry) => entry.1 = value,
+            None => self.limits.push((limit, value, before)),
+        }
+        self.settle();
+        Ok(before)
+    }
+
+    fn release(&mut self) {
+        let Some(session) = self.session.take() else { return };
+        *self.interrupter.0.lock() = None;
+        let lease = session.into_lease();
+        self.changes_before += lease.total_changes().saturating_sub(self.changes_base);
+        if self.busy_timeout.is_some() {
+            let _ = lease.busy_timeout(self.pool.config().busy_timeout);
+        }
+        for &(limit, _, pool_value) in &self.limits {
+            let _ = lease.set_limit(limit, pool_value);
+        }
+        drop(lease);
+    }
+}
+
+impl Drop for LazySession {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
