@@ -62,8 +62,8 @@ impl Prepared<'_> {
     }
 }
 
-/// Prepares `sql` on `lease` through its statement cache, uncounted (a
-/// query stepped in batches: `Session::open`).
+/// Prepares `sql` on `lease` through its statement cache, uncounted (the
+/// group commit's transaction control).
 pub(crate) fn prepare_statement<'a>(lease: &'a PooledConnection, sql: &str) -> Result<CachedStatement<'a>> {
     lease.prepare_cached(sql).map_err(|e| lease.error(e))
 }
@@ -74,7 +74,11 @@ pub(crate) fn prepare<'a>(lease: &'a PooledConnection, call: &Call) -> Result<Pr
     if call.op == Op::Script {
         return Ok(Prepared { stmt: None, counted: None });
     }
-    let sql = call.sql.as_str();
+    prepare_sql(lease, call.sql.as_str())
+}
+
+/// [`prepare`] for a statement whatever the call's op (a streamed query).
+pub(crate) fn prepare_sql<'a>(lease: &'a PooledConnection, sql: &str) -> Result<Prepared<'a>> {
     let statements = &lease.shared().statements;
     if !statements.counting() {
         let stmt = lease.prepare_cached(sql).map_err(|e| lease.error(e))?;
@@ -86,6 +90,14 @@ pub(crate) fn prepare<'a>(lease: &'a PooledConnection, call: &Call) -> Result<Pr
     Ok(Prepared { stmt: Some(stmt), counted: Some(entry) })
 }
 
+impl<'a> Prepared<'a> {
+    /// The statement (not for scripts) and its registry entry, for a caller
+    /// that steps it itself (`Session::open`).
+    pub fn into_parts(self) -> (Option<CachedStatement<'a>>, Option<Arc<Entry>>) {
+        (self.stmt, self.counted)
+    }
+}
+
 /// Runs `call` on `lease`, whose statement is `prepared`, within its
 /// deadline (`deadline.rs`), after it `waited` for the pool or the gate.
 pub(crate) fn run_prepared(
@@ -95,22 +107,45 @@ pub(crate) fn run_prepared(
     waited: Waited,
 ) -> Result<Produced> {
     let Prepared { mut stmt, counted } = prepared;
+    run_with(lease, stmt.as_deref_mut(), counted, call, waited, |lease, stmt| run_rows(lease, stmt, call))
+}
+
+/// Runs `step` (the row loop, or a first batch of a streamed query) on
+/// `call`'s statement within its deadline, timed and recorded when
+/// statements are observed: the one place every SQL-layer statement
+/// passes through.
+pub(crate) fn run_with<T>(
+    lease: &PooledConnection,
+    stmt: Option<&mut Statement<'_>>,
+    counted: Option<Arc<Entry>>,
+    call: &Call,
+    waited: Waited,
+    step: impl FnOnce(&PooledConnection, Option<&mut Statement<'_>>) -> Result<T>,
+) -> Result<T> {
     let armed = lease.arm_statement(call.timeout.or(lease.shared().config.statement_timeout));
     if !lease.shared().statements.observing() {
-        return run_rows(lease, stmt.as_deref_mut(), call).map_err(|e| armed.check(e, call.sql.as_str()));
+        return step(lease, stmt).map_err(|e| armed.check(e, call.sql.as_str()));
     }
-    observed(lease, stmt.as_deref_mut(), counted, call, waited, &armed)
+    observed(lease, stmt, counted, call, waited, &armed, step)
+}
+
+/// More rows of a streamed query (`Session::fetch`), within the pool's
+/// `statement_timeout` (per batch) or the lease's deadline.
+pub(crate) fn step_more<T>(lease: &PooledConnection, step: impl FnOnce() -> Result<T>) -> Result<T> {
+    let armed = lease.arm_statement(lease.shared().config.statement_timeout);
+    step().map_err(|e| armed.check(e, "a streamed query (fetching more rows)"))
 }
 
 /// A statement run with the clock read around it, then recorded.
-fn observed(
+fn observed<T>(
     lease: &PooledConnection,
     mut stmt: Option<&mut Statement<'_>>,
     counted: Option<Arc<Entry>>,
     call: &Call,
     waited: Waited,
     armed: &Armed<'_>,
-) -> Result<Produced> {
+    step: impl FnOnce(&PooledConnection, Option<&mut Statement<'_>>) -> Result<T>,
+) -> Result<T> {
     let shared = lease.shared();
     let sql = call.sql.as_str();
     let hook = shared.trace.on();
@@ -133,7 +168,7 @@ fn observed(
     #[cfg(feature = "tracing")]
     let entered = span.enter();
     let started = clock::now();
-    let out = run_rows(lease, stmt.as_deref_mut(), call).map_err(|e| armed.check(e, sql));
+    let out = step(lease, stmt.as_deref_mut()).map_err(|e| armed.check(e, sql));
     let run = started.elapsed();
     #[cfg(feature = "tracing")]
     {

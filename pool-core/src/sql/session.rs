@@ -372,12 +372,17 @@ impl Session {
         let permit = &mut self.permit;
         let mut began = false;
         let out = live.with(|lease, open| {
-            let mut stmt = exec::prepare_statement(lease, call.sql.as_str())?;
+            let (stmt, counted) = exec::prepare_sql(lease, call.sql.as_str())?.into_parts();
+            let Some(mut stmt) = stmt else { return Err(Error::Misuse("no statement to open".to_owned())) };
             let read_only = stmt.readonly();
-            (_, began) = rules.enter(lease, permit, call, control, read_only)?;
+            let waited;
+            (waited, began) = rules.enter(lease, permit, call, control, read_only)?;
             bind(&mut stmt, &call.params, call.rules)?;
             let mut rows = RowBuf::new(stmt.column_count());
-            let done = stream::step(lease, &mut stmt, &mut rows, first.max(1))?;
+            let done = exec::run_with(lease, Some(&mut stmt), counted, call, Waited::For(waited), |lease, stmt| {
+                let stmt = stmt.ok_or_else(|| Error::Misuse("no statement to step".to_owned()))?;
+                stream::step(lease, stmt, &mut rows, first.max(1))
+            })?;
             let columns = exec::columns(&stmt);
             let changes = if done && !read_only { lease.changes() } else { 0 };
             let last_insert_rowid = lease.last_insert_rowid();
@@ -387,6 +392,7 @@ impl Session {
             Ok(Opened { columns, rows, stream: (!done).then_some(id), changes, last_insert_rowid, read_only })
         });
         self.pool_txn |= began;
+        let out = out.map_err(|e| self.after_deadline(e));
         self.after_statement();
         out
     }
@@ -401,7 +407,7 @@ impl Session {
                 ));
             };
             let mut rows = RowBuf::new(stream.stmt.column_count());
-            match stream::step(lease, &mut stream.stmt, &mut rows, max.max(1)) {
+            match exec::step_more(lease, || stream::step(lease, &mut stream.stmt, &mut rows, max.max(1))) {
                 Ok(false) => Ok(Fetched { rows, done: false, changes: 0 }),
                 Ok(true) => {
                     let wrote = open.remove(id).is_some_and(|s| !s.read_only);
@@ -413,6 +419,7 @@ impl Session {
                 }
             }
         });
+        let out = out.map_err(|e| self.after_deadline(e));
         self.after_statement();
         out
     }
