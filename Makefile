@@ -25,8 +25,9 @@ lint: deps ## cargo fmt --check and clippy -D warnings
 test: deps lint test-rust test-c test-python test-node test-examples test-readme package ## every suite: Rust, C, Python, Node, examples, README quick starts
 	@echo "make test: all suites passed"
 
-test-rust: deps ## Rust unit, integration and doc tests
+test-rust: deps ## Rust unit, integration and doc tests (and the core's tracing feature)
 	$(CARGO) test --workspace
+	$(CARGO) test -p litepool --features tracing --test tracing_spans
 
 test-c: deps ## C ABI tests (warnings as errors, valgrind, ASan/UBSan)
 	bash tests/c/run.sh

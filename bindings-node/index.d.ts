@@ -185,6 +185,34 @@ export declare class Pool {
   /** Internal (`lib/index.js`): which event kinds have listeners now. */
   _eventMask(mask: number): void
   /**
+   * The most recent statements that ran past `slowStatementMillis` (up
+   * to 64, oldest first), each with its SQL, parameters (redacted unless
+   * `logParameters`), wait and run time, and, on the first slow run of a
+   * statement, its EXPLAIN QUERY PLAN.
+   */
+  slowStatements(): Array<SlowStatement>
+  /**
+   * What the pool knows per statement (with `statementStats` or
+   * `warmStatements` set), the longest running first.
+   */
+  statementStats(): Array<StatementStats>
+  /**
+   * Sets tenant `code`'s weight (1 to 1000; 1 when registered) in fair
+   * queueing (`fairTenants`): its queued calls are served that many per
+   * turn. Throws `LITEPOOL_INVALID_CONFIG` or `LITEPOOL_UNKNOWN_TENANT`.
+   */
+  setTenantWeight(code: string, weight: number): void
+  /**
+   * Calls `hook(event)` on the JS thread after every acquire and every
+   * statement (`null` removes it): `{ name, start, durationMillis,
+   * waitMillis, runMillis, sql, mode, tenant, site, connectionId, error }`,
+   * where `site` is the JS stack of the call. Make an OpenTelemetry span
+   * from each (its start and duration). Events are queued to the event
+   * loop without blocking the pool's threads; the hook does not keep the
+   * process alive.
+   */
+  setTraceHook(hook: ((event: TraceEvent) => void) | null): void
+  /**
    * Opens a pool over the database at `path` (`':memory:'` for one
    * in-memory database shared by the pool's connections). The first
    * connection is opened now, so a bad path throws here, naming it.
@@ -240,7 +268,9 @@ export declare class Pool {
    * skip converting the SQL text and routing it again, and build row
    * objects from column-name keys made once. Each call still leases a
    * connection for itself (from this pool, on the lane the statement
-   * needs) and uses that connection's statement cache.
+   * needs) and uses that connection's statement cache. With
+   * `warmStatements` set, `sql` is pinned in the pool's warm cache: every
+   * connection opened from now on has it prepared before its first lease.
    *
    * Nothing is prepared here: an error in `sql` (or transaction control
    * such as `BEGIN`, refused as in `query()`) is reported by the first call.
@@ -358,6 +388,12 @@ export interface AcquireOptions {
    * `tenant_<code>`.
    */
   tenant?: string
+  /**
+   * A time budget for the whole lease from now: the acquire waits no
+   * longer, and every statement on the lease is stopped inside SQLite
+   * once it passes (`LITEPOOL_DEADLINE`).
+   */
+  deadlineMillis?: number
 }
 
 /** One entry of the core's option table, as `poolOptions()` lists it. */
@@ -496,6 +532,56 @@ export interface PoolOptions {
    * Litestream VFS; writes fail with `LITEPOOL_READ_ONLY_REPLICA` (default: none).
    */
   replicaUrl?: string
+  /**
+   * A statement that runs longer is stopped inside SQLite with
+   * `LITEPOOL_DEADLINE` (the connection stays usable); a call's own
+   * `deadlineMillis` overrides it; 0 turns it off (default: off).
+   */
+  statementTimeoutMillis?: number
+  /**
+   * The most calls that may queue for a connection (or the write gate);
+   * one more rejects at once with `LITEPOOL_OVERLOADED`; 0: unbounded
+   * (default: 0 (unbounded)).
+   */
+  maxWaiting?: number
+  /**
+   * Reject a call at once with `LITEPOOL_OVERLOADED` (its `retryAfterMillis`
+   * is the expected wait) when the wait the pool expects (queue position x
+   * mean hold time / connections) exceeds its timeout (default: false).
+   */
+  shedLoad?: boolean
+  /**
+   * Serve queued calls by weighted fair queueing across tenants
+   * (`setTenantWeight`), first come first served within one (default: false).
+   */
+  fairTenants?: boolean
+  /**
+   * The most leases one tenant may hold at once (its further calls
+   * queue); any value turns `fairTenants` on; 0: no limit (default: 0 (no limit)).
+   */
+  maxLeasesPerTenant?: number
+  /**
+   * Up to this many hot statements (the most run, and those of
+   * `pool.prepare()`) are prepared on each new connection when it opens;
+   * 0 turns the warm cache off (default: 0 (off)).
+   */
+  warmStatements?: number
+  /**
+   * Keep per-statement counters (`statementStats()`) and export this many
+   * statements, the longest running, in `metrics()`; 0 turns them off
+   * (default: 0 (off)).
+   */
+  statementStats?: number
+  /**
+   * A statement that runs longer is logged (`slowStatements()`) with its
+   * EXPLAIN QUERY PLAN the first time; 0 turns the log off (default: off).
+   */
+  slowStatementMillis?: number
+  /**
+   * Show parameter values in the slow-statement log; they are redacted to
+   * `?` by default (default: false).
+   */
+  logParameters?: boolean
   /** Return every INTEGER as a `BigInt`, exact beyond 2^53 (default: false). */
   safeIntegers?: boolean
   /**
@@ -566,6 +652,13 @@ export interface PoolStats {
   backpressureWaits: number
   /** Times a lease was reported as pinning the WAL. */
   walPinned: number
+  /** Calls refused at once with `LITEPOOL_OVERLOADED` (`maxWaiting`, `shedLoad`). */
+  shed: number
+  /**
+   * The wait a call queueing now can expect, in milliseconds (queue x
+   * mean hold time / connections; 0 while a connection is idle).
+   */
+  expectedWaitMillis: number
   /** Total time callers spent waiting for a connection, in milliseconds. */
   waitTimeMillis: number
 }
@@ -577,6 +670,12 @@ export interface QueryOptions {
    * `tenant_<code>`) while the statement runs.
    */
   tenant?: string
+  /**
+   * A time budget for the call from now (the wait for a connection and
+   * the statement): it is stopped inside SQLite once it passes, with
+   * `LITEPOOL_DEADLINE`.
+   */
+  deadlineMillis?: number
 }
 
 /** What `run()` resolves with. */
@@ -585,6 +684,64 @@ export interface RunResult {
   changes: number
   /** The last inserted rowid on the connection used (a BigInt with `safeIntegers`). */
   lastInsertRowid: number | bigint
+}
+
+/** One statement that ran past `slowStatementMillis`. */
+export interface SlowStatement {
+  /** The SQL text. */
+  sql: string
+  /** Its parameters: `?` for each unless `logParameters` is set. */
+  params: string
+  /** Time it waited for a connection or the write gate, in milliseconds. */
+  waitMillis: number
+  /** Time it ran in SQLite, in milliseconds. */
+  runMillis: number
+  /** When it finished (milliseconds since the epoch, as `Date.now()`). */
+  at: number
+  /** Its EXPLAIN QUERY PLAN, on the first slow run of this SQL only. */
+  plan?: string
+  /** The connection it ran on. */
+  connectionId: number
+  /** The lease's mode: `'any'`, `'read'` or `'write'`. */
+  mode: string
+  /** The tenant schema, if any. */
+  tenant?: string
+  /** Where the call acquired its connection (a JS stack), when known. */
+  site?: string
+  /** The error code it failed with, if it failed. */
+  error?: string
+}
+
+/** What the pool knows about one statement. */
+export interface StatementStats {
+  /** The SQL text. */
+  sql: string
+  /** Times it ran. */
+  calls: number
+  /** Runs served from a connection's statement cache (no prepare). */
+  cacheHits: number
+  /** Prepares on the request path. */
+  cacheMisses: number
+  /** Prepares by the warm cache on new connections, off the request path. */
+  warmed: number
+  /** Total time it waited for a connection or the write gate, in milliseconds. */
+  waitTimeMillis: number
+  /** Total time it ran in SQLite, in milliseconds. */
+  runTimeMillis: number
+  /** Full-scan steps (`sqlite3_stmt_status`). */
+  fullscanSteps: number
+  /** Sorts. */
+  sorts: number
+  /** Rows of automatic indexes. */
+  autoindexRows: number
+  /** Virtual-machine steps. */
+  vmSteps: number
+  /** Runs past `slowStatementMillis`. */
+  slow: number
+  /** Its EXPLAIN QUERY PLAN, from its first slow run. */
+  plan?: string
+  /** Pinned in the warm cache by `pool.prepare()`. */
+  pinned: boolean
 }
 
 /** Counters for one tenant. */
@@ -601,4 +758,36 @@ export interface TenantStats {
   acquired: number
   /** Its leases out right now. */
   active: number
+  /** Its weight in fair queueing (`setTenantWeight`; 1 by default). */
+  weight: number
+  /** Total time its calls waited for a connection, in milliseconds. */
+  waitTimeMillis: number
+  /** Total time its leases were held, in milliseconds. */
+  holdTimeMillis: number
+}
+
+/** A finished acquire or statement, for the trace hook. */
+export interface TraceEvent {
+  /** `'litepool.acquire'` or `'litepool.statement'`. */
+  name: string
+  /** When it began (milliseconds since the epoch). */
+  start: number
+  /** How long it took in all, in milliseconds. */
+  durationMillis: number
+  /** Time waiting for a connection (or the write gate), in milliseconds. */
+  waitMillis: number
+  /** Time running in SQLite, in milliseconds (0 for acquires). */
+  runMillis: number
+  /** The statement's SQL. */
+  sql?: string
+  /** `'any'`, `'read'` or `'write'`. */
+  mode: string
+  /** The tenant (code for acquires, schema for statements). */
+  tenant?: string
+  /** Where it was acquired: the JS stack of the call. */
+  site?: string
+  /** The connection, once there is one. */
+  connectionId?: number
+  /** The error code it failed with. */
+  error?: string
 }

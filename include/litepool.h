@@ -219,6 +219,19 @@ enum litepool_result
    * read-only replica (`replica_url`); writes go to the primary.
    */
   LITEPOOL_READ_ONLY_REPLICA = 24,
+  /**
+   * A statement ran past its deadline (`statement_timeout_ms`, or the
+   * lease's from `litepool_conn_set_deadline`) and SQLite stopped it; the
+   * message names the statement and how long it ran. The connection stays
+   * usable. (Statements run on the raw `sqlite3 *` see `SQLITE_INTERRUPT`.)
+   */
+  LITEPOOL_DEADLINE = 25,
+  /**
+   * The pool refused the acquire at once instead of queueing it: its queue
+   * is at `max_waiting`, or (`shed_load`) the wait it expects already
+   * exceeds the timeout. Retry later; the message states the expected wait.
+   */
+  LITEPOOL_OVERLOADED = 26,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -423,6 +436,55 @@ typedef struct {
    * Default NULL (none).
    */
   const char *replica_url;
+  /**
+   * A statement run by the pool (`litepool_exec`) longer than this is
+   * stopped inside SQLite with `LITEPOOL_DEADLINE`; the connection stays
+   * usable. Default 0: off.
+   */
+  uint32_t statement_timeout_ms;
+  /**
+   * The most callers that may queue for a connection (or at the write
+   * gate); one more fails at once with `LITEPOOL_OVERLOADED`. Default 0:
+   * unbounded.
+   */
+  uint32_t max_waiting;
+  /**
+   * Fail an acquire at once with `LITEPOOL_OVERLOADED` when the wait the
+   * pool expects (queue position x mean hold time / connections) already
+   * exceeds its timeout. Default false.
+   */
+  bool shed_load;
+  /**
+   * Serve queued callers by weighted fair queueing across tenants
+   * (`litepool_set_tenant_weight`) instead of one FIFO queue. Default false.
+   */
+  bool fair_tenants;
+  /**
+   * The most leases one tenant may hold at once (its further callers
+   * queue); any value turns `fair_tenants` on. Default 0: no limit.
+   */
+  uint32_t max_leases_per_tenant;
+  /**
+   * Up to this many hot statements (the most run, and those pinned with
+   * `litepool_prepare`) are prepared on each new connection when it opens.
+   * Default 0: off.
+   */
+  uint32_t warm_statements;
+  /**
+   * Keep per-statement counters and export this many statements (the
+   * longest running) in `litepool_metrics`. Default 0: off.
+   */
+  uint32_t statement_stats;
+  /**
+   * A statement that runs longer is logged (see `litepool_slow_statements`)
+   * with its EXPLAIN QUERY PLAN the first time. Default 0: off.
+   */
+  uint32_t slow_statement_threshold_ms;
+  /**
+   * Show parameter values in the slow-statement log (redacted by default).
+   * Default false.
+   */
+  bool log_parameters;
 } litepool_config;
 
 /**
@@ -661,12 +723,23 @@ sqlite3 *litepool_conn_db(litepool_conn *conn);
  * Runs one or more SQL statements (separated by `;`, no results returned)
  * on the lease. SQLite errors give `LITEPOOL_SQLITE_ERROR` with the
  * extended code in `litepool_last_sqlite_code()`; a write on a read lease
- * gives `LITEPOOL_READ_ONLY_LANE`.
+ * gives `LITEPOOL_READ_ONLY_LANE`; SQL stopped by `statement_timeout_ms`
+ * or the lease's deadline gives `LITEPOOL_DEADLINE`.
  *
  * # Safety
  * `sql` must be a NUL-terminated string.
  */
 litepool_result litepool_exec(litepool_conn *conn, const char *sql);
+
+/**
+ * Stops every statement run on this lease once `deadline_ms` milliseconds
+ * have passed from now: `litepool_exec` then fails with
+ * `LITEPOOL_DEADLINE`, and statements run on the raw `sqlite3 *` with
+ * `SQLITE_INTERRUPT` (SQLite's progress handler stops them from inside,
+ * on the thread running them). The connection stays usable; the deadline
+ * ends with the lease. `deadline_ms` must be at least 1.
+ */
+litepool_result litepool_conn_set_deadline(litepool_conn *conn, uint32_t deadline_ms);
 
 /**
  * Writes the pooled connection's id (as in leak reports) to `*out`.
@@ -807,6 +880,43 @@ void litepool_free(litepool_pool *pool);
 const char *litepool_result_name(uint32_t code);
 
 /**
+ * Prepares `sql` once on a pooled connection (checking its syntax and the
+ * tables it names) and pins it in the pool's warm statement cache: with
+ * `warm_statements` set, every connection opened from now on has it
+ * prepared before its first lease, so its first run there needs no
+ * prepare. Only `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `REPLACE`, `WITH`
+ * and `VALUES` statements are warmed.
+ *
+ * Fails with `LITEPOOL_SQLITE_ERROR` (the statement does not prepare),
+ * `LITEPOOL_MISUSE` (transaction control), `LITEPOOL_TIMEOUT`, or a handle
+ * error.
+ *
+ * # Safety
+ * `sql` must be a NUL-terminated string.
+ */
+litepool_result litepool_prepare(litepool_pool *pool, const char *sql);
+
+/**
+ * Writes the pool's most recent slow statements (up to 64, oldest first;
+ * see `slow_statement_threshold_ms`) to `buf` as NUL-terminated text: one
+ * entry per paragraph, each a line `slow statement: ran <ms> ms (waited
+ * <ms> ms) on connection <id> (<lane>): <sql> <parameters>` followed, on
+ * the first slow run of a statement, by its EXPLAIN QUERY PLAN lines.
+ * Parameters show as `?` unless `log_parameters` is set.
+ *
+ * `*needed` receives the size the text needs, NUL included, as for
+ * `litepool_metrics`; pass `buf = NULL, len = 0` to size a buffer.
+ *
+ * # Safety
+ * `buf` must be NULL (only with `len == 0`) or point to `len` writable
+ * bytes; `needed` must be NULL or point to a writable `size_t`.
+ */
+litepool_result litepool_slow_statements(const litepool_pool *pool,
+                                         char *buf,
+                                         size_t len,
+                                         size_t *needed);
+
+/**
  * Registers tenant `code` whose SQLite database is the file at `path`
  * (created if missing). Leases taken with `litepool_acquire_tenant(pool,
  * code, ...)` then have it ATTACHed under the schema name `tenant_<code>`,
@@ -880,6 +990,17 @@ litepool_result litepool_acquire_tenant(litepool_pool *pool,
                                         uint32_t lane,
                                         uint32_t timeout_ms,
                                         litepool_conn **out);
+
+/**
+ * Sets tenant `code`'s weight (1 to 1000; 1 when registered) in fair
+ * queueing (`fair_tenants`): its queued callers are served that many per
+ * turn. Fails with `LITEPOOL_INVALID_CONFIG` (a weight out of range),
+ * `LITEPOOL_INVALID_TENANT` or `LITEPOOL_UNKNOWN_TENANT`.
+ *
+ * # Safety
+ * `code` must be a NUL-terminated string.
+ */
+litepool_result litepool_set_tenant_weight(litepool_pool *pool, const char *code, uint32_t weight);
 
 /**
  * Writes tenant `code`'s counters to `*out`. Fails with

@@ -16,6 +16,9 @@ cargo bench -p litepool --bench contention
 BASE=${BENCH_BASE:-53dec51}
 bash benches/instructions.sh "$BASE"
 python3 benches/before-after.py "$BASE" 3
+# Issue 16's features off vs on: wall time, and instructions (callgrind).
+python3 benches/features.py 3
+bash benches/feature-cost.sh HEAD
 for lang in c python node; do
   if [ -f "benches/$lang/run.sh" ]; then
     echo "== $lang"

@@ -225,7 +225,10 @@ def bar_chart(plt, stem, n, table, kinds):
         flat = [v for vs in values for v in vs if v > 0]
         if flat and max(flat) / max(min(flat), 1e-9) > 100:
             ax.set_xscale("log")
-        ax.set_xlabel("time (lower is better)" if time_cols else "operations per second (higher is better)")
+        if any("instruction" in headers[j].lower() for j in cols):
+            ax.set_xlabel("instructions per operation (lower is better)")
+        else:
+            ax.set_xlabel("time (lower is better)" if time_cols else "operations per second (higher is better)")
     if len(cols) > 1:
         ax.legend(fontsize=8, loc="lower right")
     subtitle = table["sentence"]

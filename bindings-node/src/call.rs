@@ -24,12 +24,11 @@ pub(crate) fn call_async<'env>(
     pool: &litepool::Pool,
     delivery: &Delivery,
     call: Call,
-    tenant: Option<String>,
+    opts: CoreAcquire,
     safe_integers: bool,
 ) -> Result<Unknown<'env>> {
     let (pending, promise) = delivery.promise(env)?;
     let op = call.op;
-    let opts = CoreAcquire { tenant, ..CoreAcquire::default() };
     pool.call_with(opts, call, pending.done(op, safe_integers));
     Ok(promise)
 }

@@ -52,6 +52,13 @@ impl Failure {
         }
     }
 
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Failure::Core(e) | Failure::Prepare(e) => e.retry_after(),
+            Failure::Lost => None,
+        }
+    }
+
     fn errno(&self) -> Option<i32> {
         match self {
             Failure::Core(e) | Failure::Prepare(e) => e.sqlite_code(),
@@ -61,13 +68,20 @@ impl Failure {
 }
 
 /// The JS `Error` object for a failure: `code` from [`litepool::Error::code`],
-/// `errno` from [`litepool::Error::sqlite_code`].
+/// `errno` from [`litepool::Error::sqlite_code`], and for
+/// `LITEPOOL_OVERLOADED` `retryAfterMillis` (the wait the pool expects).
 pub fn js_error_value<'env>(env: &'env Env, err: &Failure) -> Unknown<'env> {
     let value = JsError::from(napi::Error::new(err.code(), err.message())).into_unknown(*env);
-    if let Some(errno) = err.errno() {
+    let (errno, retry_after) = (err.errno(), err.retry_after());
+    if errno.is_some() || retry_after.is_some() {
         // SAFETY: `value` was just created as an Error object by napi_create_error.
         if let Ok(mut obj) = unsafe { value.cast::<Object>() } {
-            let _ = obj.set_named_property("errno", errno);
+            if let Some(errno) = errno {
+                let _ = obj.set_named_property("errno", errno);
+            }
+            if let Some(after) = retry_after {
+                let _ = obj.set_named_property("retryAfterMillis", after.as_secs_f64() * 1000.0);
+            }
             if matches!(err, Failure::Prepare(_)) {
                 let _ = obj.set_named_property("prepareFailed", true);
             }

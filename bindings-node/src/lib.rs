@@ -20,6 +20,7 @@ mod connection;
 mod delivery;
 mod error;
 mod events;
+mod observe;
 mod options;
 mod pool;
 mod sqlite3;
@@ -28,6 +29,7 @@ mod statement;
 mod values;
 
 pub use connection::Connection;
+pub use observe::{SlowStatement, StatementStats, TraceEvent};
 pub use options::{pool_options, AcquireOptions, OptionInfo, PoolOptions, QueryOptions};
 pub use pool::{Pool, PoolStats, RunResult, TenantStats};
 pub use sqlite3::{BackupHandle, DatabaseHandle, SqlText};

@@ -94,6 +94,38 @@ pub struct PoolOptions {
     /// A Litestream replica URL: the pool is a read-only replica through the
     /// Litestream VFS; writes fail with `LITEPOOL_READ_ONLY_REPLICA` (default: none).
     pub replica_url: Option<String>,
+    /// A statement that runs longer is stopped inside SQLite with
+    /// `LITEPOOL_DEADLINE` (the connection stays usable); a call's own
+    /// `deadlineMillis` overrides it; 0 turns it off (default: off).
+    pub statement_timeout_millis: Option<u32>,
+    /// The most calls that may queue for a connection (or the write gate);
+    /// one more rejects at once with `LITEPOOL_OVERLOADED`; 0: unbounded
+    /// (default: 0 (unbounded)).
+    pub max_waiting: Option<u32>,
+    /// Reject a call at once with `LITEPOOL_OVERLOADED` (its `retryAfterMillis`
+    /// is the expected wait) when the wait the pool expects (queue position x
+    /// mean hold time / connections) exceeds its timeout (default: false).
+    pub shed_load: Option<bool>,
+    /// Serve queued calls by weighted fair queueing across tenants
+    /// (`setTenantWeight`), first come first served within one (default: false).
+    pub fair_tenants: Option<bool>,
+    /// The most leases one tenant may hold at once (its further calls
+    /// queue); any value turns `fairTenants` on; 0: no limit (default: 0 (no limit)).
+    pub max_leases_per_tenant: Option<u32>,
+    /// Up to this many hot statements (the most run, and those of
+    /// `pool.prepare()`) are prepared on each new connection when it opens;
+    /// 0 turns the warm cache off (default: 0 (off)).
+    pub warm_statements: Option<u32>,
+    /// Keep per-statement counters (`statementStats()`) and export this many
+    /// statements, the longest running, in `metrics()`; 0 turns them off
+    /// (default: 0 (off)).
+    pub statement_stats: Option<u32>,
+    /// A statement that runs longer is logged (`slowStatements()`) with its
+    /// EXPLAIN QUERY PLAN the first time; 0 turns the log off (default: off).
+    pub slow_statement_millis: Option<u32>,
+    /// Show parameter values in the slow-statement log; they are redacted to
+    /// `?` by default (default: false).
+    pub log_parameters: Option<bool>,
     /// Return every INTEGER as a `BigInt`, exact beyond 2^53 (default: false).
     pub safe_integers: Option<bool>,
     /// `false` binds missing parameters as NULL and ignores a short
@@ -147,6 +179,10 @@ pub struct AcquireOptions {
     /// A registered tenant whose database is attached to the lease as schema
     /// `tenant_<code>`.
     pub tenant: Option<String>,
+    /// A time budget for the whole lease from now: the acquire waits no
+    /// longer, and every statement on the lease is stopped inside SQLite
+    /// once it passes (`LITEPOOL_DEADLINE`).
+    pub deadline_millis: Option<u32>,
 }
 
 /// Options for `pool.query/get/run/exec` and their `*Sync` twins.
@@ -155,6 +191,10 @@ pub struct QueryOptions {
     /// A registered tenant whose database is attached (as schema
     /// `tenant_<code>`) while the statement runs.
     pub tenant: Option<String>,
+    /// A time budget for the call from now (the wait for a connection and
+    /// the statement): it is stopped inside SQLite once it passes, with
+    /// `LITEPOOL_DEADLINE`.
+    pub deadline_millis: Option<u32>,
 }
 
 /// The pool options that were given, checked; `safe_integers` and
@@ -231,13 +271,14 @@ pub struct Acquire {
     pub lane: Lane,
     pub timeout: Option<Duration>,
     pub tenant: Option<String>,
+    pub deadline: Option<Duration>,
 }
 
 /// Reads `pool.acquire(options)`.
 pub fn parse_acquire_options(env: &Env, options: Option<Unknown>) -> Result<Acquire> {
-    let mut out = Acquire { lane: Lane::Any, timeout: None, tenant: None };
+    let mut out = Acquire { lane: Lane::Any, timeout: None, tenant: None, deadline: None };
     let Some(obj) = options_object(env, options, "options")? else { return Ok(out) };
-    check_known_keys(env, &obj, &["mode", "timeoutMillis", "tenant"])?;
+    check_known_keys(env, &obj, &["mode", "timeoutMillis", "tenant", "deadlineMillis"])?;
     if let Some(Given::Text(mode)) = read_option(env, &obj, "mode", Kind::Text)? {
         out.lane = Lane::parse(&mode).ok_or_else(|| {
             range_error(env, format!("Expected the \"mode\" option to be 'read', 'write' or 'any', got {mode:?}"))
@@ -247,14 +288,26 @@ pub fn parse_acquire_options(env: &Env, options: Option<Unknown>) -> Result<Acqu
         out.timeout = Some(Duration::from_millis(u64::from(ms)));
     }
     out.tenant = read_tenant(env, &obj)?;
+    out.deadline = read_deadline(env, &obj)?;
     Ok(out)
 }
 
-/// Reads the `{ tenant }` options of the one-call methods.
-pub fn parse_query_options(env: &Env, options: Option<Unknown>) -> Result<Option<String>> {
-    let Some(obj) = options_object(env, options, "options")? else { return Ok(None) };
-    check_known_keys(env, &obj, &["tenant"])?;
-    read_tenant(env, &obj)
+/// Reads the `{ tenant, deadlineMillis }` options of the one-call methods,
+/// as the core's acquire options.
+pub fn parse_query_options(env: &Env, options: Option<Unknown>) -> Result<litepool::AcquireOptions> {
+    let mut out = litepool::AcquireOptions::default();
+    let Some(obj) = options_object(env, options, "options")? else { return Ok(out) };
+    check_known_keys(env, &obj, &["tenant", "deadlineMillis"])?;
+    out.tenant = read_tenant(env, &obj)?;
+    out.deadline = read_deadline(env, &obj)?;
+    Ok(out)
+}
+
+fn read_deadline(env: &Env, obj: &Object) -> Result<Option<Duration>> {
+    Ok(match read_option(env, obj, "deadlineMillis", Kind::Positive)? {
+        Some(Given::Int(ms)) => Some(Duration::from_millis(u64::from(ms))),
+        _ => None,
+    })
 }
 
 fn read_tenant(env: &Env, obj: &Object) -> Result<Option<String>> {

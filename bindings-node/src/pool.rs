@@ -33,6 +33,8 @@ pub struct Pool {
     strict: bool,
     /// Set by `close()` at once (the core closes on a thread of its own).
     closing: std::sync::atomic::AtomicBool,
+    /// A trace hook is set: acquires capture their JS stack as the site.
+    pub(crate) traced: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Pool {
@@ -103,6 +105,11 @@ pub struct PoolStats {
     pub backpressure_waits: i64,
     /// Times a lease was reported as pinning the WAL.
     pub wal_pinned: i64,
+    /// Calls refused at once with `LITEPOOL_OVERLOADED` (`maxWaiting`, `shedLoad`).
+    pub shed: i64,
+    /// The wait a call queueing now can expect, in milliseconds (queue x
+    /// mean hold time / connections; 0 while a connection is idle).
+    pub expected_wait_millis: f64,
     /// Total time callers spent waiting for a connection, in milliseconds.
     pub wait_time_millis: f64,
 }
@@ -132,6 +139,12 @@ pub struct TenantStats {
     pub acquired: i64,
     /// Its leases out right now.
     pub active: u32,
+    /// Its weight in fair queueing (`setTenantWeight`; 1 by default).
+    pub weight: u32,
+    /// Total time its calls waited for a connection, in milliseconds.
+    pub wait_time_millis: f64,
+    /// Total time its leases were held, in milliseconds.
+    pub hold_time_millis: f64,
 }
 
 #[napi]
@@ -222,6 +235,7 @@ impl Pool {
             timeout: opts.timeout,
             site: site.clone().map(AcquireSite::Text),
             tenant: opts.tenant,
+            deadline: opts.deadline,
         };
         let (pending, promise) = self.delivery.promise(env)?;
         let make = NewConnection {
@@ -325,7 +339,9 @@ impl Pool {
     /// skip converting the SQL text and routing it again, and build row
     /// objects from column-name keys made once. Each call still leases a
     /// connection for itself (from this pool, on the lane the statement
-    /// needs) and uses that connection's statement cache.
+    /// needs) and uses that connection's statement cache. With
+    /// `warmStatements` set, `sql` is pinned in the pool's warm cache: every
+    /// connection opened from now on has it prepared before its first lease.
     ///
     /// Nothing is prepared here: an error in `sql` (or transaction control
     /// such as `BEGIN`, refused as in `query()`) is reported by the first call.
@@ -337,6 +353,7 @@ impl Pool {
     #[napi(ts_args_type = "sql: string")]
     pub fn prepare(&self, env: Env, sql: Unknown) -> Result<Statement> {
         let sql = sql_arg(&env, sql)?;
+        self.inner.pin_statement(&sql);
         Ok(Statement::new(self.inner.clone(), self.delivery.clone(), Sql::new(sql), self.safe_integers, self.strict))
     }
 
@@ -393,6 +410,8 @@ impl Pool {
             checkpoint_pages: n(c.checkpoint_pages),
             backpressure_waits: n(c.backpressure_waits),
             wal_pinned: n(c.wal_pinned),
+            shed: n(c.shed),
+            expected_wait_millis: self.inner.expected_wait().as_secs_f64() * 1000.0,
             wait_time_millis: c.wait_time.as_secs_f64() * 1000.0,
         }
     }
@@ -491,6 +510,9 @@ impl Pool {
                 affinity_hits: n(t.affinity_hits),
                 acquired: n(t.acquired),
                 active: t.active,
+                weight: t.weight,
+                wait_time_millis: t.wait_time.as_secs_f64() * 1000.0,
+                hold_time_millis: t.hold_time.as_secs_f64() * 1000.0,
             })
             .collect()
     }
@@ -511,6 +533,7 @@ impl Pool {
             safe_integers: parsed.safe_integers,
             strict: parsed.strict_parameters,
             closing: std::sync::atomic::AtomicBool::new(false),
+            traced: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -542,9 +565,11 @@ impl Pool {
         Ok(promise)
     }
 
-    /// `new Error().stack` when leak detection is on, else `None`.
+    /// `new Error().stack` when leak detection or a trace hook is on, else `None`.
     fn capture_site(&self, env: &Env) -> Option<String> {
-        self.inner.config().leak_threshold?;
+        if self.inner.config().leak_threshold.is_none() && !self.traced.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
         let err = env.create_error(napi::Error::from_reason("acquired here")).ok()?;
         let stack: String = err.get_named_property("stack").ok()?;
         Some(stack)
@@ -565,8 +590,9 @@ impl Pool {
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
         let call = self.call_of(env, op, sql, params)?;
-        let tenant = parse_query_options(env, options)?;
-        call_async(env, &self.inner, &self.delivery, call, tenant, self.safe_integers)
+        let mut opts = parse_query_options(env, options)?;
+        opts.site = self.capture_site(env).map(AcquireSite::Text);
+        call_async(env, &self.inner, &self.delivery, call, opts, self.safe_integers)
     }
 
     fn call_sync<'env>(
@@ -578,8 +604,8 @@ impl Pool {
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
         let call = self.call_of(env, op, sql, params)?;
-        let tenant = parse_query_options(env, options)?;
-        let opts = CoreAcquire { tenant, ..CoreAcquire::default() };
+        let mut opts = parse_query_options(env, options)?;
+        opts.site = self.capture_site(env).map(AcquireSite::Text);
         match self.inner.call(opts, &call) {
             Ok(produced) => self.delivery.to_js(env, op, produced, self.safe_integers),
             Err(e) => Err(to_js_error(env, &Failure::Core(e))),

@@ -10,7 +10,6 @@ use std::cell::RefCell;
 
 use litepool::rusqlite::types::Value;
 use litepool::sql::{Call, Op, Sql};
-use litepool::AcquireOptions as CoreAcquire;
 use napi::bindgen_prelude::*;
 use napi::{sys, Env};
 use napi_derive::napi;
@@ -167,8 +166,8 @@ impl Statement {
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
         let call = self.call_of(env, op, params)?;
-        let tenant = parse_query_options(env, options)?;
-        call_async(env, &self.pool, &self.delivery, call, tenant, self.safe_integers)
+        let opts = parse_query_options(env, options)?;
+        call_async(env, &self.pool, &self.delivery, call, opts, self.safe_integers)
     }
 
     fn call_sync<'env>(
@@ -179,11 +178,8 @@ impl Statement {
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
         let call = self.call_of(env, op, params)?;
-        let tenant = parse_query_options(env, options)?;
-        let produced = self
-            .pool
-            .call(CoreAcquire { tenant, ..CoreAcquire::default() }, &call)
-            .map_err(|e| to_js_error(env, &Failure::Core(e)))?;
+        let opts = parse_query_options(env, options)?;
+        let produced = self.pool.call(opts, &call).map_err(|e| to_js_error(env, &Failure::Core(e)))?;
         match op {
             Op::First => match produced.rows.into_iter().next() {
                 Some(row) => {

@@ -61,6 +61,8 @@ fn class_for_code(code: &str) -> &'static str {
         "LITEPOOL_INVALID_CONFIG" => "InvalidConfig",
         "LITEPOOL_READ_ONLY_LANE" => "ReadOnlyLane",
         "LITEPOOL_READ_ONLY_REPLICA" => "ReadOnlyReplica",
+        "LITEPOOL_DEADLINE" => "DeadlineExceeded",
+        "LITEPOOL_OVERLOADED" => "PoolOverloaded",
         "LITEPOOL_INVALID_TENANT" => "InvalidTenant",
         "LITEPOOL_UNKNOWN_TENANT" => "UnknownTenant",
         "LITEPOOL_TENANT_BUSY" => "TenantBusy",
@@ -102,10 +104,12 @@ pub fn exception_class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, 
 
 /// The one mapping from a [`Failure`] to a Python exception.
 pub fn to_py_err(py: Python<'_>, failure: Failure) -> PyErr {
+    let mut retry_after = None;
     let (class, code, message, sqlite_code) = match failure {
         Failure::Python(err) => return err,
         Failure::Pool(err) => {
             let code = err.code();
+            retry_after = err.retry_after();
             (class_for_code(code), code, err.to_string(), err.sqlite_code())
         }
         Failure::Programming(m) => ("ProgrammingError", "LITEPOOL_MISUSE", m, None),
@@ -122,6 +126,9 @@ pub fn to_py_err(py: Python<'_>, failure: Failure) -> PyErr {
         let errname = if code.starts_with("SQLITE_") { Some(code) } else { None };
         exc.setattr("sqlite_errorname", errname)?;
         exc.setattr("sqlite_errorcode", sqlite_code)?;
+        if let Some(after) = retry_after {
+            exc.setattr("retry_after", after.as_secs_f64())?;
+        }
         Ok(PyErr::from_value(exc))
     };
     build().unwrap_or_else(|e| e)

@@ -10,6 +10,7 @@ mod connection;
 mod cursor;
 mod errors;
 mod mailbox;
+mod observe;
 mod options;
 mod pool;
 mod rows;

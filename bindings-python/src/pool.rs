@@ -4,7 +4,7 @@
 //! `Pool::call_async` (routing, the write lane, one deadline), polled here.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 
 use litepool::sql::{Call, Op, Produced};
@@ -23,6 +23,14 @@ use crate::wait::wait_detached;
 
 fn optional_seconds(field: &'static str, value: Option<f64>) -> Outcome<Option<std::time::Duration>> {
     value.map(|v| seconds(field, v)).transpose()
+}
+
+/// A call's `timeout` (for a connection) and `deadline` (for the whole
+/// call or lease: the wait and every statement), in seconds.
+#[derive(Clone, Copy)]
+struct Wait {
+    timeout: Option<f64>,
+    deadline: Option<f64>,
 }
 
 fn lane_from(name: &str) -> Outcome<Lane> {
@@ -76,27 +84,27 @@ fn aio(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
 pub struct Pool {
     pub(crate) inner: litepool::Pool,
     path: String,
+    /// A trace hook is set: acquires pass the Python stack as their site.
+    pub(crate) traced: AtomicBool,
 }
 
 impl Pool {
-    fn options(
-        &self,
-        py: Python<'_>,
-        lane: Lane,
-        tenant: Option<String>,
-        timeout: Option<f64>,
-    ) -> PyResult<AcquireOptions> {
-        let timeout = map(py, optional_seconds("timeout", timeout))?;
-        let site = if self.inner.config().leak_threshold.is_some() {
+    fn options(&self, py: Python<'_>, lane: Lane, tenant: Option<String>, wait: Wait) -> PyResult<AcquireOptions> {
+        let timeout = map(py, optional_seconds("timeout", wait.timeout))?;
+        let deadline = map(py, optional_seconds("deadline", wait.deadline))?;
+        if deadline.is_some_and(|d| d.is_zero()) {
+            return map(py, Err(programming("deadline must be greater than 0 seconds")));
+        }
+        let site = if self.inner.config().leak_threshold.is_some() || self.traced.load(Relaxed) {
             Some(AcquireSite::Text(python_stack(py)?))
         } else {
             None
         };
-        Ok(AcquireOptions { lane, timeout, site, tenant })
+        Ok(AcquireOptions { lane, timeout, site, tenant, deadline })
     }
 
-    fn lease(&self, py: Python<'_>, lane: Lane, tenant: Option<String>, timeout: Option<f64>) -> PyResult<Connection> {
-        let opts = self.options(py, lane, tenant, timeout)?;
+    fn lease(&self, py: Python<'_>, lane: Lane, tenant: Option<String>, wait: Wait) -> PyResult<Connection> {
+        let opts = self.options(py, lane, tenant, wait)?;
         let lease = py.detach(|| wait_detached(self.inner.acquire_async(opts)));
         Ok(Connection::new(map(py, lease)?))
     }
@@ -109,10 +117,10 @@ impl Pool {
         sql: &str,
         parameters: Option<&Bound<'_, PyAny>>,
         tenant: Option<String>,
-        timeout: Option<f64>,
+        wait: Wait,
     ) -> PyResult<Py<PyAny>> {
         let params = map(py, to_params(parameters))?;
-        let opts = self.options(py, Lane::Any, tenant, timeout)?;
+        let opts = self.options(py, Lane::Any, tenant, wait)?;
         let call = Call::new(op, sql).params(params);
         let produced = map(py, py.detach(|| wait_detached(self.inner.call_async(opts, call))))?;
         outcome(py, sql, op, produced)
@@ -149,59 +157,80 @@ impl Pool {
     /// `async with pool.aconnection(lane="any") as conn:` — waits for a
     /// lease without blocking the event loop; SQL on `conn` runs in the
     /// loop's default executor. `lane`: `"any"`, `"read"` or `"write"`.
-    #[pyo3(signature = (lane = "any", *, tenant = None, timeout = None))]
+    #[pyo3(signature = (lane = "any", *, tenant = None, timeout = None, deadline = None))]
     fn aconnection<'py>(
         slf: &Bound<'py, Self>,
         lane: &str,
         tenant: Option<String>,
         timeout: Option<f64>,
+        deadline: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         map(slf.py(), lane_from(lane))?;
-        aio(slf.py())?.call_method1("aconnection", (slf, lane, tenant, timeout))
+        aio(slf.py())?.call_method1("aconnection", (slf, lane, tenant, timeout, deadline))
     }
 
     /// `await pool.aquery(sql, parameters)`: `query` for asyncio code.
-    #[pyo3(signature = (sql, parameters = None, /, *, tenant = None, timeout = None))]
+    #[pyo3(signature = (sql, parameters = None, /, *, tenant = None, timeout = None, deadline = None))]
     fn aquery<'py>(
         slf: &Bound<'py, Self>,
         sql: &str,
         parameters: Option<Bound<'py, PyAny>>,
         tenant: Option<String>,
         timeout: Option<f64>,
+        deadline: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        aio(slf.py())?.call_method1("_call", (slf, "all", sql, parameters, tenant, timeout))
+        aio(slf.py())?.call_method1("_call", (slf, "all", sql, parameters, tenant, timeout, deadline))
     }
 
     /// `await pool.aexecute(sql, parameters)`: `execute` for asyncio code.
-    #[pyo3(signature = (sql, parameters = None, /, *, tenant = None, timeout = None))]
+    #[pyo3(signature = (sql, parameters = None, /, *, tenant = None, timeout = None, deadline = None))]
     fn aexecute<'py>(
         slf: &Bound<'py, Self>,
         sql: &str,
         parameters: Option<Bound<'py, PyAny>>,
         tenant: Option<String>,
         timeout: Option<f64>,
+        deadline: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        aio(slf.py())?.call_method1("_call", (slf, "run", sql, parameters, tenant, timeout))
+        aio(slf.py())?.call_method1("_call", (slf, "run", sql, parameters, tenant, timeout, deadline))
     }
 
     /// An ordinary read-write lease (waits up to `timeout` seconds, default:
     /// the pool's `acquire_timeout`). `tenant`: attach that tenant's database.
-    #[pyo3(signature = (*, tenant = None, timeout = None))]
-    fn connection(&self, py: Python<'_>, tenant: Option<String>, timeout: Option<f64>) -> PyResult<Connection> {
-        self.lease(py, Lane::Any, tenant, timeout)
+    #[pyo3(signature = (*, tenant = None, timeout = None, deadline = None))]
+    fn connection(
+        &self,
+        py: Python<'_>,
+        tenant: Option<String>,
+        timeout: Option<f64>,
+        deadline: Option<f64>,
+    ) -> PyResult<Connection> {
+        self.lease(py, Lane::Any, tenant, Wait { timeout, deadline })
     }
 
     /// A lease with `PRAGMA query_only=ON`: writes through it fail with `ReadOnlyLane`.
-    #[pyo3(signature = (*, tenant = None, timeout = None))]
-    fn read(&self, py: Python<'_>, tenant: Option<String>, timeout: Option<f64>) -> PyResult<Connection> {
-        self.lease(py, Lane::Read, tenant, timeout)
+    #[pyo3(signature = (*, tenant = None, timeout = None, deadline = None))]
+    fn read(
+        &self,
+        py: Python<'_>,
+        tenant: Option<String>,
+        timeout: Option<f64>,
+        deadline: Option<f64>,
+    ) -> PyResult<Connection> {
+        self.lease(py, Lane::Read, tenant, Wait { timeout, deadline })
     }
 
     /// A lease holding the pool's write gate (one writer at a time, first
     /// come first served); its transactions are `BEGIN IMMEDIATE`.
-    #[pyo3(signature = (*, tenant = None, timeout = None))]
-    fn write(&self, py: Python<'_>, tenant: Option<String>, timeout: Option<f64>) -> PyResult<Connection> {
-        self.lease(py, Lane::Write, tenant, timeout)
+    #[pyo3(signature = (*, tenant = None, timeout = None, deadline = None))]
+    fn write(
+        &self,
+        py: Python<'_>,
+        tenant: Option<String>,
+        timeout: Option<f64>,
+        deadline: Option<f64>,
+    ) -> PyResult<Connection> {
+        self.lease(py, Lane::Write, tenant, Wait { timeout, deadline })
     }
 
     /// Runs `sql` on a pooled connection routed by statement (read-only
@@ -209,7 +238,8 @@ impl Pool {
     /// tuples. Each call commits by itself, so transaction control (`BEGIN`,
     /// `COMMIT`, `SAVEPOINT`…) is refused with `ProgrammingError` (code
     /// `LITEPOOL_MISUSE`): hold a lease (`write()`) for a transaction.
-    #[pyo3(signature = (sql, parameters = None, /, *, tenant = None, timeout = None))]
+    #[pyo3(signature = (sql, parameters = None, /, *, tenant = None, timeout = None, deadline = None))]
+    #[allow(clippy::too_many_arguments)]
     fn query(
         &self,
         py: Python<'_>,
@@ -217,13 +247,15 @@ impl Pool {
         parameters: Option<&Bound<'_, PyAny>>,
         tenant: Option<String>,
         timeout: Option<f64>,
+        deadline: Option<f64>,
     ) -> PyResult<Py<PyAny>> {
-        self.call(py, Op::All, sql, parameters, tenant, timeout)
+        self.call(py, Op::All, sql, parameters, tenant, Wait { timeout, deadline })
     }
 
     /// Runs a data-changing `sql` (routed like `query`) and returns an
     /// `Executed` with `rowcount` and `lastrowid`.
-    #[pyo3(signature = (sql, parameters = None, /, *, tenant = None, timeout = None))]
+    #[pyo3(signature = (sql, parameters = None, /, *, tenant = None, timeout = None, deadline = None))]
+    #[allow(clippy::too_many_arguments)]
     fn execute(
         &self,
         py: Python<'_>,
@@ -231,20 +263,22 @@ impl Pool {
         parameters: Option<&Bound<'_, PyAny>>,
         tenant: Option<String>,
         timeout: Option<f64>,
+        deadline: Option<f64>,
     ) -> PyResult<Py<PyAny>> {
-        self.call(py, Op::Run, sql, parameters, tenant, timeout)
+        self.call(py, Op::Run, sql, parameters, tenant, Wait { timeout, deadline })
     }
 
     /// Runs a multi-statement script on the write lane.
-    #[pyo3(signature = (sql_script, /, *, tenant = None, timeout = None))]
+    #[pyo3(signature = (sql_script, /, *, tenant = None, timeout = None, deadline = None))]
     fn executescript(
         &self,
         py: Python<'_>,
         sql_script: &str,
         tenant: Option<String>,
         timeout: Option<f64>,
+        deadline: Option<f64>,
     ) -> PyResult<()> {
-        self.call(py, Op::Script, sql_script, None, tenant, timeout).map(drop)
+        self.call(py, Op::Script, sql_script, None, tenant, Wait { timeout, deadline }).map(drop)
     }
 
     /// A snapshot and the cumulative counters, as one dict: `active`,
@@ -254,8 +288,8 @@ impl Pool {
     /// `closed_broken`, `rolled_back_on_return`, `leaks`, `reset_on_return`,
     /// `closed_dirty`, `closed_evicted`, `gate_bypassed`, the WAL's
     /// `wal_bytes`, `wal_peak_bytes`, `checkpoints_*`, `checkpoint_pages`,
-    /// `backpressure_waits`, `wal_pinned`), `wait_time` and
-    /// `backpressure_wait_time` (seconds).
+    /// `backpressure_waits`, `wal_pinned`, `shed`: callers refused with
+    /// `PoolOverloaded`), `wait_time` and `backpressure_wait_time` (seconds).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         for (k, v) in self.inner.state().fields() {
@@ -349,7 +383,8 @@ impl Pool {
     }
 
     /// Per-tenant counters: `{code: {"attaches", "detaches", "affinity_hits",
-    /// "acquired", "active"}}`.
+    /// "acquired", "active", "weight", "wait_time", "hold_time"}}` (times in
+    /// seconds).
     fn tenant_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let out = PyDict::new(py);
         for t in self.inner.tenant_statistics() {
@@ -359,6 +394,9 @@ impl Pool {
             d.set_item("affinity_hits", t.affinity_hits)?;
             d.set_item("acquired", t.acquired)?;
             d.set_item("active", t.active)?;
+            d.set_item("weight", t.weight)?;
+            d.set_item("wait_time", t.wait_time.as_secs_f64())?;
+            d.set_item("hold_time", t.hold_time.as_secs_f64())?;
             out.set_item(PyString::new(py, &t.code), d)?;
         }
         Ok(out)
@@ -367,7 +405,7 @@ impl Pool {
     /// Acquires without blocking and calls `callback(connection_or_exception)`
     /// from whichever thread completes the acquire (for asyncio). The
     /// returned handle's `cancel()` withdraws it.
-    #[pyo3(signature = (callback, lane = "any", *, tenant = None, timeout = None))]
+    #[pyo3(signature = (callback, lane = "any", *, tenant = None, timeout = None, deadline = None))]
     fn _acquire_with(
         &self,
         py: Python<'_>,
@@ -375,9 +413,10 @@ impl Pool {
         lane: &str,
         tenant: Option<String>,
         timeout: Option<f64>,
+        deadline: Option<f64>,
     ) -> PyResult<AcquireHandle> {
         let lane = map(py, lane_from(lane))?;
-        let opts = self.options(py, lane, tenant, timeout)?;
+        let opts = self.options(py, lane, tenant, Wait { timeout, deadline })?;
         Ok(AcquireHandle(py.detach(|| self.inner.acquire_with(opts, deliver_to(callback)))))
     }
 
@@ -385,7 +424,7 @@ impl Pool {
     /// core's executor; its outcome settles `future` through the loop's
     /// `mailbox` (see `mailbox.rs`). The handle's `cancel()` withdraws a
     /// call still waiting for a connection.
-    #[pyo3(signature = (mailbox, future, op, sql, parameters = None, *, tenant = None, timeout = None))]
+    #[pyo3(signature = (mailbox, future, op, sql, parameters = None, *, tenant = None, timeout = None, deadline = None))]
     #[allow(clippy::too_many_arguments)]
     fn _call_into(
         &self,
@@ -397,10 +436,11 @@ impl Pool {
         parameters: Option<&Bound<'_, PyAny>>,
         tenant: Option<String>,
         timeout: Option<f64>,
+        deadline: Option<f64>,
     ) -> PyResult<AcquireHandle> {
         let op = map(py, op_from(op))?;
         let params = map(py, to_params(parameters))?;
-        let opts = self.options(py, Lane::Any, tenant, timeout)?;
+        let opts = self.options(py, Lane::Any, tenant, Wait { timeout, deadline })?;
         let call = Call::new(op, sql.as_str()).params(params);
         let sender = mailbox.sender();
         let done = move |result: litepool::Result<Produced>| {
@@ -417,7 +457,8 @@ impl Pool {
     /// through the loop's `mailbox` — or at once, here, when a connection
     /// was free (no trip through the loop). The handle's `cancel()`
     /// withdraws a waiting acquire.
-    #[pyo3(signature = (mailbox, future, lane = "any", *, tenant = None, timeout = None))]
+    #[pyo3(signature = (mailbox, future, lane = "any", *, tenant = None, timeout = None, deadline = None))]
+    #[allow(clippy::too_many_arguments)]
     fn _acquire_into(
         &self,
         py: Python<'_>,
@@ -426,9 +467,10 @@ impl Pool {
         lane: &str,
         tenant: Option<String>,
         timeout: Option<f64>,
+        deadline: Option<f64>,
     ) -> PyResult<AcquireHandle> {
         let lane = map(py, lane_from(lane))?;
-        let opts = self.options(py, lane, tenant, timeout)?;
+        let opts = self.options(py, lane, tenant, Wait { timeout, deadline })?;
         let sender = mailbox.sender();
         // Filled instead of the mailbox when the acquire completes inline.
         let inline: Arc<parking_lot::Mutex<Option<litepool::Result<PooledConnection>>>> = Arc::default();
@@ -534,7 +576,7 @@ impl Pool {
                 builder.build()
             }
         });
-        Ok(Pool { inner: map(py, inner.map_err(Failure::Pool))?, path: display })
+        Ok(Pool { inner: map(py, inner.map_err(Failure::Pool))?, path: display, traced: AtomicBool::new(false) })
     }
 }
 

@@ -13,6 +13,7 @@ COUNTERS = {
     "reset_on_return", "closed_dirty", "closed_evicted", "gate_bypassed",
     "wal_bytes", "wal_peak_bytes", "checkpoints_passive", "checkpoints_truncate", "checkpoints_incomplete",
     "checkpoints_failed", "checkpoint_pages", "backpressure_waits", "wal_pinned", "backpressure_wait_time",
+    "shed",
 }
 
 

@@ -10,8 +10,11 @@
 //   HOST, PORT         where to listen (default: 127.0.0.1:8787; PORT=0 picks
 //                      a free port, printed on the "listening" line)
 //   DB_POOL_MAX, DB_POOL_MIN, DB_POOL_IDLE_TIMEOUT, DB_POOL_ACQUIRE_TIMEOUT,
-//   DB_POOL_MAX_LIFETIME, DB_POOL_LEAK_THRESHOLD, DB_POOL_BUSY_TIMEOUT
-//                      the pool (litepool's Pool.fromEnv; milliseconds)
+//   DB_POOL_MAX_LIFETIME, DB_POOL_LEAK_THRESHOLD, DB_POOL_BUSY_TIMEOUT,
+//   DB_POOL_MAX_WAITING, DB_POOL_SHED_LOAD, DB_POOL_STATEMENT_TIMEOUT
+//                      the pool (litepool's Pool.fromEnv; milliseconds); a
+//                      request the pool sheds gets 503 OVERLOADED with
+//                      Retry-After (lib/errors.js)
 //   SHUTDOWN_TIMEOUT   ms to let in-flight requests finish on SIGTERM/SIGINT
 //                      before their connections are cut (default: 10000)
 //   POOL_STATS_LOG     the pool monitor's JSON-lines log (default:

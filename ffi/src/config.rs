@@ -95,6 +95,37 @@ pub struct litepool_config {
     /// Litestream VFS, and writes fail with `LITEPOOL_READ_ONLY_REPLICA`.
     /// Default NULL (none).
     pub replica_url: *const c_char,
+    /// A statement run by the pool (`litepool_exec`) longer than this is
+    /// stopped inside SQLite with `LITEPOOL_DEADLINE`; the connection stays
+    /// usable. Default 0: off.
+    pub statement_timeout_ms: u32,
+    /// The most callers that may queue for a connection (or at the write
+    /// gate); one more fails at once with `LITEPOOL_OVERLOADED`. Default 0:
+    /// unbounded.
+    pub max_waiting: u32,
+    /// Fail an acquire at once with `LITEPOOL_OVERLOADED` when the wait the
+    /// pool expects (queue position x mean hold time / connections) already
+    /// exceeds its timeout. Default false.
+    pub shed_load: bool,
+    /// Serve queued callers by weighted fair queueing across tenants
+    /// (`litepool_set_tenant_weight`) instead of one FIFO queue. Default false.
+    pub fair_tenants: bool,
+    /// The most leases one tenant may hold at once (its further callers
+    /// queue); any value turns `fair_tenants` on. Default 0: no limit.
+    pub max_leases_per_tenant: u32,
+    /// Up to this many hot statements (the most run, and those pinned with
+    /// `litepool_prepare`) are prepared on each new connection when it opens.
+    /// Default 0: off.
+    pub warm_statements: u32,
+    /// Keep per-statement counters and export this many statements (the
+    /// longest running) in `litepool_metrics`. Default 0: off.
+    pub statement_stats: u32,
+    /// A statement that runs longer is logged (see `litepool_slow_statements`)
+    /// with its EXPLAIN QUERY PLAN the first time. Default 0: off.
+    pub slow_statement_threshold_ms: u32,
+    /// Show parameter values in the slow-statement log (redacted by default).
+    /// Default false.
+    pub log_parameters: bool,
 }
 
 /// Fills `*cfg` with the defaults documented on each field of
@@ -146,6 +177,15 @@ fn defaults() -> litepool_config {
         extension: std::ptr::null(),
         vfs: std::ptr::null(),
         replica_url: std::ptr::null(),
+        statement_timeout_ms: ms(d.statement_timeout),
+        max_waiting: d.max_waiting,
+        shed_load: d.shed_load,
+        fair_tenants: d.fair_tenants,
+        max_leases_per_tenant: d.max_leases_per_tenant,
+        warm_statements: d.warm_statements,
+        statement_stats: d.statement_stats,
+        slow_statement_threshold_ms: ms(d.slow_statement_threshold),
+        log_parameters: d.log_parameters,
     }
 }
 
@@ -206,6 +246,15 @@ pub(crate) unsafe fn to_pool_config(cfg: &litepool_config) -> Result<PoolConfig,
         ("checkpoint_pages", count(cfg.checkpoint_pages)),
         ("wal_high_water", OptionValue::Count(cfg.wal_high_water)),
         ("journal_size_limit", OptionValue::Count(cfg.journal_size_limit)),
+        ("statement_timeout", ms(cfg.statement_timeout_ms)),
+        ("max_waiting", count(cfg.max_waiting)),
+        ("shed_load", OptionValue::Flag(cfg.shed_load)),
+        ("fair_tenants", OptionValue::Flag(cfg.fair_tenants)),
+        ("max_leases_per_tenant", count(cfg.max_leases_per_tenant)),
+        ("warm_statements", count(cfg.warm_statements)),
+        ("statement_stats", count(cfg.statement_stats)),
+        ("slow_statement_threshold", ms(cfg.slow_statement_threshold_ms)),
+        ("log_parameters", OptionValue::Flag(cfg.log_parameters)),
     ];
     // SAFETY (all five): the caller guarantees the string fields.
     if let Some(name) = unsafe { optional_str(cfg.name, "cfg->name") }? {

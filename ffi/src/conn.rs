@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use litepool_core::rusqlite::ffi::sqlite3;
+use litepool_core::sql::{Call, Op};
 use litepool_core::{AcquireOptions, AcquireSite, Lane, Pool, PooledConnection};
 use parking_lot::Mutex;
 
@@ -126,7 +127,7 @@ fn options(pool: &Pool, lane: Lane, timeout_ms: u32, label: Option<&str>, functi
         ))),
         None => None,
     };
-    AcquireOptions { lane, timeout: timeout(timeout_ms), site, tenant: None }
+    AcquireOptions { lane, timeout: timeout(timeout_ms), site, tenant: None, deadline: None }
 }
 
 /// Leases a read-write connection, waiting up to `timeout_ms` milliseconds
@@ -278,7 +279,8 @@ pub extern "C" fn litepool_conn_db(conn: *mut litepool_conn) -> *mut sqlite3 {
 /// Runs one or more SQL statements (separated by `;`, no results returned)
 /// on the lease. SQLite errors give `LITEPOOL_SQLITE_ERROR` with the
 /// extended code in `litepool_last_sqlite_code()`; a write on a read lease
-/// gives `LITEPOOL_READ_ONLY_LANE`.
+/// gives `LITEPOOL_READ_ONLY_LANE`; SQL stopped by `statement_timeout_ms`
+/// or the lease's deadline gives `LITEPOOL_DEADLINE`.
 ///
 /// # Safety
 /// `sql` must be a NUL-terminated string.
@@ -290,7 +292,27 @@ pub unsafe extern "C" fn litepool_exec(conn: *mut litepool_conn, sql: *const c_c
         let sql = unsafe { c_str(sql, "sql") }?;
         let guard = lease.conn.lock();
         let pooled = guard.as_ref().ok_or_else(released)?;
-        pooled.execute_batch(sql)?;
+        // Through the core's SQL layer: statement_timeout_ms, the slow log.
+        litepool_core::sql::execute(pooled, &Call::new(Op::Script, sql))?;
+        Ok(())
+    })
+}
+
+/// Stops every statement run on this lease once `deadline_ms` milliseconds
+/// have passed from now: `litepool_exec` then fails with
+/// `LITEPOOL_DEADLINE`, and statements run on the raw `sqlite3 *` with
+/// `SQLITE_INTERRUPT` (SQLite's progress handler stops them from inside,
+/// on the thread running them). The connection stays usable; the deadline
+/// ends with the lease. `deadline_ms` must be at least 1.
+#[no_mangle]
+pub extern "C" fn litepool_conn_set_deadline(conn: *mut litepool_conn, deadline_ms: u32) -> litepool_result {
+    boundary("litepool_conn_set_deadline", || {
+        if deadline_ms == 0 {
+            return Err(Failure::new(LITEPOOL_INVALID_ARGUMENT, "`deadline_ms` is 0; it must be at least 1"));
+        }
+        let lease = lease_of(conn)?;
+        let guard = lease.conn.lock();
+        guard.as_ref().ok_or_else(released)?.set_deadline(Duration::from_millis(u64::from(deadline_ms)));
         Ok(())
     })
 }

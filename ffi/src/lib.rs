@@ -11,7 +11,8 @@
 //!
 //! Module map: [`result`] (the result enum and error mapping), `panic` (the
 //! panic boundary), `last_error` (the thread-local message), `handles`
-//! (generation-checked handle tables), [`config`], [`pool`], [`conn`], [`tenant`].
+//! (generation-checked handle tables), [`config`], [`pool`], [`conn`],
+//! [`tenant`], [`statements`].
 
 mod handles;
 mod last_error;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod conn;
 pub mod pool;
 pub mod result;
+pub mod statements;
 pub mod tenant;
 
 use std::ffi::c_char;
@@ -28,7 +30,8 @@ use std::ffi::c_char;
 pub use config::{litepool_config, litepool_config_default};
 pub use conn::{
     litepool_acquire, litepool_acquire_labeled, litepool_acquire_read, litepool_acquire_write, litepool_conn,
-    litepool_conn_db, litepool_conn_id, litepool_exec, litepool_lane, litepool_release, litepool_try_acquire,
+    litepool_conn_db, litepool_conn_id, litepool_conn_set_deadline, litepool_exec, litepool_lane, litepool_release,
+    litepool_try_acquire,
 };
 pub use last_error::{litepool_last_error, litepool_last_sqlite_code};
 pub use pool::{
@@ -36,9 +39,10 @@ pub use pool::{
     litepool_open, litepool_open_from_env, litepool_pool, litepool_stats, LITEPOOL_POOL_TIMEOUT,
 };
 pub use result::{litepool_result, litepool_result_name};
+pub use statements::{litepool_prepare, litepool_slow_statements};
 pub use tenant::{
     litepool_acquire_tenant, litepool_get_tenant_stats, litepool_register_tenant, litepool_remove_tenant,
-    litepool_tenant_stats,
+    litepool_set_tenant_weight, litepool_tenant_stats,
 };
 
 /// The library's version, e.g. `"0.1.0"`: the crate version it was built

@@ -306,30 +306,49 @@ pub unsafe extern "C" fn litepool_metrics(
     needed: *mut usize,
 ) -> litepool_result {
     boundary("litepool_metrics", || {
-        if buf.is_null() && len > 0 {
-            return Err(Failure::new(LITEPOOL_INVALID_ARGUMENT, "`buf` is NULL but `len` is not 0"));
-        }
         let text = pool_of(pool)?.metrics_text();
-        let size = text.len() + 1;
-        if !needed.is_null() {
-            // SAFETY: non-NULL; the caller guarantees it is writable.
-            unsafe { needed.write(size) };
-        }
-        if size > len {
-            return Err(Failure::new(
-                LITEPOOL_BUFFER_TOO_SMALL,
-                format!("the metrics text needs {size} bytes, the buffer has {len}"),
-            ));
-        }
-        // SAFETY: `buf` is non-NULL here (len >= size > 0) and the caller
-        // guarantees `len` writable bytes; we write `size <= len` bytes.
-        // A Rust string cannot overlap the caller's buffer.
-        unsafe {
-            std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), text.len());
-            buf.add(text.len()).write(0);
-        }
-        Ok(())
+        // SAFETY: forwarded from the caller.
+        unsafe { write_text(&text, "the metrics text", buf, len, needed) }
     })
+}
+
+/// Writes `text` to `buf` as a NUL-terminated string (the convention of
+/// `litepool_metrics`): `*needed` gets the size, NUL included, when
+/// `needed` is not NULL; a short buffer is `LITEPOOL_BUFFER_TOO_SMALL` and
+/// left untouched.
+///
+/// # Safety
+/// `buf` must be NULL (only with `len == 0`) or point to `len` writable
+/// bytes; `needed` must be NULL or point to a writable `size_t`.
+pub(crate) unsafe fn write_text(
+    text: &str,
+    what: &str,
+    buf: *mut c_char,
+    len: usize,
+    needed: *mut usize,
+) -> Result<(), Failure> {
+    if buf.is_null() && len > 0 {
+        return Err(Failure::new(LITEPOOL_INVALID_ARGUMENT, "`buf` is NULL but `len` is not 0"));
+    }
+    let size = text.len() + 1;
+    if !needed.is_null() {
+        // SAFETY: non-NULL; the caller guarantees it is writable.
+        unsafe { needed.write(size) };
+    }
+    if size > len {
+        return Err(Failure::new(
+            LITEPOOL_BUFFER_TOO_SMALL,
+            format!("{what} needs {size} bytes, the buffer has {len}"),
+        ));
+    }
+    // SAFETY: `buf` is non-NULL here (len >= size > 0) and the caller
+    // guarantees `len` writable bytes; we write `size <= len` bytes.
+    // A Rust string cannot overlap the caller's buffer.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), text.len());
+        buf.add(text.len()).write(0);
+    }
+    Ok(())
 }
 
 /// Closes the pool gracefully: new acquires fail with `LITEPOOL_CLOSED`,

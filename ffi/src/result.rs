@@ -78,6 +78,15 @@ pub enum litepool_result {
     /// A write (a write lease, or a writing statement) on a pool that is a
     /// read-only replica (`replica_url`); writes go to the primary.
     LITEPOOL_READ_ONLY_REPLICA = 24,
+    /// A statement ran past its deadline (`statement_timeout_ms`, or the
+    /// lease's from `litepool_conn_set_deadline`) and SQLite stopped it; the
+    /// message names the statement and how long it ran. The connection stays
+    /// usable. (Statements run on the raw `sqlite3 *` see `SQLITE_INTERRUPT`.)
+    LITEPOOL_DEADLINE = 25,
+    /// The pool refused the acquire at once instead of queueing it: its queue
+    /// is at `max_waiting`, or (`shed_load`) the wait it expects already
+    /// exceeds the timeout. Retry later; the message states the expected wait.
+    LITEPOOL_OVERLOADED = 26,
 }
 
 use litepool_result::*;
@@ -115,12 +124,14 @@ impl litepool_result {
             LITEPOOL_RELEASED => "LITEPOOL_RELEASED\0",
             LITEPOOL_CONNECTION_BUSY => "LITEPOOL_CONNECTION_BUSY\0",
             LITEPOOL_READ_ONLY_REPLICA => "LITEPOOL_READ_ONLY_REPLICA\0",
+            LITEPOOL_DEADLINE => "LITEPOOL_DEADLINE\0",
+            LITEPOOL_OVERLOADED => "LITEPOOL_OVERLOADED\0",
         }
     }
 }
 
 /// Every code, in numeric order (for the name lookup and tests).
-const ALL: [litepool_result; 25] = [
+const ALL: [litepool_result; 27] = [
     LITEPOOL_OK,
     LITEPOOL_TIMEOUT,
     LITEPOOL_CLOSED,
@@ -146,6 +157,8 @@ const ALL: [litepool_result; 25] = [
     LITEPOOL_RELEASED,
     LITEPOOL_CONNECTION_BUSY,
     LITEPOOL_READ_ONLY_REPLICA,
+    LITEPOOL_DEADLINE,
+    LITEPOOL_OVERLOADED,
 ];
 
 /// A failed call: the code to return and the message (and SQLite code) for

@@ -154,9 +154,36 @@ pub unsafe extern "C" fn litepool_acquire_tenant(
                     .config()
                     .leak_threshold
                     .map(|_| AcquireSite::Text(format!("litepool_acquire_tenant (tenant {code:?})")));
-                p.acquire(AcquireOptions { lane, timeout: timeout(timeout_ms), site, tenant: Some(code.to_owned()) })
+                p.acquire(AcquireOptions {
+                    lane,
+                    timeout: timeout(timeout_ms),
+                    site,
+                    tenant: Some(code.to_owned()),
+                    deadline: None,
+                })
             })
         }
+    })
+}
+
+/// Sets tenant `code`'s weight (1 to 1000; 1 when registered) in fair
+/// queueing (`fair_tenants`): its queued callers are served that many per
+/// turn. Fails with `LITEPOOL_INVALID_CONFIG` (a weight out of range),
+/// `LITEPOOL_INVALID_TENANT` or `LITEPOOL_UNKNOWN_TENANT`.
+///
+/// # Safety
+/// `code` must be a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn litepool_set_tenant_weight(
+    pool: *mut litepool_pool,
+    code: *const c_char,
+    weight: u32,
+) -> litepool_result {
+    boundary("litepool_set_tenant_weight", || {
+        // SAFETY: the caller guarantees `code` is NUL-terminated.
+        let code = unsafe { code_arg(code) }?;
+        pool_of(pool)?.set_tenant_weight(code, weight)?;
+        Ok(())
     })
 }
 

@@ -17,7 +17,7 @@ use crate::leak::AcquireSite;
 use crate::pool::AcquireOptions;
 use crate::shared::Shared;
 use crate::slots::Want;
-use crate::stats::Counters;
+use crate::stats::{Counters, State};
 use crate::tenant::Tenant;
 use crate::waiter::{Waiter, Woken};
 
@@ -120,6 +120,9 @@ impl Shared {
         start: clock::Instant,
     ) -> Result<(GatePermit, bool)> {
         let gate = tenant.map_or(&self.gate, |t| &t.gate);
+        if self.sheds() {
+            self.admit_at_gate(gate, deadline)?;
+        }
         match gate.enter(deadline, true, self.owner(), false)? {
             GateEntry::Entered(permit) => Ok((permit, false)),
             GateEntry::Queued(w) => match gate.wait(&w)? {
@@ -183,17 +186,25 @@ impl Shared {
         if let Some(e) = int.take(want, self.config.fairness) {
             return Ok(Taken::Idle(e));
         }
-        Ok(Taken::Queued(self.enqueue(int, deadline, blocking)))
+        Ok(Taken::Queued(self.enqueue(int, deadline, blocking, want.tenant)?))
     }
 
+    /// Queues a waiter (unless load shedding refuses it: `shed.rs`) and asks
+    /// for a connection. Out of line: the direct path never comes here.
     fn enqueue(
         &self,
         mut int: parking_lot::MutexGuard<'_, crate::slots::Slots>,
         deadline: &mut Deadline,
         blocking: bool,
-    ) -> Arc<Waiter<PoolEntry>> {
+        tenant: Option<&Tenant>,
+    ) -> Result<Arc<Waiter<PoolEntry>>> {
+        if self.sheds() {
+            let ((idle, total, waiting), (max, min)) = (int.counts(), int.limits());
+            let state = State { active: total - idle, idle, total, max, min, waiting };
+            self.admit(waiting, max, deadline, state)?;
+        }
         let waiter = Waiter::new(deadline, blocking);
-        int.enqueue(Arc::clone(&waiter));
+        int.enqueue(Arc::clone(&waiter), tenant);
         let kick = int.request_creations();
         drop(int);
         if kick {
@@ -202,7 +213,7 @@ impl Shared {
             // Blocking waiters time themselves out; async ones need the housekeeper.
             self.worker.kick_if_before(waiter.deadline);
         }
-        waiter
+        Ok(waiter)
     }
 
     /// Checks a connection that sat idle past `validation_window`; a broken
@@ -255,6 +266,9 @@ impl Shared {
             (start, Duration::ZERO)
         };
         if waited {
+            if let Some(t) = &tenant {
+                t.waited(wait);
+            }
             Counters::bump(&self.counters.acquired_waited);
             self.counters.wait_nanos.fetch_add(u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX), Relaxed);
             self.metrics.acquire.observe(wait);

@@ -123,6 +123,46 @@ pub struct PoolConfig {
     /// `"litestream"`); writes fail with `LITEPOOL_READ_ONLY_REPLICA`.
     /// Defaults to none.
     pub replica_url: Option<String>,
+    /// Statements run through the pool's SQL layer (`Pool::call`, sessions,
+    /// every binding's query calls) are stopped inside SQLite once they ran
+    /// this long, with `LITEPOOL_DEADLINE` (see `deadline.rs`). A call's own
+    /// timeout overrides it. `None` (the default) turns it off.
+    pub statement_timeout: Option<Duration>,
+    /// The most callers that may queue for a connection; one more fails at
+    /// once with `LITEPOOL_OVERLOADED`. `0` (the default): unbounded.
+    pub max_waiting: u32,
+    /// Fail an acquire at once with `LITEPOOL_OVERLOADED` when the wait the
+    /// pool expects (queue position × mean hold time ÷ connections) already
+    /// exceeds its timeout, instead of queueing it to time out. Defaults to
+    /// `false`.
+    pub shed_load: bool,
+    /// Serve queued callers by weighted fair queueing across tenants
+    /// (deficit round robin, FIFO within a tenant; weights from
+    /// `Pool::set_tenant_weight`), so one tenant's burst cannot delay the
+    /// others' requests behind it (see `fair.rs`). Defaults to `false`
+    /// (one FIFO queue).
+    pub fair_tenants: bool,
+    /// The most leases one tenant may hold at once; its further callers
+    /// queue even with connections idle. `0` (the default): no limit. Any
+    /// value turns `fair_tenants` on.
+    pub max_leases_per_tenant: u32,
+    /// Up to this many hot statements (the most called, and those pinned
+    /// with `Pool::prepare`) are prepared on each new connection when it
+    /// opens, off the request path (see `statements.rs`). `0` (the
+    /// default) turns the warm cache off.
+    pub warm_statements: u32,
+    /// Per-statement counters (calls, statement-cache hits and misses, wait
+    /// and run time, SQLite's `sqlite3_stmt_status` counters) are kept, and
+    /// exported as metrics for this many statements, the longest running.
+    /// `0` (the default) turns them off.
+    pub statement_stats: u32,
+    /// A statement that runs in SQLite longer than this is logged, with its
+    /// wait and run time and, the first time, its `EXPLAIN QUERY PLAN`
+    /// (see `slow.rs`). `None` (the default) turns the log off.
+    pub slow_statement_threshold: Option<Duration>,
+    /// The slow-statement log shows parameter values; by default they are
+    /// redacted to `?` (they are often personal data). Defaults to `false`.
+    pub log_parameters: bool,
 }
 
 impl Default for PoolConfig {
@@ -154,6 +194,15 @@ impl Default for PoolConfig {
             vfs: None,
             extension: None,
             replica_url: None,
+            statement_timeout: None,
+            max_waiting: 0,
+            shed_load: false,
+            fair_tenants: false,
+            max_leases_per_tenant: 0,
+            warm_statements: 0,
+            statement_stats: 0,
+            slow_statement_threshold: None,
+            log_parameters: false,
         }
     }
 }
@@ -187,6 +236,15 @@ impl fmt::Debug for PoolConfig {
             .field("vfs", &self.vfs)
             .field("extension", &self.extension)
             .field("replica_url", &self.replica_url)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("max_waiting", &self.max_waiting)
+            .field("shed_load", &self.shed_load)
+            .field("fair_tenants", &self.fair_tenants)
+            .field("max_leases_per_tenant", &self.max_leases_per_tenant)
+            .field("warm_statements", &self.warm_statements)
+            .field("statement_stats", &self.statement_stats)
+            .field("slow_statement_threshold", &self.slow_statement_threshold)
+            .field("log_parameters", &self.log_parameters)
             .finish()
     }
 }
@@ -249,6 +307,24 @@ impl PoolConfig {
         extension: Option<String>);
     setter!(/// Sets [`PoolConfig::replica_url`].
         replica_url: Option<String>);
+    setter!(/// Sets [`PoolConfig::statement_timeout`].
+        statement_timeout: Option<Duration>);
+    setter!(/// Sets [`PoolConfig::max_waiting`].
+        max_waiting: u32);
+    setter!(/// Sets [`PoolConfig::shed_load`].
+        shed_load: bool);
+    setter!(/// Sets [`PoolConfig::fair_tenants`].
+        fair_tenants: bool);
+    setter!(/// Sets [`PoolConfig::max_leases_per_tenant`].
+        max_leases_per_tenant: u32);
+    setter!(/// Sets [`PoolConfig::warm_statements`].
+        warm_statements: u32);
+    setter!(/// Sets [`PoolConfig::statement_stats`].
+        statement_stats: u32);
+    setter!(/// Sets [`PoolConfig::slow_statement_threshold`].
+        slow_statement_threshold: Option<Duration>);
+    setter!(/// Sets [`PoolConfig::log_parameters`].
+        log_parameters: bool);
 
     /// Sets [`PoolConfig::max_size`], lowering `min_idle` to fit if needed
     /// (so `max_size(1)` works with the default `min_idle` of 2).
@@ -300,6 +376,8 @@ impl PoolConfig {
             ("idle_timeout", self.idle_timeout),
             ("max_lifetime", self.max_lifetime),
             ("leak_threshold", self.leak_threshold),
+            ("statement_timeout", self.statement_timeout),
+            ("slow_statement_threshold", self.slow_statement_threshold),
             ("housekeeping_period", Some(self.housekeeping_period)),
         ];
         for (field, value) in non_zero {
@@ -327,6 +405,12 @@ impl PoolConfig {
         }
         if self.journal_size_limit > i64::MAX as u64 {
             return bad("journal_size_limit", "is too large");
+        }
+        if self.warm_statements > 1000 {
+            return bad("warm_statements", "is too large (at most 1000)");
+        }
+        if self.statement_stats > 1000 {
+            return bad("statement_stats", "is too large (at most 1000: each is a metric label)");
         }
         if self.name.is_empty() || self.name.contains(['"', '\\', '\n']) {
             return bad("name", "must be non-empty and contain no quote, backslash or newline");

@@ -44,6 +44,12 @@ pub(crate) struct EntryState {
     /// Whether the pool's WAL hook is installed (`checkpoint.rs`); a reset
     /// of its pragmas can remove it.
     pub wal_hooked: bool,
+    /// The deadline state its progress handler reads (`deadline.rs`),
+    /// made the first time a deadline is set on it.
+    pub clock: std::sync::OnceLock<Arc<crate::deadline::Clock>>,
+    /// With fair tenants: counts this connection against the tenant it is
+    /// handed to, until it comes back (`fair.rs`).
+    pub reservation: Option<crate::fair::Reservation>,
 }
 
 impl PoolEntry {
@@ -70,6 +76,8 @@ impl PoolEntry {
             tenant_epoch: 0,
             epoch: 0,
             wal_hooked: false,
+            clock: std::sync::OnceLock::new(),
+            reservation: None,
         })))
     }
 

@@ -125,6 +125,38 @@ pub enum Error {
     #[error("this pool is a read-only replica of {0}; send writes to the primary's pool")]
     ReadOnlyReplica(String),
 
+    /// A statement ran past its deadline (the pool's `statement_timeout`, a
+    /// call's timeout or the lease's deadline) and SQLite stopped it. The
+    /// connection stays usable.
+    #[error("deadline exceeded: {sql:?} was stopped after {} ms (deadline {} ms){}; the connection stays usable",
+        ran.as_millis(), limit.as_millis(), if *rolled_back { "; the pool's transaction was rolled back" } else { "" })]
+    Deadline {
+        /// The statement (its first 200 characters).
+        sql: String,
+        /// How long it ran.
+        ran: Duration,
+        /// The deadline it had.
+        limit: Duration,
+        /// Whether a transaction the pool had begun for it was rolled back.
+        rolled_back: bool,
+    },
+
+    /// The pool shed this acquire instead of queueing it: the queue is at
+    /// `max_waiting`, or (with `shed_load`) the expected wait already exceeds
+    /// the caller's timeout.
+    #[error("overloaded: {reason} (waiting={}, active={}, expected wait {} ms, timeout {} ms); retry later",
+        state.waiting, state.active, expected.as_millis(), timeout.as_millis())]
+    Overloaded {
+        /// Why: the queue bound or the expected wait.
+        reason: &'static str,
+        /// The wait the pool expected (queue position × mean hold time ÷ connections).
+        expected: Duration,
+        /// The caller's remaining timeout.
+        timeout: Duration,
+        /// The pool's counts at the time.
+        state: State,
+    },
+
     /// `close()` gave up waiting for leases to come back.
     #[error("close timed out with {active} connection(s) still leased; they will be closed when returned")]
     CloseTimedOut {
@@ -136,7 +168,7 @@ pub enum Error {
 impl Error {
     /// Every `LITEPOOL_*` code [`Error::code`] can return (the others are
     /// SQLite's names, `SQLITE_*`). Bindings check their mapping against it.
-    pub const CODES: [&'static str; 16] = [
+    pub const CODES: [&'static str; 18] = [
         "LITEPOOL_TIMEOUT",
         "LITEPOOL_CLOSED",
         "LITEPOOL_EXHAUSTED",
@@ -153,6 +185,8 @@ impl Error {
         "LITEPOOL_CONNECTION_BUSY",
         "LITEPOOL_CLOSE_TIMEOUT",
         "LITEPOOL_READ_ONLY_REPLICA",
+        "LITEPOOL_DEADLINE",
+        "LITEPOOL_OVERLOADED",
     ];
 
     /// A stable, documented code for this error, e.g. `LITEPOOL_TIMEOUT` or,
@@ -178,6 +212,17 @@ impl Error {
             Error::InvalidValue(_) => "LITEPOOL_INVALID_VALUE",
             Error::CloseTimedOut { .. } => "LITEPOOL_CLOSE_TIMEOUT",
             Error::ReadOnlyReplica(_) => "LITEPOOL_READ_ONLY_REPLICA",
+            Error::Deadline { .. } => "LITEPOOL_DEADLINE",
+            Error::Overloaded { .. } => "LITEPOOL_OVERLOADED",
+        }
+    }
+
+    /// For [`Error::Overloaded`]: how long to wait before retrying (the
+    /// expected wait, at least 1 ms), e.g. for an HTTP `Retry-After`.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Overloaded { expected, .. } => Some((*expected).max(Duration::from_millis(1))),
+            _ => None,
         }
     }
 

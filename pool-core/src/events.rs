@@ -64,4 +64,6 @@ pub trait PoolEvents: Send + Sync + 'static {
     /// pool also logs at `WARN` through the `log` crate (so a binding can
     /// hand it to its language's logger).
     fn on_warning(&self, _message: &str) {}
+    /// A statement ran past `slow_statement_threshold` (see `slow.rs`).
+    fn on_slow_statement(&self, _slow: &crate::slow::SlowStatement) {}
 }

@@ -51,30 +51,50 @@ pub struct Acquire {
     gate_waited: bool,
     /// When reader back-pressure first held this acquire back.
     held_since: Option<std::time::Instant>,
+    /// The lease's deadline budget from `start` (`AcquireOptions::deadline`).
+    budget: Option<std::time::Duration>,
+    /// With a trace hook set: when it began and the acquire site (`trace.rs`).
+    traced: Option<(std::time::SystemTime, String)>,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
     stage: Stage,
 }
 
 impl Acquire {
     fn new(shared: Arc<Shared>, opts: AcquireOptions, site: AcquireSite) -> Acquire {
         let start = clock::now();
-        let deadline = Deadline::after(opts.timeout.unwrap_or(shared.config.acquire_timeout));
+        let timeout = opts.timeout.unwrap_or(shared.config.acquire_timeout);
+        let deadline = Deadline::after(opts.deadline.map_or(timeout, |budget| timeout.min(budget)));
+        let site = opts.site.unwrap_or(site);
+        let traced = shared.trace.on().then(|| (std::time::SystemTime::now(), site.to_string()));
+        #[cfg(feature = "tracing")]
+        let span =
+            crate::trace::spans::acquire(&shared.config.name, opts.lane, opts.tenant.as_deref(), &site.to_string());
         Acquire {
             shared,
             lane: opts.lane,
             tenant_code: opts.tenant,
             tenant: None,
-            site: Some(opts.site.unwrap_or(site)),
+            site: Some(site),
             start,
             deadline,
             gate_waited: false,
             held_since: None,
+            budget: opts.deadline,
+            traced,
+            #[cfg(feature = "tracing")]
+            span,
             stage: Stage::Start,
         }
     }
 
     fn finish(&mut self, entry: PoolEntry, permit: Option<GatePermit>, waited: bool) -> Poll<Result<PooledConnection>> {
         let site = self.site.take().unwrap_or(AcquireSite::Text(String::new()));
-        Poll::Ready(self.shared.lease(entry, self.lane, permit, self.tenant.take(), site, self.start, waited))
+        let lease = self.shared.lease(entry, self.lane, permit, self.tenant.take(), site, self.start, waited);
+        if let (Ok(lease), Some(budget)) = (&lease, self.budget) {
+            lease.set_deadline_from(self.start, budget);
+        }
+        Poll::Ready(lease)
     }
 
     fn step(&mut self, cx: &mut Context<'_>) -> Poll<Result<PooledConnection>> {
@@ -94,6 +114,9 @@ impl Acquire {
                     self.shared.refuse_writes()?;
                     let gate =
                         self.tenant.as_ref().map_or_else(|| Arc::clone(&self.shared.gate), |t| Arc::clone(&t.gate));
+                    if self.shared.sheds() {
+                        self.shared.admit_at_gate(&gate, &mut self.deadline)?;
+                    }
                     match gate.enter(&mut self.deadline, false, self.shared.owner(), false)? {
                         GateEntry::Entered(permit) => self.stage = Stage::Conn(Some((gate, permit))),
                         // Only for callers holding a connection; writers here do not.
@@ -151,7 +174,21 @@ impl Future for Acquire {
     type Output = Result<PooledConnection>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.step(cx)
+        #[cfg(feature = "tracing")]
+        let span = self.span.clone();
+        #[cfg(feature = "tracing")]
+        let _entered = span.enter();
+        let out = self.step(cx);
+        #[cfg(feature = "tracing")]
+        if let Poll::Ready(out) = &out {
+            crate::trace::spans::acquired(&span, self.start.elapsed(), out);
+        }
+        if let (Poll::Ready(out), Some((at, site))) = (&out, &self.traced) {
+            let (tenant, took) = (self.tenant_code.as_deref(), self.start.elapsed());
+            let event = crate::trace::TraceEvent::acquire(*at, took, self.lane, tenant, Some(site), out);
+            self.shared.trace.emit(&event);
+        }
+        out
     }
 }
 

@@ -76,7 +76,7 @@ impl PooledConnection {
         PooledConnection { shared, entry: Some(entry), lane, tenant, lease_id, acquired_at, permit }
     }
 
-    fn entry(&self) -> &PoolEntry {
+    pub(crate) fn entry(&self) -> &PoolEntry {
         // The entry is only taken in Drop.
         self.entry.as_ref().expect("lease used after release")
     }
@@ -204,9 +204,13 @@ impl PooledConnection {
     }
 
     /// An error from SQL run on this lease, as the pool reports it: a write
-    /// refused on a `read()` lease becomes [`Error::ReadOnlyLane`], and a
-    /// statement the pool's authorizer denied says why.
+    /// refused on a `read()` lease becomes [`Error::ReadOnlyLane`], a
+    /// statement the pool's authorizer denied says why, and one stopped by
+    /// the lease's deadline is [`Error::Deadline`].
     pub fn error(&self, err: rusqlite::Error) -> Error {
+        if let Some(stopped) = self.deadline_error(&err) {
+            return stopped;
+        }
         let err = match err {
             rusqlite::Error::SqliteFailure(f, msg)
                 if f.code == rusqlite::ErrorCode::AuthorizationForStatementDenied =>
@@ -277,13 +281,16 @@ impl DerefMut for PooledConnection {
 impl Drop for PooledConnection {
     fn drop(&mut self) {
         let Some(entry) = self.entry.take() else { return };
+        if let Some(deadline) = entry.clock.get() {
+            deadline.disarm();
+        }
         let now = clock::now();
         let held = now.saturating_duration_since(self.acquired_at);
         if let Some(id) = self.lease_id {
             self.shared.leases.unregister(id);
         }
         if let Some(t) = &self.tenant {
-            t.lease_ended();
+            t.lease_ended(held);
         }
         self.shared.metrics.usage.observe(held);
         let id = entry.id;

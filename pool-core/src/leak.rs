@@ -39,23 +39,39 @@ struct Lease {
 /// The leases out right now, kept only while leak detection is on.
 pub(crate) struct LeaseRegistry {
     threshold: Option<Duration>,
+    /// Keep every lease's site even without leak detection (a trace hook
+    /// is set: statement events carry it).
+    sites: std::sync::atomic::AtomicBool,
     leases: Mutex<HashMap<u64, Lease>>,
     next_id: AtomicU64,
 }
 
 impl LeaseRegistry {
     pub fn new(threshold: Option<Duration>) -> Self {
-        LeaseRegistry { threshold, leases: Mutex::new(HashMap::new()), next_id: AtomicU64::new(1) }
+        LeaseRegistry {
+            threshold,
+            sites: std::sync::atomic::AtomicBool::new(false),
+            leases: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+        }
     }
 
-    /// Records a lease; `None` when leak detection is off (checked inline:
-    /// every lease passes here).
+    /// Keeps the site of every lease from now on (see `trace.rs`).
+    pub fn keep_sites(&self) {
+        self.sites.store(true, Ordering::Relaxed);
+    }
+
+    /// Records a lease; `None` when leak detection is off (and no trace
+    /// hook wants the sites).
     #[inline]
     pub fn register(&self, connection_id: u64, site: AcquireSite) -> Option<u64> {
-        self.threshold?;
+        if self.threshold.is_none() && !self.sites.load(Ordering::Relaxed) {
+            return None;
+        }
         self.record(connection_id, site)
     }
 
+    #[inline(never)]
     fn record(&self, connection_id: u64, site: AcquireSite) -> Option<u64> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let lease = Lease {

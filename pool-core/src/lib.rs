@@ -42,6 +42,17 @@
 //!
 //! Async callers use [`Pool::get_async`] (any executor) or
 //! [`Pool::acquire_with`] (a callback); neither parks a thread.
+//!
+//! Off by default, for production services: statement deadlines enforced
+//! inside SQLite (`statement_timeout`, [`AcquireOptions::deadline`],
+//! [`sql::Call::timeout`]; `deadline.rs`), load shedding (`max_waiting`,
+//! `shed_load`, [`Pool::expected_wait`]; `shed.rs`), fair queueing across
+//! tenants (`fair_tenants`, `max_leases_per_tenant`,
+//! [`Pool::set_tenant_weight`]; `fair.rs`), a warm statement cache
+//! (`warm_statements`, [`Pool::prepare`]), per-statement counters and a
+//! slow-statement log (`statement_stats`, `slow_statement_threshold`,
+//! [`Pool::statement_statistics`], [`Pool::slow_statements`]) and spans
+//! ([`Pool::set_trace_hook`], the `tracing` feature).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -52,9 +63,11 @@ mod checkpointer;
 mod clock;
 mod codes;
 mod config;
+mod deadline;
 mod entry;
 mod error;
 mod events;
+mod fair;
 mod fork;
 mod future;
 mod gate;
@@ -68,12 +81,16 @@ mod query;
 mod replica;
 mod reset;
 mod shared;
+mod shed;
 mod signal;
 mod slots;
+mod slow;
 pub mod sql;
 mod sqlite;
+mod statements;
 mod stats;
 mod tenant;
+mod trace;
 mod waiter;
 mod watch;
 
@@ -91,6 +108,9 @@ pub use pool::{AcquireOptions, Pool, PoolBuilder};
 pub use query::IntoParams;
 pub use replica::ReplicaStatus;
 pub use rusqlite;
+pub use slow::SlowStatement;
 pub use sqlite::{Connector, FileConnector};
+pub use statements::StatementStatistics;
 pub use stats::{Health, State, Statistics};
 pub use tenant::{is_valid_tenant_code, Tenant, TenantStatistics};
+pub use trace::{TraceEvent, TraceHook};

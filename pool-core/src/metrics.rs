@@ -45,6 +45,17 @@ impl Histogram {
         self.sum_nanos.fetch_add(nanos, Relaxed);
     }
 
+    /// `(count, sum in ns)` of every observation so far.
+    pub fn totals(&self) -> (u64, u64) {
+        let count = self.counts.iter().map(|c| c.load(Relaxed)).sum::<u64>() + self.overflow.load(Relaxed);
+        (count, self.sum_nanos.load(Relaxed))
+    }
+
+    /// Renders it with no observations counted elsewhere.
+    pub fn render_to(&self, out: &mut String, name: &str, help: &str, labels: &str) {
+        self.render(out, name, help, labels, 0);
+    }
+
     /// `zeros`: observations of zero duration counted elsewhere (direct
     /// acquires skip the histogram on the hot path and are added here).
     fn render(&self, out: &mut String, name: &str, help: &str, labels: &str, zeros: u64) {
@@ -71,11 +82,11 @@ pub(crate) struct Metrics {
     pub usage: Histogram,
 }
 
-fn gauge(out: &mut String, name: &str, help: &str, labels: &str, value: impl std::fmt::Display) {
+pub(crate) fn gauge(out: &mut String, name: &str, help: &str, labels: &str, value: impl std::fmt::Display) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{{labels}}} {value}");
 }
 
-fn counter(out: &mut String, name: &str, help: &str, labels: &str, value: u64) {
+pub(crate) fn counter(out: &mut String, name: &str, help: &str, labels: &str, value: u64) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{{labels}}} {value}");
 }
 
@@ -111,7 +122,7 @@ fn render_wal(out: &mut String, l: &str, stats: &Statistics) {
     counter(out, "litepool_wal_pinned_total", "Leases reported as pinning the WAL.", l, stats.wal_pinned);
 }
 
-fn counter_f(out: &mut String, name: &str, help: &str, labels: &str, value: f64) {
+pub(crate) fn counter_f(out: &mut String, name: &str, help: &str, labels: &str, value: f64) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{{labels}}} {value}");
 }
 

@@ -78,7 +78,7 @@ use OptionKind::*;
 
 /// Every option, in the order they are applied (`max_size` before
 /// `min_idle`: a `max_size` alone lowers the default `min_idle` to fit).
-pub const OPTIONS: [OptionSpec; 25] = [
+pub const OPTIONS: [OptionSpec; 34] = [
     opt("max_size", "max", Some("DB_POOL_MAX"), Count { min: 1 }, "10", "The most connections the pool opens."),
     opt(
         "min_idle",
@@ -230,6 +230,78 @@ pub const OPTIONS: [OptionSpec; 25] = [
         "none",
         "A Litestream replica URL: the pool is a read-only replica through the Litestream VFS; writes fail with LITEPOOL_READ_ONLY_REPLICA.",
     ),
+    opt(
+        "statement_timeout",
+        "statementTimeoutMillis",
+        Some("DB_POOL_STATEMENT_TIMEOUT"),
+        DurationOrOff,
+        "off",
+        "A statement that runs longer is stopped inside SQLite with LITEPOOL_DEADLINE (the connection stays usable); a call's own timeout overrides it; 0 turns it off.",
+    ),
+    opt(
+        "max_waiting",
+        "maxWaiting",
+        Some("DB_POOL_MAX_WAITING"),
+        Count { min: 0 },
+        "0 (unbounded)",
+        "The most callers that may queue for a connection; one more fails at once with LITEPOOL_OVERLOADED; 0: unbounded.",
+    ),
+    opt(
+        "shed_load",
+        "shedLoad",
+        Some("DB_POOL_SHED_LOAD"),
+        Flag,
+        "false",
+        "Fail an acquire at once with LITEPOOL_OVERLOADED when the expected wait (queue position x mean hold time / connections) exceeds its timeout.",
+    ),
+    opt(
+        "fair_tenants",
+        "fairTenants",
+        Some("DB_POOL_FAIR_TENANTS"),
+        Flag,
+        "false",
+        "Serve queued callers by weighted fair queueing across tenants (deficit round robin, FIFO within a tenant; weights from set_tenant_weight) instead of one FIFO queue.",
+    ),
+    opt(
+        "max_leases_per_tenant",
+        "maxLeasesPerTenant",
+        Some("DB_POOL_MAX_LEASES_PER_TENANT"),
+        Count { min: 0 },
+        "0 (no limit)",
+        "The most leases one tenant may hold at once (its further callers queue); any value turns fair_tenants on; 0: no limit.",
+    ),
+    opt(
+        "warm_statements",
+        "warmStatements",
+        Some("DB_POOL_WARM_STATEMENTS"),
+        Count { min: 0 },
+        "0 (off)",
+        "Up to this many hot statements (the most called, and those pinned with prepare()) are prepared on each new connection when it opens, off the request path; 0 turns the warm cache off.",
+    ),
+    opt(
+        "statement_stats",
+        "statementStats",
+        Some("DB_POOL_STATEMENT_STATS"),
+        Count { min: 0 },
+        "0 (off)",
+        "Keep per-statement counters (calls, cache hits/misses, wait and run time, sqlite3_stmt_status) and export this many statements, the longest running, as metrics; 0 turns them off.",
+    ),
+    opt(
+        "slow_statement_threshold",
+        "slowStatementMillis",
+        Some("DB_POOL_SLOW_STATEMENT"),
+        DurationOrOff,
+        "off",
+        "A statement that runs longer in SQLite is logged with its parameters (redacted), wait and run time and, the first time, its EXPLAIN QUERY PLAN; 0 turns the log off.",
+    ),
+    opt(
+        "log_parameters",
+        "logParameters",
+        None,
+        Flag,
+        "false",
+        "Show parameter values in the slow-statement log (redacted to ? by default).",
+    ),
 ];
 
 /// The spec of option `name` (snake case).
@@ -307,6 +379,15 @@ impl PoolConfig {
             "idle_timeout" => self.idle_timeout = duration(spec, value)?,
             "max_lifetime" => self.max_lifetime = duration(spec, value)?,
             "leak_threshold" => self.leak_threshold = duration(spec, value)?,
+            "statement_timeout" => self.statement_timeout = duration(spec, value)?,
+            "max_waiting" => self.max_waiting = count(spec, value)?,
+            "shed_load" => self.shed_load = flag(spec, value)?,
+            "fair_tenants" => self.fair_tenants = flag(spec, value)?,
+            "max_leases_per_tenant" => self.max_leases_per_tenant = count(spec, value)?,
+            "warm_statements" => self.warm_statements = count(spec, value)?,
+            "statement_stats" => self.statement_stats = count(spec, value)?,
+            "slow_statement_threshold" => self.slow_statement_threshold = duration(spec, value)?,
+            "log_parameters" => self.log_parameters = flag(spec, value)?,
             "busy_timeout" => self.busy_timeout = need(duration(spec, value)?)?,
             "validation_window" => self.validation_window = need(duration(spec, value)?)?,
             "housekeeping_period" => self.housekeeping_period = need(duration(spec, value)?)?,
@@ -359,9 +440,13 @@ impl PoolConfig {
     /// `DB_POOL_LEAK_THRESHOLD`, `DB_POOL_BUSY_TIMEOUT`,
     /// `DB_POOL_HOUSEKEEPING_PERIOD`, `DB_POOL_WORKERS`, `DB_POOL_FAIRNESS`,
     /// `DB_POOL_CHECKPOINT`, `DB_POOL_WAL_HIGH_WATER`, `DB_POOL_EXTENSION`,
-    /// `DB_POOL_VFS`, `DB_POOL_REPLICA_URL`.
+    /// `DB_POOL_VFS`, `DB_POOL_REPLICA_URL`, `DB_POOL_STATEMENT_TIMEOUT`,
+    /// `DB_POOL_MAX_WAITING`, `DB_POOL_MAX_LEASES_PER_TENANT`,
+    /// `DB_POOL_WARM_STATEMENTS`, `DB_POOL_STATEMENT_STATS`,
+    /// `DB_POOL_SLOW_STATEMENT`, and the flags `DB_POOL_SHED_LOAD`,
+    /// `DB_POOL_FAIR_TENANTS` (`1`/`0`, `true`/`false`).
     ///
-    /// A value that is not a whole number is an [`Error::InvalidEnv`] naming
+    /// A value that is not a whole number (or, for a flag, `1`/`0`/`true`/`false`) is an [`Error::InvalidEnv`] naming
     /// the variable and the value; the result is validated as a whole.
     pub fn from_env() -> Result<PoolConfig> {
         Self::from_lookup(|var| std::env::var(var).ok())
@@ -376,6 +461,21 @@ impl PoolConfig {
             let Some(raw) = lookup(var) else { continue };
             if matches!(spec.kind, Text | TextOrNone) {
                 given.push((spec.name, OptionValue::Text(raw.trim().to_owned())));
+                continue;
+            }
+            if spec.kind == Flag {
+                let flag = match raw.trim() {
+                    "1" | "true" => true,
+                    "0" | "false" => false,
+                    _ => {
+                        return Err(Error::InvalidEnv {
+                            var,
+                            value: raw.clone(),
+                            reason: "expected 1, 0, true or false".to_owned(),
+                        })
+                    }
+                };
+                given.push((spec.name, OptionValue::Flag(flag)));
                 continue;
             }
             let n: u64 = raw.trim().parse().map_err(|_| Error::InvalidEnv {
@@ -414,10 +514,18 @@ mod tests {
                 "synchronous" => d.synchronous.clone().unwrap(),
                 "foreign_keys" => d.foreign_keys.to_string(),
                 "name" => d.name.clone(),
-                "leak_threshold" => {
-                    assert!(d.leak_threshold.is_none());
+                "leak_threshold" | "statement_timeout" | "slow_statement_threshold" => {
+                    assert!(d.leak_threshold.is_none() && d.statement_timeout.is_none());
+                    assert!(d.slow_statement_threshold.is_none());
                     "off".into()
                 }
+                "max_waiting" => d.max_waiting.to_string(),
+                "shed_load" => d.shed_load.to_string(),
+                "fair_tenants" => d.fair_tenants.to_string(),
+                "log_parameters" => d.log_parameters.to_string(),
+                "max_leases_per_tenant" => d.max_leases_per_tenant.to_string(),
+                "warm_statements" => d.warm_statements.to_string(),
+                "statement_stats" => d.statement_stats.to_string(),
                 "init_sql" | "extension" | "vfs" | "replica_url" => {
                     assert!(d.init_sql.is_none() && d.extension.is_none() && d.vfs.is_none());
                     assert!(d.replica_url.is_none());

@@ -27,6 +27,13 @@ pub struct AcquireOptions {
     pub site: Option<AcquireSite>,
     /// A registered tenant whose database must be attached to the lease.
     pub tenant: Option<String>,
+    /// A time budget for the whole lease, counted from the acquire: the
+    /// acquire waits no longer than this, and every statement on the lease
+    /// is stopped inside SQLite once it passes, with
+    /// [`Error::Deadline`] (see `deadline.rs`). For a one-shot call
+    /// ([`Pool::call`]) it bounds the wait and the statement together.
+    /// Defaults to `None`: no deadline.
+    pub deadline: Option<Duration>,
 }
 
 impl AcquireOptions {
@@ -185,9 +192,53 @@ impl Pool {
 
     /// A blocking acquire with every option.
     #[track_caller]
+    #[inline]
     pub fn acquire(&self, mut opts: AcquireOptions) -> Result<PooledConnection> {
         let site = opts.site.take().unwrap_or(AcquireSite::Rust(std::panic::Location::caller()));
-        self.shared().acquire_blocking(opts, site)
+        if opts.deadline.is_none() && !self.shared().trace.on() && !cfg!(feature = "tracing") {
+            return self.shared().acquire_blocking(opts, site);
+        }
+        self.acquire_observed(opts, site)
+    }
+
+    /// [`Pool::acquire`] with a deadline to set on the lease, or traced.
+    #[inline(never)]
+    fn acquire_observed(&self, mut opts: AcquireOptions, site: AcquireSite) -> Result<PooledConnection> {
+        let sh = self.shared();
+        let start = crate::clock::now();
+        let wall = sh.trace.on().then(std::time::SystemTime::now);
+        let site_text = (wall.is_some() || cfg!(feature = "tracing")).then(|| site.to_string());
+        #[cfg(feature = "tracing")]
+        let span = crate::trace::spans::acquire(
+            &sh.config.name,
+            opts.lane,
+            opts.tenant.as_deref(),
+            site_text.as_deref().unwrap_or_default(),
+        );
+        #[cfg(feature = "tracing")]
+        let _entered = span.enter();
+        let (lane, tenant, budget) = (opts.lane, opts.tenant.clone(), opts.deadline);
+        if let Some(budget) = budget {
+            opts.timeout = Some(opts.timeout.unwrap_or(sh.config.acquire_timeout).min(budget));
+        }
+        let out = sh.acquire_blocking(opts, site);
+        if let (Ok(lease), Some(budget)) = (&out, budget) {
+            lease.set_deadline_from(start, budget);
+        }
+        let took = start.elapsed();
+        #[cfg(feature = "tracing")]
+        crate::trace::spans::acquired(&span, took, &out);
+        if let Some(at) = wall {
+            sh.trace.emit(&crate::trace::TraceEvent::acquire(
+                at,
+                took,
+                lane,
+                tenant.as_deref(),
+                site_text.as_deref(),
+                &out,
+            ));
+        }
+        out
     }
 
     /// An idle connection now, or a new one if there is room; never queues.
@@ -206,6 +257,7 @@ impl Pool {
     pub fn statistics(&self) -> Statistics {
         let mut stats = self.shared().counters.snapshot();
         self.shared().wal.fill(&mut stats);
+        stats.shed = self.shared().shed.shed();
         stats
     }
 
@@ -214,6 +266,13 @@ impl Pool {
     /// the pool's own, from a WAL hook and its checkpoints).
     pub fn wal_status(&self) -> crate::WalStatus {
         self.shared().wal.status()
+    }
+
+    /// The wait a caller that queued for a connection now could expect: the
+    /// callers queued (and it) times the recent mean hold time of a lease,
+    /// divided by `max_size` (see `shed.rs`). Zero while a connection is idle.
+    pub fn expected_wait(&self) -> Duration {
+        self.shared().expected_wait_now()
     }
 
     /// Changes `max_size` and `min_idle` on the live pool. Idle connections
@@ -246,7 +305,10 @@ impl Pool {
     pub fn metrics_text(&self) -> String {
         let sh = self.shared();
         let state = self.state();
-        let extra = sh.tenants.metrics_text(&sh.config.name) + &crate::replica::metrics_text(self, &state);
+        let extra = sh.tenants.metrics_text(&sh.config.name, state.max as usize)
+            + &crate::replica::metrics_text(self, &state)
+            + &crate::shed::metrics_text(sh)
+            + &sh.statements.metrics_text(&sh.config.name);
         crate::metrics::render(&sh.config.name, &self.state(), &self.statistics(), &sh.metrics, &extra)
     }
 
@@ -280,6 +342,13 @@ impl Pool {
     #[track_caller]
     pub fn get_for_tenant(&self, code: &str, lane: Lane) -> Result<PooledConnection> {
         self.acquire(AcquireOptions { lane, tenant: Some(code.to_owned()), ..AcquireOptions::default() })
+    }
+
+    /// Sets tenant `code`'s weight (1 to 1000, 1 by default) in fair
+    /// queueing (`fair_tenants`): its lane is served that many callers per
+    /// turn.
+    pub fn set_tenant_weight(&self, code: &str, weight: u32) -> Result<()> {
+        self.shared().tenants.set_weight(code, weight)
     }
 
     /// One tenant's counters.

@@ -109,6 +109,12 @@ pub(crate) fn restore(
                 entry.conn.remove_collation(name.as_str())?;
             }
         }
+        if changes & (watch::HOOKS | watch::RAW) != 0 {
+            // Ours too, if it was installed: set again at the next deadline.
+            if let Some(deadline) = entry.clock.get() {
+                deadline.forget_handler();
+            }
+        }
         if changes & watch::HOOKS != 0 {
             entry.conn.progress_handler(0, None::<fn() -> bool>)?;
             entry.conn.commit_hook(None::<fn() -> bool>)?;

@@ -69,6 +69,14 @@ pub(crate) struct Shared {
     pub generation: AtomicU64,
     /// The WAL: checkpoint policy, back-pressure, monitoring (`checkpoint.rs`).
     pub wal: WalKeeper,
+    /// Load shedding: the hold-time EWMA and what was shed (`shed.rs`).
+    pub shed: crate::shed::Shedder,
+    /// What the pool knows per statement, and the warm list (`statements.rs`).
+    pub statements: crate::statements::Statements,
+    /// The recent slow statements (`slow.rs`).
+    pub slow: crate::slow::SlowLog,
+    /// The trace hook (`trace.rs`).
+    pub trace: crate::trace::Tracer,
 }
 
 static POOL_IDS: AtomicUsize = AtomicUsize::new(1);
@@ -87,6 +95,7 @@ impl Shared {
     ) -> Result<Arc<Shared>> {
         let baseline = Baseline::read(&first);
         let wal = WalKeeper::new(&config, &first, connector.is_memory());
+        let statements = crate::statements::Statements::new(&config);
         let entry = PoolEntry::new(first, 1, config.max_lifetime, 0)?;
         let id = POOL_IDS.fetch_add(1, Relaxed);
         let gate = WriteGate::for_file(connector.identity());
@@ -96,7 +105,14 @@ impl Shared {
             closed_flag: AtomicBool::new(false),
             baseline,
             leases: LeaseRegistry::new(config.leak_threshold),
-            slots: Mutex::new(Slots::new(entry, anchor, config.max_size, config.min_idle)),
+            slots: Mutex::new(Slots::new(
+                entry,
+                anchor,
+                config.max_size,
+                config.min_idle,
+                config.fair_tenants,
+                config.max_leases_per_tenant,
+            )),
             config,
             connector,
             closed_cv: Condvar::new(),
@@ -113,6 +129,10 @@ impl Shared {
             fork_seen: AtomicU64::new(crate::fork::generation()),
             generation: AtomicU64::new(0),
             wal,
+            shed: crate::shed::Shedder::default(),
+            statements,
+            slow: crate::slow::SlowLog::default(),
+            trace: crate::trace::Tracer::default(),
         });
         Counters::bump(&shared.counters.created);
         shared.emit(|h| h.on_create(1));
@@ -308,6 +328,7 @@ impl Shared {
         };
         let mut entry = PoolEntry::new(conn, id, self.config.max_lifetime, self.generation.load(Relaxed))?;
         entry.epoch = epoch;
+        self.statements.warm_up(&entry);
         Ok(entry)
     }
 

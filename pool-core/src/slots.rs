@@ -25,8 +25,9 @@ use rusqlite::Connection;
 
 use crate::config::Fairness;
 use crate::entry::PoolEntry;
+use crate::fair::Waiters;
 use crate::tenant::Tenant;
-use crate::waiter::{WaitQueue, Waiter};
+use crate::waiter::Waiter;
 
 /// What a lease wants from an idle connection.
 #[derive(Clone, Copy)]
@@ -59,7 +60,8 @@ pub(crate) struct Slots {
     total: u32,
     /// Connections the housekeeper has been asked to open.
     pending: u32,
-    waiters: WaitQueue<PoolEntry>,
+    /// FIFO, or fair across tenants (`fair.rs`).
+    waiters: Waiters,
     /// The first waiter waited past the starvation bound: hand off, no barging.
     starving: bool,
     pub closed: bool,
@@ -76,7 +78,8 @@ pub(crate) struct Slots {
 }
 
 impl Slots {
-    pub fn new(first: PoolEntry, anchor: Option<Connection>, max: u32, min: u32) -> Slots {
+    /// `fair` and `limit`: `fair_tenants` and `max_leases_per_tenant`.
+    pub fn new(first: PoolEntry, anchor: Option<Connection>, max: u32, min: u32, fair: bool, limit: u32) -> Slots {
         Slots {
             max,
             min,
@@ -84,7 +87,7 @@ impl Slots {
             idle: vec![first],
             total: 1,
             pending: 0,
-            waiters: WaitQueue::default(),
+            waiters: Waiters::new(fair, limit),
             starving: false,
             closed: false,
             last_error: None,
@@ -141,11 +144,29 @@ impl Slots {
 
     /// An idle connection for a newcomer, if the rules allow one now: with
     /// waiters queued, only when barging and the queue is not starving.
+    #[inline]
     pub fn take(&mut self, want: Want<'_>, fairness: Fairness) -> Option<PoolEntry> {
+        if self.waiters.is_fair() {
+            return self.take_fair(want, fairness);
+        }
         if !self.waiters.is_empty() && (fairness == Fairness::Strict || self.starving) {
             return None;
         }
         self.pick(want)
+    }
+
+    /// [`Slots::take`] with fair tenants: waiters of tenants at their limit
+    /// do not hold newcomers back, a newcomer whose tenant is at its limit
+    /// queues, and the connection is counted against its tenant.
+    #[inline(never)]
+    fn take_fair(&mut self, want: Want<'_>, fairness: Fairness) -> Option<PoolEntry> {
+        let queued = self.waiters.front().is_some();
+        if !self.waiters.admits(want.tenant) || (queued && (fairness == Fairness::Strict || self.starving)) {
+            return None;
+        }
+        let mut entry = self.pick(want)?;
+        self.waiters.reserve(&mut entry, want.tenant);
+        Some(entry)
     }
 
     /// An idle connection for a nudged waiter: it leaves the queue with it.
@@ -155,10 +176,12 @@ impl Slots {
         if self.starving && !self.waiters.is_front(waiter) {
             return None;
         }
-        if self.idle.is_empty() || !self.waiters.remove(waiter) {
+        if self.idle.is_empty() || !self.waiters.serve(waiter) {
             return None;
         }
-        self.pick(want)
+        let mut entry = self.pick(want)?;
+        self.waiters.reserve(&mut entry, want.tenant);
+        Some(entry)
     }
 
     fn pick(&mut self, want: Want<'_>) -> Option<PoolEntry> {
@@ -176,8 +199,9 @@ impl Slots {
         Some(self.idle.remove(i))
     }
 
-    pub fn enqueue(&mut self, waiter: Arc<Waiter<PoolEntry>>) {
-        self.waiters.push(waiter);
+    /// Queues `waiter` (of `tenant`, which fair queueing serves by).
+    pub fn enqueue(&mut self, waiter: Arc<Waiter<PoolEntry>>, tenant: Option<&Tenant>) {
+        self.waiters.push(waiter, tenant);
     }
 
     /// Takes a waiter that gave up out of the queue; `false` if it was
@@ -201,7 +225,7 @@ impl Slots {
 
     /// Books a connection that came free (see [`Freed`]).
     #[inline]
-    pub fn free(&mut self, entry: PoolEntry, fairness: Fairness, bound: Duration) -> Freed {
+    pub fn free(&mut self, mut entry: PoolEntry, fairness: Fairness, bound: Duration) -> Freed {
         if self.closed {
             self.total -= 1;
             return Freed::Close(entry);
@@ -210,6 +234,7 @@ impl Slots {
             self.total -= 1;
             return Freed::Retire(entry);
         }
+        self.waiters.release(&mut entry);
         let Some(head) = self.waiters.front() else {
             self.starving = false;
             self.idle.push(entry);
@@ -218,7 +243,7 @@ impl Slots {
         let waited = head.since.elapsed();
         self.starving = waited > bound;
         if fairness == Fairness::Strict || !head.blocking || self.starving {
-            let head = self.waiters.pop().expect("front exists");
+            let head = self.waiters.pop_granting(&mut entry).expect("front exists");
             if self.waiters.is_empty() {
                 self.starving = false;
             }

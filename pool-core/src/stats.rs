@@ -81,6 +81,9 @@ pub struct Statistics {
     /// Times a lease was reported as pinning the WAL (its open read kept a
     /// TRUNCATE checkpoint from finishing).
     pub wal_pinned: u64,
+    /// Callers refused at once with `LITEPOOL_OVERLOADED` instead of
+    /// queueing (`max_waiting`, `shed_load`).
+    pub shed: u64,
     /// Total time callers spent waiting for a connection.
     pub wait_time: Duration,
     /// Total time leases were held back by reader back-pressure.
@@ -105,7 +108,7 @@ impl State {
 impl Statistics {
     /// Every counter by its snake-case name, in declaration order
     /// (`wait_time` and `backpressure_wait_time`, durations, are apart).
-    pub fn counters(&self) -> [(&'static str, u64); 24] {
+    pub fn counters(&self) -> [(&'static str, u64); 25] {
         [
             ("acquired", self.acquired),
             ("acquired_direct", self.acquired_direct),
@@ -131,6 +134,7 @@ impl Statistics {
             ("checkpoint_pages", self.checkpoint_pages),
             ("backpressure_waits", self.backpressure_waits),
             ("wal_pinned", self.wal_pinned),
+            ("shed", self.shed),
         ]
     }
 }

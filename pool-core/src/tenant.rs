@@ -55,6 +55,12 @@ pub struct TenantStatistics {
     pub acquired: u64,
     /// Leases out right now.
     pub active: u32,
+    /// Its weight in fair queueing (`Pool::set_tenant_weight`; 1 by default).
+    pub weight: u32,
+    /// Total time its callers waited for a connection.
+    pub wait_time: Duration,
+    /// Total time its leases were held.
+    pub hold_time: Duration,
 }
 
 /// One registered tenant.
@@ -71,6 +77,10 @@ pub struct Tenant {
     affinity_hits: AtomicU64,
     /// Set while a removal waits and once it succeeded: no new leases.
     removed: AtomicBool,
+    /// Its weight and the connections it holds (`fair.rs`).
+    share: Arc<crate::fair::Share>,
+    wait_nanos: AtomicU64,
+    hold_nanos: AtomicU64,
 }
 
 /// Whether `code` is a valid tenant code: `[a-z0-9_]{1,64}`.
@@ -128,8 +138,27 @@ impl Tenant {
             .or_else(|| idle.len().checked_sub(1))
     }
 
-    pub(crate) fn lease_ended(&self) {
+    /// A lease of this tenant ended after `held`.
+    pub(crate) fn lease_ended(&self, held: Duration) {
         self.active.fetch_sub(1, SeqCst);
+        self.hold_nanos.fetch_add(u64::try_from(held.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+    }
+
+    /// A lease of this tenant began after its caller waited `wait`.
+    pub(crate) fn waited(&self, wait: Duration) {
+        if !wait.is_zero() {
+            self.wait_nanos.fetch_add(u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+        }
+    }
+
+    /// Its unique id in the pool (a fair-queue lane's key).
+    pub(crate) fn uid(&self) -> u64 {
+        self.uid
+    }
+
+    /// Its weight and held connections (`fair.rs`).
+    pub(crate) fn share(&self) -> &Arc<crate::fair::Share> {
+        &self.share
     }
 
     /// Makes sure this tenant is attached to `entry` (most recently used).
@@ -177,6 +206,9 @@ impl Tenant {
             affinity_hits: self.affinity_hits.load(Relaxed),
             acquired: self.acquired.load(Relaxed),
             active: self.active.load(Relaxed),
+            weight: self.share.weight(),
+            wait_time: Duration::from_nanos(self.wait_nanos.load(Relaxed)),
+            hold_time: Duration::from_nanos(self.hold_nanos.load(Relaxed)),
         }
     }
 }
@@ -249,6 +281,9 @@ impl TenantRegistry {
             detaches: AtomicU64::new(0),
             affinity_hits: AtomicU64::new(0),
             removed: AtomicBool::new(false),
+            share: Arc::default(),
+            wait_nanos: AtomicU64::new(0),
+            hold_nanos: AtomicU64::new(0),
         };
         match self.tenants.write().entry(code.to_owned()) {
             // Registered by another thread meanwhile: same rules as above.
@@ -343,6 +378,14 @@ impl TenantRegistry {
         entry.tenant_epoch = epoch;
     }
 
+    /// Sets tenant `code`'s weight in fair queueing (1 to 1000).
+    pub fn set_weight(&self, code: &str, weight: u32) -> Result<()> {
+        if !(1..=1000).contains(&weight) {
+            return Err(Error::InvalidConfig { field: "weight", reason: format!("must be 1 to 1000 (got {weight})") });
+        }
+        self.lookup(Some(code))?.map(|t| t.share.set_weight(weight)).ok_or_else(|| Error::UnknownTenant(code.into()))
+    }
+
     /// Counters for one tenant.
     pub fn statistics_of(&self, code: &str) -> Result<TenantStatistics> {
         match self.tenants.read().get(code) {
@@ -378,7 +421,9 @@ impl TenantRegistry {
         stats
     }
 
-    pub fn metrics_text(&self, pool: &str) -> String {
+    /// `top`: how many tenants get their own wait and hold series (the
+    /// longest holding; `max_size`, so the cardinality stays bounded).
+    pub fn metrics_text(&self, pool: &str, top: usize) -> String {
         let stats = self.statistics();
         if stats.is_empty() {
             return String::new();
@@ -401,6 +446,26 @@ impl TenantRegistry {
         for s in stats.iter().filter(|s| s.active > 0) {
             let _ =
                 writeln!(out, "litepool_tenant_leases_active{{pool=\"{pool}\",tenant=\"{}\"}} {}", s.code, s.active);
+        }
+        let mut busiest: Vec<&TenantStatistics> = stats.iter().filter(|s| !s.hold_time.is_zero()).collect();
+        busiest.sort_by_key(|s| std::cmp::Reverse(s.hold_time));
+        busiest.truncate(top);
+        for (name, help, value) in [
+            (
+                "litepool_tenant_wait_seconds_total",
+                "Time a tenant's callers waited for a connection (the tenants holding longest).",
+                (|s: &TenantStatistics| s.wait_time) as fn(&TenantStatistics) -> Duration,
+            ),
+            (
+                "litepool_tenant_hold_seconds_total",
+                "Time a tenant's leases were held (the tenants holding longest).",
+                |s| s.hold_time,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for s in &busiest {
+                let _ = writeln!(out, "{name}{{pool=\"{pool}\",tenant=\"{}\"}} {}", s.code, value(s).as_secs_f64());
+            }
         }
         out
     }

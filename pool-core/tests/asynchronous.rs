@@ -191,6 +191,7 @@ fn a_first_seen_write_waits_one_timeout_not_two() {
         timeout: Some(Duration::from_millis(ms)),
         site: Some(litepool::AcquireSite::Text("caller.py:7".into())),
         tenant: None,
+        deadline: None,
     };
     let gate = db.pool.write().unwrap();
     // Not seen before: probed on an ordinary lease, then the write lane,

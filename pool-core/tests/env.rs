@@ -76,3 +76,28 @@ fn a_small_max_alone_lowers_the_default_min() {
     // An explicit min above max is still an error.
     assert!(PoolConfig::default().max_size(1).min_idle(2).validate().is_err());
 }
+
+#[test]
+fn issue_16_variables_are_read_and_flags_take_1_0_true_false() {
+    let cfg = PoolConfig::from_lookup(lookup(&[
+        ("DB_POOL_STATEMENT_TIMEOUT", "250"),
+        ("DB_POOL_MAX_WAITING", "64"),
+        ("DB_POOL_SHED_LOAD", "1"),
+        ("DB_POOL_FAIR_TENANTS", "true"),
+        ("DB_POOL_MAX_LEASES_PER_TENANT", "3"),
+        ("DB_POOL_WARM_STATEMENTS", "16"),
+        ("DB_POOL_STATEMENT_STATS", "20"),
+        ("DB_POOL_SLOW_STATEMENT", "100"),
+    ]))
+    .unwrap();
+    assert_eq!(cfg.statement_timeout, Some(Duration::from_millis(250)));
+    assert_eq!((cfg.max_waiting, cfg.shed_load, cfg.fair_tenants), (64, true, true));
+    assert_eq!((cfg.max_leases_per_tenant, cfg.warm_statements, cfg.statement_stats), (3, 16, 20));
+    assert_eq!(cfg.slow_statement_threshold, Some(Duration::from_millis(100)));
+    let off = PoolConfig::from_lookup(lookup(&[("DB_POOL_SHED_LOAD", "false"), ("DB_POOL_STATEMENT_TIMEOUT", "0")]));
+    let off = off.unwrap();
+    assert!(!off.shed_load && off.statement_timeout.is_none());
+    let err = PoolConfig::from_lookup(lookup(&[("DB_POOL_SHED_LOAD", "yes")])).unwrap_err();
+    assert!(matches!(err, Error::InvalidEnv { var: "DB_POOL_SHED_LOAD", .. }), "{err}");
+    assert!(err.to_string().contains("1, 0, true or false"), "{err}");
+}

@@ -212,7 +212,10 @@ fn tenant_metrics_are_bounded() {
     let text = pool.metrics_text();
     assert!(text.contains("litepool_tenants{pool=\"litepool\"} 3"), "{text}");
     assert!(text.contains("litepool_tenant_leases_active{pool=\"litepool\",tenant=\"k001\"} 1"));
-    assert!(!text.contains("tenant=\"k000\""), "idle tenants get no series");
+    assert!(!text.contains("litepool_tenant_leases_active{pool=\"litepool\",tenant=\"k000\"}"), "idle: no gauge");
+    // Wait and hold totals: only for the max_size tenants holding longest.
+    let hold_series = text.lines().filter(|l| l.starts_with("litepool_tenant_hold_seconds_total{")).count();
+    assert!(hold_series <= 2, "{text}");
 }
 
 #[test]

@@ -30,6 +30,7 @@ from ._dropin import configure
 from ._exceptions import (
     DatabaseError,
     DataError,
+    DeadlineExceeded,
     Error,
     IntegrityError,
     InterfaceError,
@@ -41,6 +42,7 @@ from ._exceptions import (
     PoolClosed,
     PoolCloseTimeout,
     PoolExhausted,
+    PoolOverloaded,
     PoolTimeout,
     ProgrammingError,
     ReadOnlyLane,
@@ -190,6 +192,7 @@ __all__ = [
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
     "PoolTimeout", "PoolClosed", "PoolExhausted", "PoolCloseTimeout", "ReadOnlyLane",
     "InvalidConfig", "InvalidTenant", "UnknownTenant", "TenantBusy", "ReadOnlyReplica",
+    "DeadlineExceeded", "PoolOverloaded",
     "STRING", "BINARY", "NUMBER", "DATETIME", "ROWID",
     "Date", "Time", "Timestamp", "DateFromTicks", "TimeFromTicks", "TimestampFromTicks", "Binary",
 ]

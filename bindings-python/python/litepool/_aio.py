@@ -52,13 +52,13 @@ def _discard(future: asyncio.Future) -> None:
         future.result().close()
 
 
-async def _acquire(pool, lane: str, tenant, timeout) -> _native.Connection:
+async def _acquire(pool, lane: str, tenant, timeout, deadline=None) -> _native.Connection:
     """Waits for the lease an asynchronous acquire delivers. A cancelled wait
     withdraws the acquire at once, so the waiter leaves the pool's queue
     instead of holding its place until served."""
     loop = asyncio.get_running_loop()
     future = loop.create_future()
-    handle = pool._acquire_into(_mailbox(loop), future, lane, tenant=tenant, timeout=timeout)
+    handle = pool._acquire_into(_mailbox(loop), future, lane, tenant=tenant, timeout=timeout, deadline=deadline)
     try:
         return await future
     except BaseException:  # cancelled (or the coroutine closed)
@@ -142,14 +142,16 @@ class _AsyncLease:
     roll back, then return the connection), or ``await`` it for an
     ``AsyncConnection`` you close yourself."""
 
-    __slots__ = ("_pool", "_lane", "_tenant", "_timeout", "_conn")
+    __slots__ = ("_pool", "_lane", "_tenant", "_timeout", "_deadline", "_conn")
 
-    def __init__(self, pool, lane, tenant, timeout) -> None:
+    def __init__(self, pool, lane, tenant, timeout, deadline=None) -> None:
         self._pool, self._lane, self._tenant, self._timeout = pool, lane, tenant, timeout
+        self._deadline = deadline
         self._conn = None
 
     async def _open(self) -> AsyncConnection:
-        return AsyncConnection(await _acquire(self._pool, self._lane, self._tenant, self._timeout), self._pool)
+        conn = await _acquire(self._pool, self._lane, self._tenant, self._timeout, self._deadline)
+        return AsyncConnection(conn, self._pool)
 
     def __await__(self):
         return self._open().__await__()
@@ -177,17 +179,18 @@ class _AsyncLease:
         return False
 
 
-def aconnection(pool, lane: str, tenant, timeout) -> _AsyncLease:
-    return _AsyncLease(pool, lane, tenant, timeout)
+def aconnection(pool, lane: str, tenant, timeout, deadline=None) -> _AsyncLease:
+    return _AsyncLease(pool, lane, tenant, timeout, deadline)
 
 
-async def _call(pool, op: str, sql: str, parameters, tenant, timeout):
+async def _call(pool, op: str, sql: str, parameters, tenant, timeout, deadline=None):
     """A one-shot call on the core's executor (routing, the write lane and
     the SQL all run there); the result comes back through the loop's
     mailbox. A cancelled call still waiting for a connection is withdrawn."""
     loop = asyncio.get_running_loop()
     future = loop.create_future()
-    handle = pool._call_into(_mailbox(loop), future, op, sql, parameters, tenant=tenant, timeout=timeout)
+    handle = pool._call_into(_mailbox(loop), future, op, sql, parameters, tenant=tenant, timeout=timeout,
+                             deadline=deadline)
     try:
         return await future
     except asyncio.CancelledError:
@@ -195,11 +198,11 @@ async def _call(pool, op: str, sql: str, parameters, tenant, timeout):
         raise
 
 
-def aquery(pool, sql: str, parameters, tenant, timeout):
+def aquery(pool, sql: str, parameters, tenant, timeout, deadline=None):
     """The coroutine `pool.aquery` returns (the native method calls `_call`
     itself: a coroutine awaiting another costs the loop a level)."""
-    return _call(pool, "all", sql, parameters, tenant, timeout)
+    return _call(pool, "all", sql, parameters, tenant, timeout, deadline)
 
 
-def aexecute(pool, sql: str, parameters, tenant, timeout):
-    return _call(pool, "run", sql, parameters, tenant, timeout)
+def aexecute(pool, sql: str, parameters, tenant, timeout, deadline=None):
+    return _call(pool, "run", sql, parameters, tenant, timeout, deadline)

@@ -19,6 +19,7 @@ __all__ = [
     "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError",
     "PoolTimeout", "PoolClosed", "PoolExhausted", "PoolCloseTimeout", "ReadOnlyLane",
     "InvalidConfig", "InvalidTenant", "UnknownTenant", "TenantBusy", "ReadOnlyReplica",
+    "DeadlineExceeded", "PoolOverloaded",
 ]
 
 
@@ -107,3 +108,25 @@ class UnknownTenant(ProgrammingError, LookupError):
 
 class TenantBusy(OperationalError):
     """``remove_tenant()`` timed out with leases for the tenant still out."""
+
+
+class DeadlineExceeded(OperationalError):
+    """A statement ran past its deadline (``statement_timeout``, or the
+    ``deadline`` of the call or lease) and SQLite stopped it (code
+    ``LITEPOOL_DEADLINE``).
+
+    The message names the statement and how long it ran; the connection
+    stays usable, and a transaction the pool began for it was rolled back.
+    """
+
+
+class PoolOverloaded(OperationalError):
+    """The pool refused the call at once instead of queueing it (code
+    ``LITEPOOL_OVERLOADED``): ``max_waiting`` callers already wait, or
+    (``shed_load``) the wait it expects exceeds the timeout.
+
+    ``retry_after`` is the expected wait in seconds (e.g. for an HTTP
+    ``Retry-After``).
+    """
+
+    retry_after: "float | None" = None

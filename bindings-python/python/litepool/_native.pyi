@@ -58,6 +58,15 @@ class Pool:
     - ``extension``: A SQLite loadable extension (path) loaded once per process, e.g. the Litestream VFS. Default none.
     - ``vfs``: The SQLite VFS connections open with. Default none.
     - ``replica_url``: A Litestream replica URL: a read-only replica pool; writes raise ``ReadOnlyReplica``. Default none.
+    - ``statement_timeout``: A statement running longer is stopped inside SQLite with ``DeadlineExceeded`` (the connection stays usable); 0 turns it off. Default off.
+    - ``max_waiting``: The most callers that may queue for a connection (or the write gate); one more raises ``PoolOverloaded`` at once; 0: unbounded. Default 0 (unbounded).
+    - ``shed_load``: Raise ``PoolOverloaded`` at once when the expected wait (``expected_wait()``) exceeds the caller's timeout. Default false.
+    - ``fair_tenants``: Serve queued callers by weighted fair queueing across tenants (``set_tenant_weight``), FIFO within one. Default false.
+    - ``max_leases_per_tenant``: The most leases one tenant may hold at once; turns ``fair_tenants`` on; 0: no limit. Default 0 (no limit).
+    - ``warm_statements``: Up to this many hot statements (and those pinned with ``prepare()``) are prepared on each new connection. Default 0 (off).
+    - ``statement_stats``: Keep per-statement counters (``statement_stats()``) and export this many in ``metrics()``. Default 0 (off).
+    - ``slow_statement_threshold``: A statement running longer is logged (``slow_statements()``) with its plan the first time; 0 turns it off. Default off.
+    - ``log_parameters``: Show parameter values in the slow-statement log (redacted by default). Default false.
 
     With ``leak_threshold`` set, a lease held longer is reported once through
     ``logging`` (logger ``"litepool"``, ``WARNING``, naming the Python stack
@@ -95,29 +104,57 @@ class Pool:
         extension: str | None = None,
         vfs: str | None = None,
         replica_url: str | None = None,
+        statement_timeout: float | None = None,
+        max_waiting: int | None = None,
+        shed_load: bool | None = None,
+        fair_tenants: bool | None = None,
+        max_leases_per_tenant: int | None = None,
+        warm_statements: int | None = None,
+        statement_stats: int | None = None,
+        slow_statement_threshold: float | None = None,
+        log_parameters: bool | None = None,
     ) -> None: ...
     @staticmethod
     def from_env(path: str | PathLike[str]) -> Pool:
         """A pool configured from the ``DB_POOL_*`` variables (milliseconds)."""
-    def connection(self, *, tenant: str | None = None, timeout: float | None = None) -> Connection:
-        """An ordinary lease; ``timeout`` defaults to the pool's ``acquire_timeout``."""
-    def read(self, *, tenant: str | None = None, timeout: float | None = None) -> Connection:
+    def connection(
+        self, *, tenant: str | None = None, timeout: float | None = None, deadline: float | None = None
+    ) -> Connection:
+        """An ordinary lease; ``timeout`` defaults to the pool's ``acquire_timeout``. ``deadline``
+        (seconds from now) bounds the wait and stops every statement of the lease once it passes
+        (``DeadlineExceeded``)."""
+    def read(
+        self, *, tenant: str | None = None, timeout: float | None = None, deadline: float | None = None
+    ) -> Connection:
         """A lease with ``PRAGMA query_only=ON``."""
-    def write(self, *, tenant: str | None = None, timeout: float | None = None) -> Connection:
+    def write(
+        self, *, tenant: str | None = None, timeout: float | None = None, deadline: float | None = None
+    ) -> Connection:
         """A lease holding the write gate; transactions are ``BEGIN IMMEDIATE``."""
     def query(
-        self, sql: str, parameters: Parameters = None, /, *, tenant: str | None = None, timeout: float | None = None
-    ) -> list[tuple[Value, ...]]: ...
+        self, sql: str, parameters: Parameters = None, /, *, tenant: str | None = None, timeout: float | None = None,
+        deadline: float | None = None,
+    ) -> list[tuple[Value, ...]]:
+        """``deadline`` (seconds) bounds the wait and the statement together (``DeadlineExceeded``)."""
     def execute(
-        self, sql: str, parameters: Parameters = None, /, *, tenant: str | None = None, timeout: float | None = None
+        self, sql: str, parameters: Parameters = None, /, *, tenant: str | None = None, timeout: float | None = None,
+        deadline: float | None = None,
     ) -> Executed: ...
-    def executescript(self, sql_script: str, /, *, tenant: str | None = None, timeout: float | None = None) -> None: ...
-    def aconnection(self, lane: Lane = "any", *, tenant: str | None = None, timeout: float | None = None) -> _AsyncLease: ...
+    def executescript(
+        self, sql_script: str, /, *, tenant: str | None = None, timeout: float | None = None,
+        deadline: float | None = None,
+    ) -> None: ...
+    def aconnection(
+        self, lane: Lane = "any", *, tenant: str | None = None, timeout: float | None = None,
+        deadline: float | None = None,
+    ) -> _AsyncLease: ...
     async def aquery(
-        self, sql: str, parameters: Parameters = None, /, *, tenant: str | None = None, timeout: float | None = None
+        self, sql: str, parameters: Parameters = None, /, *, tenant: str | None = None, timeout: float | None = None,
+        deadline: float | None = None,
     ) -> list[tuple[Value, ...]]: ...
     async def aexecute(
-        self, sql: str, parameters: Parameters = None, /, *, tenant: str | None = None, timeout: float | None = None
+        self, sql: str, parameters: Parameters = None, /, *, tenant: str | None = None, timeout: float | None = None,
+        deadline: float | None = None,
     ) -> Executed: ...
     def stats(self) -> dict[str, int | float]: ...
     def health(self) -> Literal["healthy", "warning", "degraded"]: ...
@@ -129,18 +166,31 @@ class Pool:
     def path(self) -> str: ...
     def register_tenant(self, code: str, path: str | PathLike[str]) -> None: ...
     def remove_tenant(self, code: str, *, timeout: float = 5.0) -> None: ...
-    def tenant_stats(self) -> dict[str, dict[str, int]]: ...
+    def tenant_stats(self) -> dict[str, dict[str, int | float]]: ...
+    def set_tenant_weight(self, code: str, weight: int) -> None:
+        """A tenant's weight (1 to 1000) in fair queueing: callers served per turn."""
+    def prepare(self, sql: str) -> None:
+        """Prepares ``sql`` once (raising if it does not) and pins it in the warm statement cache."""
+    def expected_wait(self) -> float:
+        """The wait (seconds) a caller queueing now can expect; 0 while a connection is idle."""
+    def slow_statements(self) -> list[dict[str, Any]]:
+        """The recent statements past ``slow_statement_threshold``: sql, params, wait, run, at, plan, ..."""
+    def statement_stats(self) -> list[dict[str, Any]]:
+        """Per-statement counters (``statement_stats``/``warm_statements``), the longest running first."""
+    def set_trace_hook(self, hook: Callable[[dict[str, Any]], object] | None, /) -> None:
+        """Calls ``hook(event)`` after every acquire and statement (for OpenTelemetry spans)."""
     def _acquire_with(
         self, callback: Callable[[Connection | BaseException], object], lane: Lane = "any", *,
-        tenant: str | None = None, timeout: float | None = None,
+        tenant: str | None = None, timeout: float | None = None, deadline: float | None = None,
     ) -> AcquireHandle: ...
     def _call_into(
         self, mailbox: Mailbox, future: object, op: Literal["all", "run", "script"], sql: str,
         parameters: Parameters = None, *, tenant: str | None = None, timeout: float | None = None,
+        deadline: float | None = None,
     ) -> AcquireHandle: ...
     def _acquire_into(
         self, mailbox: Mailbox, future: object, lane: Lane = "any", *,
-        tenant: str | None = None, timeout: float | None = None,
+        tenant: str | None = None, timeout: float | None = None, deadline: float | None = None,
     ) -> AcquireHandle: ...
     def _query_into(
         self, mailbox: Mailbox, future: object, connection: Connection, sql: str, parameters: Parameters = None,

@@ -255,7 +255,7 @@ function createApp({ store, adminToken, isShuttingDown = () => false }) {
     if (httpErr.status >= 500 && httpErr.status !== 503) {
       console.error('quota-proxy: unexpected error:', err);
     }
-    if (httpErr.status === 503) res.set('Retry-After', '1');
+    if (httpErr.status === 503) res.set('Retry-After', String(httpErr.retryAfter));
     res.status(httpErr.status).json({ error: httpErr.message, code: httpErr.code });
   });
 

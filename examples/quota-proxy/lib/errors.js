@@ -9,11 +9,15 @@ class HttpError extends Error {
     this.status = status;
     this.code = code;
     if (details !== undefined) this.details = details;
+    // Seconds for a 503's Retry-After.
+    this.retryAfter = 1;
   }
 }
 
 // litepool error codes that mean "try again shortly", not "bug".
-const UNAVAILABLE = new Set(['LITEPOOL_TIMEOUT', 'LITEPOOL_CLOSED', 'LITEPOOL_EXHAUSTED', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
+const UNAVAILABLE = new Set([
+  'LITEPOOL_TIMEOUT', 'LITEPOOL_CLOSED', 'LITEPOOL_EXHAUSTED', 'LITEPOOL_DEADLINE', 'SQLITE_BUSY', 'SQLITE_LOCKED',
+]);
 
 /** Maps anything thrown in a handler (or by body-parser) to an HttpError. */
 function toHttpError(err) {
@@ -31,6 +35,13 @@ function toHttpError(err) {
     return new HttpError(err.status, code, message);
   }
   const code = err && typeof err.code === 'string' ? err.code : '';
+  if (code === 'LITEPOOL_OVERLOADED') {
+    // Shed by the pool (DB_POOL_MAX_WAITING, DB_POOL_SHED_LOAD): refused at
+    // once; retry after the wait the pool expects.
+    const httpErr = new HttpError(503, 'OVERLOADED', 'the service is overloaded; retry after the Retry-After delay');
+    httpErr.retryAfter = Math.max(1, Math.ceil((err.retryAfterMillis || 0) / 1000));
+    return httpErr;
+  }
   if (UNAVAILABLE.has(code) || code.startsWith('SQLITE_BUSY')) {
     return new HttpError(503, 'DATABASE_UNAVAILABLE', `the database is busy or shutting down (${code}); retry shortly`);
   }

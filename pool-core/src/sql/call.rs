@@ -111,6 +111,10 @@ pub struct Call {
     pub sets: Vec<Params>,
     /// How strictly parameters must match. Defaults to strict.
     pub rules: BindRules,
+    /// Stops the statement inside SQLite once it has run this long, with
+    /// [`Error::Deadline`](crate::Error::Deadline); overrides the pool's
+    /// `statement_timeout`. Defaults to `None`: the pool's.
+    pub timeout: Option<std::time::Duration>,
     /// The caller's own connection settings and hooks, applied to the lease
     /// while the call runs (see `context.rs`). Defaults to none.
     pub context: Option<Arc<CallContext>>,
@@ -151,6 +155,7 @@ impl Call {
             rules: BindRules::STRICT,
             context: None,
             sink: None,
+            timeout: None,
         }
     }
 
@@ -179,6 +184,13 @@ impl Call {
     #[must_use]
     pub fn rules(mut self, rules: BindRules) -> Call {
         self.rules = rules;
+        self
+    }
+
+    /// With a statement deadline (see [`Call::timeout`]).
+    #[must_use]
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Call {
+        self.timeout = Some(timeout);
         self
     }
 

@@ -1,61 +1,136 @@
 //! The one row loop: runs a [`Call`] on a lease and collects what it
-//! produced into one result type, [`Produced`].
+//! produced into one result type, [`Produced`]. Every statement of the SQL
+//! layer passes here: its deadline is armed (`deadline.rs`) and, when
+//! something observes statements (per-statement counters, the slow log, a
+//! trace hook, the `tracing` feature), it is timed and recorded.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rusqlite::types::Value;
 use rusqlite::{CachedStatement, Statement};
 
+use crate::clock;
+use crate::deadline::Armed;
 use crate::error::{Error, Result};
 use crate::guard::PooledConnection;
-use std::time::{Duration, Instant};
-
 use crate::sql::call::{Call, Column, Op, Produced, RowSink};
 use crate::sql::params::bind;
+use crate::statements::Entry;
 
-/// Prepares `sql` on `lease` (through its statement cache).
-pub(crate) fn prepare<'a>(lease: &'a PooledConnection, sql: &str) -> Result<CachedStatement<'a>> {
-    lease.prepare_cached(sql).map_err(|e| lease.error(e))
+/// How long a statement waited for the pool or the write gate before it
+/// ran; read only when statements are observed (a clock read otherwise
+/// saved).
+#[derive(Clone, Copy)]
+pub(crate) enum Waited {
+    /// This long.
+    For(Duration),
+    /// Since the call asked for its lease.
+    Since(std::time::Instant),
 }
 
-/// A prepared statement, from the cache or made for one call.
-pub(crate) enum Prepared<'a> {
+impl Waited {
+    /// The wait, read before the statement runs.
+    fn get(self) -> Duration {
+        match self {
+            Waited::For(d) => d,
+            Waited::Since(t) => t.elapsed(),
+        }
+    }
+
+    /// The wait, read after the statement `ran` this long.
+    fn before(self, ran: Duration) -> Duration {
+        match self {
+            Waited::For(d) => d,
+            Waited::Since(t) => t.elapsed().saturating_sub(ran),
+        }
+    }
+}
+
+/// A call's statement (`None` for scripts), with its registry entry when
+/// statements are counted (`statements.rs`).
+pub(crate) struct Prepared<'a> {
+    stmt: Option<Stmt<'a>>,
+    counted: Option<Arc<Entry>>,
+}
+
+/// A prepared statement: from the lease's statement cache, or made for one
+/// call whose caller set SQLite limits (SQLite checks them while preparing,
+/// and a cached statement was prepared under other limits).
+pub(crate) enum Stmt<'a> {
     Cached(CachedStatement<'a>),
     Fresh(Statement<'a>),
 }
 
-impl<'a> Deref for Prepared<'a> {
+impl<'a> Deref for Stmt<'a> {
     type Target = Statement<'a>;
     fn deref(&self) -> &Statement<'a> {
         match self {
-            Prepared::Cached(s) => s,
-            Prepared::Fresh(s) => s,
+            Stmt::Cached(s) => s,
+            Stmt::Fresh(s) => s,
         }
     }
 }
 
-impl DerefMut for Prepared<'_> {
+impl DerefMut for Stmt<'_> {
     fn deref_mut(&mut self) -> &mut Self::Target {
         match self {
-            Prepared::Cached(s) => s,
-            Prepared::Fresh(s) => s,
+            Stmt::Cached(s) => s,
+            Stmt::Fresh(s) => s,
         }
     }
 }
 
-/// Prepares `call`'s statement on `lease`: through the statement cache,
-/// unless the caller set SQLite limits, which SQLite checks while preparing
-/// (a cached statement was prepared under other limits).
-pub(crate) fn prepare_call<'a>(lease: &'a PooledConnection, call: &Call) -> Result<Prepared<'a>> {
+impl Prepared<'_> {
+    /// Whether the statement is read-only (`false` for scripts).
+    pub fn read_only(&self) -> bool {
+        self.stmt.as_ref().is_some_and(|s| s.readonly())
+    }
+}
+
+/// Prepares `sql` on `lease` through its statement cache, uncounted (the
+/// group commit's transaction control).
+pub(crate) fn prepare_statement<'a>(lease: &'a PooledConnection, sql: &str) -> Result<CachedStatement<'a>> {
+    lease.prepare_cached(sql).map_err(|e| lease.error(e))
+}
+
+/// Prepares `call`'s statement on `lease` (not for scripts), counting a
+/// cache hit or miss when per-statement counters are on.
+pub(crate) fn prepare<'a>(lease: &'a PooledConnection, call: &Call) -> Result<Prepared<'a>> {
+    if call.op == Op::Script {
+        return Ok(Prepared { stmt: None, counted: None });
+    }
     let out = if call.context.as_ref().is_some_and(|c| c.has_limits()) {
-        lease.prepare(call.sql.as_str()).map(Prepared::Fresh).map_err(|e| lease.error(e))
+        lease
+            .prepare(call.sql.as_str())
+            .map(|s| Prepared { stmt: Some(Stmt::Fresh(s)), counted: None })
+            .map_err(|e| lease.error(e))
     } else {
-        prepare(lease, call.sql.as_str()).map(Prepared::Cached)
+        prepare_sql(lease, call.sql.as_str()).map(|(s, counted)| Prepared { stmt: Some(Stmt::Cached(s)), counted })
     };
     if out.is_err() && call.context.is_some() {
         PREPARE_FAILED.with(|f| f.set(true));
     }
     out
+}
+
+/// Prepares `sql` through the lease's statement cache, whatever the call's
+/// op (a streamed query steps it itself), with its registry entry when
+/// statements are counted.
+pub(crate) fn prepare_sql<'a>(
+    lease: &'a PooledConnection,
+    sql: &str,
+) -> Result<(CachedStatement<'a>, Option<Arc<Entry>>)> {
+    let statements = &lease.shared().statements;
+    if !statements.counting() {
+        let stmt = lease.prepare_cached(sql).map_err(|e| lease.error(e))?;
+        return Ok((stmt, None));
+    }
+    let before = lease.authorizer_calls();
+    let stmt = lease.prepare_cached(sql).map_err(|e| lease.error(e))?;
+    let entry = statements.prepared(sql, lease.authorizer_calls() != before);
+    Ok((stmt, Some(entry)))
 }
 
 thread_local! {
@@ -72,14 +147,18 @@ pub fn failed_to_prepare() -> bool {
     PREPARE_FAILED.with(std::cell::Cell::get)
 }
 
-/// Runs `call` on `lease`, whose statement `stmt` is already prepared
-/// (scripts pass `None`). The caller applied `call`'s context.
-pub(crate) fn run_prepared(lease: &PooledConnection, stmt: Option<Prepared<'_>>, call: &Call) -> Result<Produced> {
-    let fail = |e: rusqlite::Error| lease.error(e);
+/// Runs `call` on `lease`, whose statement is `prepared`, within its
+/// deadline (`deadline.rs`), after it `waited` for the pool or the gate.
+pub(crate) fn run_prepared(
+    lease: &PooledConnection,
+    prepared: Prepared<'_>,
+    call: &Call,
+    waited: Waited,
+) -> Result<Produced> {
+    let Prepared { mut stmt, counted } = prepared;
     if call.op == Op::Prepare {
         // Given parameters are bound too (and then cleared): a bad binding
         // is reported without running the statement.
-        let mut stmt = stmt;
         if let (Some(stmt), false) = (stmt.as_mut(), call.params == crate::sql::Params::None) {
             bind(stmt, &call.params, call.rules)?;
             stmt.clear_bindings();
@@ -87,12 +166,117 @@ pub(crate) fn run_prepared(lease: &PooledConnection, stmt: Option<Prepared<'_>>,
         let read_only = stmt.as_ref().is_some_and(|s| s.readonly());
         return Ok(Produced { read_only, ..Produced::default() });
     }
-    let Some(mut stmt) = stmt else {
+    run_with(lease, stmt.as_deref_mut(), counted, call, waited, |lease, stmt| run_rows(lease, stmt, call))
+}
+
+/// Runs `step` (the row loop, or a first batch of a streamed query) on
+/// `call`'s statement within its deadline, timed and recorded when
+/// statements are observed: the one place every SQL-layer statement
+/// passes through.
+pub(crate) fn run_with<T>(
+    lease: &PooledConnection,
+    stmt: Option<&mut Statement<'_>>,
+    counted: Option<Arc<Entry>>,
+    call: &Call,
+    waited: Waited,
+    step: impl FnOnce(&PooledConnection, Option<&mut Statement<'_>>) -> Result<T>,
+) -> Result<T> {
+    let armed = lease.arm_statement(call.timeout.or(lease.shared().config.statement_timeout));
+    if !lease.shared().statements.observing() {
+        return step(lease, stmt).map_err(|e| armed.check(e, call.sql.as_str()));
+    }
+    observed(lease, stmt, counted, call, waited, &armed, step)
+}
+
+/// More rows of a streamed query (`Session::fetch`), within the pool's
+/// `statement_timeout` (per batch) or the lease's deadline.
+pub(crate) fn step_more<T>(lease: &PooledConnection, step: impl FnOnce() -> Result<T>) -> Result<T> {
+    let armed = lease.arm_statement(lease.shared().config.statement_timeout);
+    step().map_err(|e| armed.check(e, "a streamed query (fetching more rows)"))
+}
+
+/// A statement run with the clock read around it, then recorded.
+fn observed<T>(
+    lease: &PooledConnection,
+    mut stmt: Option<&mut Statement<'_>>,
+    counted: Option<Arc<Entry>>,
+    call: &Call,
+    waited: Waited,
+    armed: &Armed<'_>,
+    step: impl FnOnce(&PooledConnection, Option<&mut Statement<'_>>) -> Result<T>,
+) -> Result<T> {
+    let shared = lease.shared();
+    let sql = call.sql.as_str();
+    let hook = shared.trace.on();
+    // Read now only if something records it for every statement; the slow
+    // log reads it when a statement turns out slow.
+    let waited = if hook || shared.statements.counting() || cfg!(feature = "tracing") {
+        Waited::For(waited.get())
+    } else {
+        waited
+    };
+    let wall = if hook { Some(std::time::SystemTime::now()) } else { None };
+    #[cfg(feature = "tracing")]
+    let span = crate::trace::spans::statement(
+        &shared.config.name,
+        &crate::deadline::excerpt(sql),
+        lease.lane(),
+        lease.tenant_schema(),
+        lease.acquire_site().as_deref(),
+    );
+    #[cfg(feature = "tracing")]
+    let entered = span.enter();
+    let started = clock::now();
+    let out = step(lease, stmt.as_deref_mut()).map_err(|e| armed.check(e, sql));
+    let run = started.elapsed();
+    #[cfg(feature = "tracing")]
+    {
+        span.record("wait_ms", waited.get().as_secs_f64() * 1e3);
+        span.record("run_ms", run.as_secs_f64() * 1e3);
+        if let Err(e) = &out {
+            span.record("error", e.code());
+        }
+        drop(entered);
+    }
+    if shared.statements.counting() {
+        shared.statements.ran(sql, counted, stmt.as_deref(), waited.get(), run);
+    }
+    let error = out.as_ref().err().map(Error::code);
+    if shared.config.slow_statement_threshold.is_some_and(|t| run >= t) {
+        crate::slow::record(lease, call, waited.before(run), run, error);
+    }
+    if let Some(start) = wall {
+        let waited = waited.get();
+        let site = lease.acquire_site();
+        shared.trace.emit(&crate::trace::TraceEvent {
+            name: "litepool.statement",
+            start: start.checked_sub(waited).unwrap_or(start),
+            duration: waited + run,
+            wait: waited,
+            run,
+            sql: Some(sql),
+            lane: lease.lane(),
+            tenant: lease.tenant_schema(),
+            site: site.as_deref(),
+            connection_id: Some(lease.connection_id()),
+            error,
+        });
+    }
+    out
+}
+
+/// The row loop.
+fn run_rows(lease: &PooledConnection, stmt: Option<&mut Statement<'_>>, call: &Call) -> Result<Produced> {
+    let fail = |e: rusqlite::Error| lease.error(e);
+    let Some(stmt) = stmt else {
         run_script(lease, call.sql.as_str())?;
         return Ok(Produced { last_insert_rowid: lease.last_insert_rowid(), ..Produced::default() });
     };
     let read_only = stmt.readonly();
     let width = stmt.column_count();
+    if call.op == Op::Prepare {
+        return Ok(Produced { read_only, ..Produced::default() });
+    }
     if call.op == Op::Many && width > 0 {
         return Err(Error::Misuse("executemany() can only execute DML statements (this one returns rows).".to_owned()));
     }
@@ -104,7 +288,7 @@ pub(crate) fn run_prepared(lease: &PooledConnection, stmt: Option<Prepared<'_>>,
         _ => None,
     };
     for params in sets {
-        bind(&mut stmt, params, call.rules)?;
+        bind(stmt, params, call.rules)?;
         let mut cursor = stmt.raw_query();
         loop {
             let row = match cursor.next() {
@@ -144,7 +328,7 @@ pub(crate) fn run_prepared(lease: &PooledConnection, stmt: Option<Prepared<'_>>,
             changes += lease.changes();
         }
     }
-    let columns = columns(&stmt);
+    let columns = columns(stmt);
     Ok(Produced { columns, rows, changes, last_insert_rowid: lease.last_insert_rowid(), read_only, stateful: false })
 }
 
@@ -209,15 +393,17 @@ pub(crate) fn columns(stmt: &rusqlite::Statement<'_>) -> Vec<Column> {
 /// Runs `call` on `lease` as it is (no transaction rules: see `session.rs`),
 /// with its context applied from before it is prepared to its end.
 pub fn execute(lease: &PooledConnection, call: &Call) -> Result<Produced> {
+    execute_after(lease, call, Waited::For(Duration::ZERO))
+}
+
+/// [`execute`] for a one-shot call that `waited` for its lease.
+pub(crate) fn execute_after(lease: &PooledConnection, call: &Call, waited: Waited) -> Result<Produced> {
     let _entered = enter(lease, call);
     if call.op != Op::Script && crate::sql::classify::is_empty(call.sql.as_str()) {
         return Ok(Produced { read_only: true, ..Produced::default() });
     }
-    let stmt = match call.op {
-        Op::Script => None,
-        _ => Some(prepare_call(lease, call)?),
-    };
-    run_prepared(lease, stmt, call)
+    let prepared = prepare(lease, call)?;
+    run_prepared(lease, prepared, call, waited)
 }
 
 /// Applies `call`'s context (if any) to `lease` until the guard drops.

@@ -64,7 +64,7 @@ fn lead(shared: &Arc<Shared>, lease: PooledConnection, own: Option<&Arc<Slot>>) 
 /// group runs four of them per call: preparing each would cost more than
 /// the calls).
 fn control(lease: &PooledConnection, sql: &str) -> Result<()> {
-    exec::prepare(lease, sql)?.execute([]).map(drop).map_err(|e| lease.error(e))
+    exec::prepare_statement(lease, sql)?.execute([]).map(drop).map_err(|e| lease.error(e))
 }
 
 /// One transaction of savepoints; the results, all failed if it did not commit.
@@ -120,7 +120,9 @@ impl Pool {
         let timeout = opts.timeout.unwrap_or(self.config().acquire_timeout);
         let mut deadline = Instant::now() + timeout;
         if group.push(Job { call: call.clone(), reply: Reply::Sync(Arc::clone(&slot)) }) {
-            match self.acquire(AcquireOptions { lane: Lane::Write, timeout: Some(timeout), ..opts }) {
+            // The leader's deadline is not the group's: each statement has
+            // its own (Call::timeout, statement_timeout).
+            match self.acquire(AcquireOptions { lane: Lane::Write, timeout: Some(timeout), deadline: None, ..opts }) {
                 Ok(lease) => lead(shared, lease, Some(&slot)),
                 Err(e) => group.fail_all(&e),
             }
@@ -163,7 +165,7 @@ impl Pool {
             return;
         }
         let executor = shared.executor.clone();
-        self.acquire_with(AcquireOptions { lane: Lane::Write, ..opts }, move |lease| match lease {
+        self.acquire_with(AcquireOptions { lane: Lane::Write, deadline: None, ..opts }, move |lease| match lease {
             Ok(lease) => executor.submit(Box::new(move || lead(&shared, lease, None))),
             Err(e) => shared.group.fail_all(&e),
         });

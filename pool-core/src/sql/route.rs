@@ -25,13 +25,13 @@ use crate::pool::{AcquireOptions, Pool};
 use crate::shared::Shared;
 use crate::sql::call::{Call, Op, Produced, Sql};
 use crate::sql::classify;
-use crate::sql::exec;
+use crate::sql::exec::{self, Waited};
 
 /// Runs a one-shot call on its lease. A script may hold whole transactions
 /// (`BEGIN; …; COMMIT`), but one that leaves a transaction open is rolled
 /// back and refused, as one-shot `BEGIN` is: the lease ends with the call.
-fn run_one_shot(lease: &PooledConnection, call: &Call) -> Result<Produced> {
-    let out = exec::execute(lease, call);
+fn run_one_shot(lease: &PooledConnection, call: &Call, waited: Waited) -> Result<Produced> {
+    let out = exec::execute_after(lease, call, waited);
     if call.op == Op::Script && !lease.is_autocommit() {
         let _ = lease.execute_batch("ROLLBACK");
         return Err(crate::error::Error::Misuse(
@@ -57,6 +57,13 @@ fn remaining(start: Instant, timeout: Duration) -> Duration {
     timeout.saturating_sub(start.elapsed())
 }
 
+/// The options of a call's second acquire (the write lane, after probing):
+/// what is left of the timeout and of the deadline since `start`.
+fn again(opts: AcquireOptions, start: Instant, timeout: Duration) -> AcquireOptions {
+    let deadline = opts.deadline.map(|d| remaining(start, d).max(Duration::from_nanos(1)));
+    AcquireOptions { lane: Lane::Write, timeout: Some(remaining(start, timeout)), deadline, ..opts }
+}
+
 /// The first lane to ask for and whether the statement must be probed.
 fn plan(shared: &Shared, call: &Call) -> Result<(Lane, bool)> {
     if call.op == Op::Script {
@@ -79,7 +86,7 @@ fn grouped(shared: &Shared, opts: &AcquireOptions, call: &Call, lane: Lane, prob
 /// and, if it does, takes the write gate in place when it is free.
 /// `Ok(true)`: run it on this lease.
 fn probe(shared: &Shared, lease: &mut PooledConnection, sql: &Sql) -> Result<bool> {
-    let read_only = exec::prepare(lease, sql.as_str())?.readonly();
+    let read_only = exec::prepare(lease, &Call::new(Op::Prepare, sql.clone()))?.read_only();
     shared.routes.learn(sql, read_only);
     Ok(read_only || lease.try_upgrade())
 }
@@ -116,10 +123,9 @@ impl Pool {
         let mut lease = self.acquire(AcquireOptions { lane, timeout: Some(timeout), ..opts.clone() })?;
         if probing && !probe(self.shared(), &mut lease, &call.sql)? {
             drop(lease);
-            let rest = remaining(start, timeout);
-            lease = self.acquire(AcquireOptions { lane: Lane::Write, timeout: Some(rest), ..opts })?;
+            lease = self.acquire(again(opts, start, timeout))?;
         }
-        run_one_shot(&lease, call)
+        run_one_shot(&lease, call, Waited::Since(start))
     }
 
     /// [`Pool::call`] off the caller's thread: the lease is acquired without
@@ -161,11 +167,11 @@ impl Pool {
                         Ok(true) => {}
                         Ok(false) => {
                             drop(lease);
-                            let again =
-                                AcquireOptions { lane: Lane::Write, timeout: Some(remaining(start, timeout)), ..opts };
                             let executor = shared.executor.clone();
-                            pool.acquire_with(again, move |lease| match lease {
-                                Ok(lease) => executor.submit(Box::new(move || run_and_return(lease, &call, done))),
+                            pool.acquire_with(again(opts, start, timeout), move |lease| match lease {
+                                Ok(lease) => {
+                                    executor.submit(Box::new(move || run_and_return(lease, &call, start, done)))
+                                }
                                 Err(e) => done(Err(e)),
                             });
                             return;
@@ -173,16 +179,16 @@ impl Pool {
                         Err(e) => return done(Err(e)),
                     }
                 }
-                run_and_return(lease, &call, done);
+                run_and_return(lease, &call, start, done);
             }));
         })
     }
 }
 
-/// Runs `call`, gives the lease back (which may hand it to the next
-/// queued call, run next on this worker), then reports.
-fn run_and_return<F: FnOnce(Result<Produced>)>(lease: PooledConnection, call: &Call, done: F) {
-    let out = run_one_shot(&lease, call);
+/// Runs `call` (asked for at `start`), gives the lease back (which may
+/// hand it to the next queued call, run next on this worker), then reports.
+fn run_and_return<F: FnOnce(Result<Produced>)>(lease: PooledConnection, call: &Call, start: Instant, done: F) {
+    let out = run_one_shot(&lease, call, Waited::Since(start));
     drop(lease);
     done(out);
 }
@@ -249,8 +255,7 @@ impl Future for CallFuture {
                             Ok(true) => {}
                             Ok(false) => {
                                 drop(lease);
-                                let rest = remaining(me.start, me.timeout);
-                                let opts = AcquireOptions { lane: Lane::Write, timeout: Some(rest), ..me.opts.clone() };
+                                let opts = again(me.opts.clone(), me.start, me.timeout);
                                 me.stage = CallStage::Leasing { acquire: me.pool.acquire_async(opts), probing: false };
                                 continue;
                             }
@@ -261,7 +266,7 @@ impl Future for CallFuture {
                         }
                     }
                     me.stage = CallStage::Done;
-                    return Poll::Ready(run_one_shot(&lease, &me.call));
+                    return Poll::Ready(run_one_shot(&lease, &me.call, Waited::Since(me.start)));
                 }
                 CallStage::Done => return Poll::Pending,
             }

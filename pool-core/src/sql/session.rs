@@ -44,7 +44,7 @@ use crate::gate::{GateEntry, GatePermit, Pass};
 use crate::guard::{Lane, PooledConnection};
 use crate::sql::call::{Call, Column, Op, Produced, Sql};
 use crate::sql::classify::{self, Control};
-use crate::sql::exec;
+use crate::sql::exec::{self, Waited};
 use crate::sql::executor::Executor;
 use crate::sql::params::bind;
 use crate::sql::rowbuf::RowBuf;
@@ -127,6 +127,10 @@ pub struct Session {
     group_writes: bool,
     /// Keep the write gate after statements (a group is running).
     holding: bool,
+    /// The open transaction was begun by the pool (an implicit, legacy or
+    /// managed one), not by the caller's `BEGIN`: a statement stopped by its
+    /// deadline rolls it back.
+    pool_txn: bool,
 }
 
 /// What a query opened with [`Session::open`] gave so far.
@@ -188,6 +192,7 @@ impl Session {
             immediate: false,
             group_writes: false,
             holding: false,
+            pool_txn: false,
         }
     }
 
@@ -390,23 +395,41 @@ impl Session {
         let rules = self.rules();
         let live = self.live.as_mut().expect("a session's lease is only taken out by with_lease_mut");
         let permit = &mut self.permit;
+        let mut began = false;
         let out = live.with(|lease, _| {
             // The caller's settings, from before preparing to the end.
             let _entered = exec::enter(lease, call);
-            let stmt = match call.op {
-                Op::Script => None,
-                _ => Some(exec::prepare_call(lease, call)?),
-            };
+            let prepared = exec::prepare(lease, call)?;
+            let mut waited = Duration::ZERO;
             if call.op != Op::Prepare {
-                let read_only = stmt.as_ref().is_some_and(|s| s.readonly());
-                rules.enter(lease, permit, call, control, read_only)?;
+                (waited, began) = rules.enter(lease, permit, call, control, prepared.read_only())?;
             }
-            exec::run_prepared(lease, stmt, call)
+            exec::run_prepared(lease, prepared, call, Waited::For(waited))
         });
+        self.pool_txn |= began;
+        let out = out.map_err(|e| self.after_deadline(e));
         if call.op != Op::Prepare {
             self.after_statement();
         }
         out
+    }
+
+    /// A statement stopped by its deadline in the pool's transaction rolls
+    /// that transaction back (SQLite may have done so already); the
+    /// caller's own transaction is left to the caller.
+    fn after_deadline(&mut self, err: Error) -> Error {
+        let Error::Deadline { sql, ran, limit, .. } = err else { return err };
+        let mut rolled_back = false;
+        if self.pool_txn {
+            let lease = self.lease();
+            if !lease.is_autocommit() {
+                if let Err(e) = lease.without_deadline(|| lease.execute_batch("ROLLBACK")) {
+                    log::warn!("litepool: rollback after a deadline failed: {e}");
+                }
+            }
+            rolled_back = lease.is_autocommit();
+        }
+        Error::Deadline { sql, ran, limit, rolled_back }
     }
 
     /// Runs a query like [`Session::run`] (`call.op` is ignored: every row
@@ -434,13 +457,18 @@ impl Session {
         self.next_stream += 1;
         let live = self.live.as_mut().expect("a session's lease is only taken out by with_lease_mut");
         let permit = &mut self.permit;
+        let mut began = false;
         let out = live.with(|lease, open| {
-            let mut stmt = exec::prepare(lease, call.sql.as_str())?;
+            let (mut stmt, counted) = exec::prepare_sql(lease, call.sql.as_str())?;
             let read_only = stmt.readonly();
-            rules.enter(lease, permit, call, control, read_only)?;
+            let waited;
+            (waited, began) = rules.enter(lease, permit, call, control, read_only)?;
             bind(&mut stmt, &call.params, call.rules)?;
             let mut rows = RowBuf::new(stmt.column_count());
-            let done = stream::step(lease, &mut stmt, &mut rows, first.max(1))?;
+            let done = exec::run_with(lease, Some(&mut stmt), counted, call, Waited::For(waited), |lease, stmt| {
+                let stmt = stmt.ok_or_else(|| Error::Misuse("no statement to step".to_owned()))?;
+                stream::step(lease, stmt, &mut rows, first.max(1))
+            })?;
             let columns = exec::columns(&stmt);
             let changes = if done && !read_only { lease.changes() } else { 0 };
             let last_insert_rowid = lease.last_insert_rowid();
@@ -449,6 +477,8 @@ impl Session {
             }
             Ok(Opened { columns, rows, stream: (!done).then_some(id), changes, last_insert_rowid, read_only })
         });
+        self.pool_txn |= began;
+        let out = out.map_err(|e| self.after_deadline(e));
         self.after_statement();
         out
     }
@@ -463,7 +493,7 @@ impl Session {
                 ));
             };
             let mut rows = RowBuf::new(stream.stmt.column_count());
-            match stream::step(lease, &mut stream.stmt, &mut rows, max.max(1)) {
+            match exec::step_more(lease, || stream::step(lease, &mut stream.stmt, &mut rows, max.max(1))) {
                 Ok(false) => Ok(Fetched { rows, done: false, changes: 0 }),
                 Ok(true) => {
                     let wrote = open.remove(id).is_some_and(|s| !s.read_only);
@@ -475,6 +505,7 @@ impl Session {
                 }
             }
         });
+        let out = out.map_err(|e| self.after_deadline(e));
         self.after_statement();
         out
     }
@@ -495,7 +526,9 @@ impl Session {
             self.mode = TxnMode::Managed;
         }
         let sql = if self.lease().lane() == Lane::Write { "BEGIN IMMEDIATE" } else { "BEGIN" };
-        self.lease().execute_batch(sql)
+        self.lease().execute_batch(sql)?;
+        self.pool_txn = true;
+        Ok(())
     }
 
     /// Commits the open transaction, if any (a managed session returns to
@@ -540,6 +573,9 @@ impl Session {
     /// Lets the gate go once no transaction is open and no open statement
     /// writes.
     fn after_statement(&mut self) {
+        if self.pool_txn && self.lease().is_autocommit() {
+            self.pool_txn = false;
+        }
         if self.permit.is_some() && self.lease().is_autocommit() && !self.live().open().writes() && !self.holding {
             self.permit = None;
         }
@@ -569,7 +605,8 @@ impl Session {
 
 impl Rules {
     /// Takes the write gate and begins a transaction, as the rules want for
-    /// `call` (already prepared: `read_only` is known).
+    /// `call` (already prepared: `read_only` is known). Returns how long it
+    /// waited for the gate and whether it began a transaction.
     fn enter(
         self,
         lease: &PooledConnection,
@@ -577,16 +614,20 @@ impl Rules {
         call: &Call,
         control: Option<Control>,
         read_only: bool,
-    ) -> Result<()> {
+    ) -> Result<(Duration, bool)> {
         let begin = self.begin_needed(lease, call, control, read_only);
-        match gate_needed(lease, permit.is_some(), call, control, read_only, begin.is_some()) {
-            Gate::No => {}
-            Gate::Statement | Gate::Transaction => take_gate(lease, permit, self.gate_wait)?,
-        }
+        let waited = match gate_needed(lease, permit.is_some(), call, control, read_only, begin.is_some()) {
+            Gate::No => Duration::ZERO,
+            Gate::Statement | Gate::Transaction => {
+                let asked = std::time::Instant::now();
+                take_gate(lease, permit, self.gate_wait)?;
+                asked.elapsed()
+            }
+        };
         if let Some(sql) = begin {
             lease.execute_batch(sql)?;
         }
-        Ok(())
+        Ok((waited, begin.is_some()))
     }
 
     /// The `BEGIN` to run before this statement, if the mode wants one.
