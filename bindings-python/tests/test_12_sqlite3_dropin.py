@@ -196,3 +196,28 @@ def test_the_dialect_is_found_through_its_entry_point(db):
     assert len(seen) == 2, "NullPool: a new litepool connection per checkout, each seen by the hook"
     assert pool_of(db).stats()["active"] == 0
     engine.dispose()
+
+
+RUNAWAY = (
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000000) "
+    "SELECT count(*) FROM c"
+)
+
+
+def test_set_progress_handler_keeps_the_pools_statement_timeout(tmp_path):
+    # Regression: the drop-in's set_progress_handler replaced the pool's own
+    # progress handler, so statement_timeout no longer stopped a runaway query.
+    path = tmp_path / "deadline.db"
+    litepool.configure(path, statement_timeout=0.15)
+    cx = sqlite3.connect(path)
+    calls = []
+    cx.set_progress_handler(lambda: calls.append(1) and False, 1000)
+    started = time.monotonic()
+    with pytest.raises(litepool.DeadlineExceeded):
+        cx.execute(RUNAWAY).fetchall()
+    assert time.monotonic() - started < 0.3
+    assert calls, "the program's handler ran too"
+    cx.set_progress_handler(lambda: 1, 1000)  # a handler that says stop still stops
+    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        cx.execute(RUNAWAY).fetchall()
+    cx.close()

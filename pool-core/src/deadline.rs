@@ -229,6 +229,38 @@ impl PooledConnection {
         Some(Error::Deadline { sql: "a statement on this lease".to_owned(), ran: limit, limit, rolled_back: false })
     }
 
+    /// Sets the caller's progress handler for this lease
+    /// (`sqlite3_progress_handler`: `handler` runs every `n` virtual-machine
+    /// steps, and returning `true` interrupts the statement), or removes it
+    /// with `None`. SQLite has one progress handler per connection and the
+    /// pool's deadlines use it too: the two are composed (the deadline is
+    /// then checked every `n` steps), so a caller's handler never turns
+    /// `statement_timeout` or a lease deadline off. Removed when the lease
+    /// ends.
+    pub fn set_progress_handler<F>(&self, n: i32, handler: Option<F>) -> rusqlite::Result<()>
+    where
+        F: FnMut() -> bool + Send + 'static,
+    {
+        self.note_hooks();
+        let clock = Arc::clone(self.clock());
+        match handler {
+            Some(mut handler) if n > 0 => {
+                let deadline = Arc::clone(&clock);
+                self.progress_handler(n, Some(move || deadline.expired() || handler()))?;
+                clock.installed.store(true, Relaxed);
+            }
+            _ => {
+                let had = clock.installed.swap(false, Relaxed);
+                self.progress_handler(0, None::<fn() -> bool>)?;
+                if had {
+                    // The pool's own handler, for a deadline already in force.
+                    clock.install(self);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Runs `f` with no deadline in force (the pool's own rollback after a
     /// statement was stopped).
     pub(crate) fn without_deadline<R>(&self, f: impl FnOnce() -> R) -> R {

@@ -153,3 +153,39 @@ fn an_async_call_with_a_deadline_is_stopped_too() {
     let lane_write = db.pool.acquire(AcquireOptions { lane: Lane::Write, ..AcquireOptions::default() });
     assert!(lane_write.is_ok());
 }
+
+#[test]
+fn a_callers_progress_handler_does_not_turn_deadlines_off() {
+    // Regression: the Python drop-in's set_progress_handler replaced the
+    // pool's own handler, so statement_timeout stopped nothing on that lease.
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::sync::Arc;
+    let limit = Duration::from_millis(150);
+    let db = pool_with(quick().max_size(1).statement_timeout(Some(limit)));
+    let lease = db.pool.get().unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    lease
+        .set_progress_handler(
+            100,
+            Some(move || {
+                counted.fetch_add(1, Relaxed);
+                false
+            }),
+        )
+        .unwrap();
+    let mut session = Session::new(lease, TxnMode::Autocommit);
+    let started = Instant::now();
+    let err = session.run(&Call::new(Op::All, RUNAWAY)).unwrap_err();
+    assert_eq!(err.code(), "LITEPOOL_DEADLINE", "{err}");
+    assert!(started.elapsed() < limit * 2, "stopped after {:?}", started.elapsed());
+    assert!(calls.load(Relaxed) > 0, "the caller's handler ran too");
+    // Removing the caller's handler leaves the pool's in force.
+    session.lease().set_progress_handler(0, None::<fn() -> bool>).unwrap();
+    let err = session.run(&Call::new(Op::All, RUNAWAY)).unwrap_err();
+    assert_eq!(err.code(), "LITEPOOL_DEADLINE", "{err}");
+    // A caller's handler that says stop still interrupts on its own.
+    session.lease().set_progress_handler(100, Some(|| true)).unwrap();
+    let err = session.run(&Call::new(Op::All, RUNAWAY)).unwrap_err();
+    assert_eq!(err.code(), "SQLITE_INTERRUPT", "{err}");
+}

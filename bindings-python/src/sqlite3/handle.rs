@@ -518,10 +518,7 @@ impl Handle {
     }
 
     fn set_progress_handler(&self, py: Python<'_>, callback: Option<Py<PyAny>>, n: i32) -> PyResult<()> {
-        self.on_lease(py, move |lease| {
-            lease.note_hooks();
-            hooks::set_progress_handler(lease, callback, n)
-        })
+        self.on_lease(py, move |lease| hooks::set_progress_handler(lease, callback, n))
     }
 
     fn set_trace_callback(&self, py: Python<'_>, callback: Option<Py<PyAny>>) -> PyResult<()> {

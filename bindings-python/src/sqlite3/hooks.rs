@@ -18,6 +18,8 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperati
 use rusqlite::trace::{TraceEvent, TraceEventCodes};
 use rusqlite::Connection;
 
+use litepool::PooledConnection;
+
 use crate::errors::exception_class;
 use crate::sqlite3::report;
 
@@ -108,12 +110,11 @@ fn action_args<'a>(action: &AuthAction<'a>) -> (i32, Option<&'a str>, Option<&'a
 }
 
 /// `set_progress_handler`: `callback()` every `n` virtual-machine steps; a
-/// true result (or an exception) interrupts the statement.
-pub fn set_progress_handler(conn: &Connection, callback: Option<Py<PyAny>>, n: i32) -> rusqlite::Result<()> {
-    let Some(callback) = callback else { return conn.progress_handler(0, None::<fn() -> bool>) };
-    conn.progress_handler(
-        n,
-        Some(move || {
+/// true result (or an exception) interrupts the statement. Through the
+/// core, which composes it with the pool's deadline check.
+pub fn set_progress_handler(lease: &PooledConnection, callback: Option<Py<PyAny>>, n: i32) -> rusqlite::Result<()> {
+    let handler = callback.map(|callback| {
+        move || {
             Python::attach(|py| {
                 let f = callback.bind(py);
                 match f.call0().and_then(|r| r.is_truthy()) {
@@ -124,8 +125,9 @@ pub fn set_progress_handler(conn: &Connection, callback: Option<Py<PyAny>>, n: i
                     }
                 }
             })
-        }),
-    )
+        }
+    });
+    lease.set_progress_handler(n, handler)
 }
 
 thread_local! {
