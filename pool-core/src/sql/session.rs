@@ -40,7 +40,7 @@ use parking_lot::Mutex;
 
 use crate::clock::Deadline;
 use crate::error::{Error, Result};
-use crate::gate::{GateEntry, GatePermit, Pass};
+use crate::gate::{Entrant, GateEntry, GatePermit, Pass};
 use crate::guard::{Lane, PooledConnection};
 use crate::sql::call::{Call, Column, Op, Produced, Sql};
 use crate::sql::classify::{self, Control};
@@ -651,7 +651,7 @@ fn take_gate(lease: &PooledConnection, permit: &mut Option<GatePermit>, wait: Op
     let gate = Arc::clone(lease.gate());
     let shared = Arc::clone(lease.shared());
     let mut deadline = Deadline::after(wait.unwrap_or(shared.config.busy_timeout));
-    let pass = match gate.enter(&mut deadline, true, shared.owner(), true)? {
+    let pass = match gate.enter(&mut deadline, true, shared.owner(), Entrant::Holding)? {
         GateEntry::Entered(p) => {
             *permit = Some(p);
             return Ok(());
@@ -660,7 +660,7 @@ fn take_gate(lease: &PooledConnection, permit: &mut Option<GatePermit>, wait: Op
         GateEntry::Queued(w) => gate.wait(&w)?,
     };
     match pass {
-        Some(Pass::Turn) => *permit = Some(gate.permit()),
+        Some(pass @ Pass::Turn(_)) => *permit = Some(gate.permit(pass)),
         Some(Pass::Bypass) | None => {
             shared.counters.gate_bypassed.fetch_add(1, Relaxed);
         }
@@ -909,7 +909,7 @@ impl SessionQueue {
     fn park_for_gate(&self, session: Session, action: Action, done: Done, gate: &Arc<crate::gate::WriteGate>) {
         let shared = Arc::clone(session.lease().shared());
         let mut deadline = Deadline::after(shared.config.busy_timeout);
-        let waiter = match gate.enter(&mut deadline, false, shared.owner(), true) {
+        let waiter = match gate.enter(&mut deadline, false, shared.owner(), Entrant::Holding) {
             Ok(GateEntry::Entered(permit)) => {
                 let mut session = session;
                 session.permit = Some(permit);
@@ -957,7 +957,7 @@ impl Parked {
     fn resume(&self, outcome: Result<Pass>) {
         let Some((mut session, action, done)) = self.rest.lock().take() else { return };
         match outcome {
-            Ok(Pass::Turn) => session.permit = Some(self.gate.permit()),
+            Ok(pass @ Pass::Turn(_)) => session.permit = Some(self.gate.permit(pass)),
             // Let through, or timed out after busy_timeout: SQLite's own
             // locking decides.
             Ok(Pass::Bypass) | Err(_) => {
