@@ -46,10 +46,10 @@ use crate::sql::call::{Call, Column, Op, Produced, Sql};
 use crate::sql::classify::{self, Control};
 use crate::sql::exec;
 use crate::sql::executor::Executor;
+use crate::sql::group::{groupable, GROUP_MAX};
 use crate::sql::params::bind;
 use crate::sql::rowbuf::RowBuf;
 use crate::sql::stream::{self, Live, StreamId};
-use crate::sql::write_group::{groupable, GROUP_MAX};
 use crate::waiter::Waiter;
 
 /// How a session treats transactions.
@@ -123,7 +123,7 @@ pub struct Session {
     next_stream: u64,
     /// A deferred `BEGIN` runs as `BEGIN IMMEDIATE`.
     immediate: bool,
-    /// Queued plain writes run together in one transaction (`write_group.rs`).
+    /// Queued plain writes run together in one transaction (`group.rs`).
     group_writes: bool,
     /// Keep the write gate after statements (a group is running).
     holding: bool,
@@ -248,7 +248,7 @@ impl Session {
 
     /// Whether plain writes queued one after another on a [`SessionQueue`]
     /// outside a transaction run together in one transaction (see
-    /// `write_group.rs`: one commit for many, and no
+    /// `group.rs`: one commit for many, and no
     /// difference a caller can see). Defaults to `false`.
     pub fn set_group_writes(&mut self, on: bool) {
         self.group_writes = on;
@@ -803,7 +803,7 @@ impl SessionQueue {
                 return done(Err(Error::Released));
             };
             // Plain writes queued after this one may run with it, in one
-            // transaction (`write_group.rs`), when the gate is free now.
+            // transaction (`group.rs`), when the gate is free now.
             let mut group = Vec::new();
             if let Action::Call(call) = &action {
                 if session.may_group(call) {
