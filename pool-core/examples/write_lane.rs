@@ -105,7 +105,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|v| v.parse().ok())
         .map_or(Duration::from_millis(1), Duration::from_micros);
-    let wide = Pool::new(path, PoolConfig::default().max_size(10).min_idle(10).starvation_bound(bound))?;
+    let mode = std::env::var("CHECKPOINT").ok().and_then(|m| litepool::CheckpointMode::parse(&m)).unwrap_or_default();
+    let wide =
+        Pool::new(path, PoolConfig::default().max_size(10).min_idle(10).starvation_bound(bound).checkpoint(mode))?;
     let narrow = Pool::new(path, PoolConfig::default().max_size(4).min_idle(4))?;
     let one = Mutex::new(Connection::open(path)?);
     one.lock().expect("one").busy_timeout(Duration::from_secs(5))?;
@@ -198,5 +200,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
+    let s = wide.statistics();
+    println!(
+        "write() pool: passive checkpoints {}, truncate {}, back-pressure waits {}, WAL peak {} KiB",
+        s.checkpoints_passive,
+        s.checkpoints_truncate,
+        s.backpressure_waits,
+        s.wal_peak_bytes >> 10
+    );
     Ok(())
 }
