@@ -493,8 +493,8 @@ export interface PoolOptions {
   starvationBoundMillis?: number
   /**
    * One-shot writes queued behind the write gate commit together in one
-   * transaction, each in its own savepoint; each call still gets its own
-   * result (default: false).
+   * transaction; each call still gets its own result, and a failed one rolls
+   * back only itself (default: false).
    */
   groupCommit?: boolean
   /**

@@ -67,8 +67,8 @@ pub struct PoolOptions {
     /// connections are handed to it directly (default: 1 ms).
     pub starvation_bound_millis: Option<u32>,
     /// One-shot writes queued behind the write gate commit together in one
-    /// transaction, each in its own savepoint; each call still gets its own
-    /// result (default: false).
+    /// transaction; each call still gets its own result, and a failed one rolls
+    /// back only itself (default: false).
     pub group_commit: Option<bool>,
     /// Who checkpoints the WAL: `'pool'` (off the request path, with reader
     /// back-pressure above `walHighWater`), `'external'` (Litestream or

@@ -11,7 +11,7 @@ use crate::config::Fairness;
 use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
 use crate::events::CloseReason;
-use crate::gate::{GateEntry, GatePermit};
+use crate::gate::{Entrant, GateEntry, GatePermit, Pass};
 use crate::guard::{Lane, PooledConnection};
 use crate::leak::AcquireSite;
 use crate::pool::AcquireOptions;
@@ -34,7 +34,11 @@ impl Shared {
         let (permit, gate_waited) = match opts.lane {
             Lane::Write => {
                 self.refuse_writes()?;
-                let (permit, queued) = self.enter_gate_blocking(tenant.as_deref(), &mut deadline, start)?;
+                let (mut permit, queued) = self.enter_gate_blocking(tenant.as_deref(), &mut deadline, start)?;
+                // The last writer's connection, left with the gate: no second wait.
+                if let Some(entry) = permit.take_spare() {
+                    return self.lease(entry, opts.lane, Some(permit), tenant, site, start, queued);
+                }
                 (Some(permit), queued)
             }
             _ => {
@@ -123,14 +127,14 @@ impl Shared {
         if self.sheds() {
             self.admit_at_gate(gate, deadline)?;
         }
-        match gate.enter(deadline, true, self.owner(), false)? {
+        match gate.enter(deadline, true, self.owner(), Entrant::Writer)? {
             GateEntry::Entered(permit) => Ok((permit, false)),
             GateEntry::Queued(w) => match gate.wait(&w)? {
-                Some(_) => Ok((gate.permit(), true)),
+                Some(pass) => Ok((gate.permit(pass), true)),
                 None => Err(self.timed_out("the write gate", start.elapsed())),
             },
             // Only for callers that hold a connection, which writers here do not.
-            GateEntry::Bypassed => Ok((gate.permit(), false)),
+            GateEntry::Bypassed => Ok((gate.permit(Pass::Turn(None)), false)),
         }
     }
 

@@ -12,7 +12,7 @@ use rusqlite::Connection;
 
 use crate::checkpoint::{CheckpointMode, Stop, CHECKPOINT_WAIT};
 use crate::clock::Deadline;
-use crate::gate::{GateEntry, GatePermit};
+use crate::gate::{Entrant, GateEntry, GatePermit};
 use crate::shared::Shared;
 
 /// The longest pause between TRUNCATE attempts while a read pins the WAL.
@@ -302,10 +302,10 @@ fn truncate_on(shared: &Shared, w: &mut Watcher, conn: &Connection) -> bool {
 /// of a transaction the checkpoint would wait for; `None`: go on without it.
 fn enter_gate(shared: &Shared, wait: Duration) -> Option<GatePermit> {
     let mut deadline = Deadline::after(wait);
-    match shared.gate.enter(&mut deadline, true, shared.owner(), false).ok()? {
+    match shared.gate.enter(&mut deadline, true, shared.owner(), Entrant::Other).ok()? {
         GateEntry::Entered(permit) => Some(permit),
         GateEntry::Queued(waiter) => match shared.gate.wait(&waiter) {
-            Ok(Some(_)) => Some(shared.gate.permit()),
+            Ok(Some(pass)) => Some(shared.gate.permit(pass)),
             _ => None,
         },
         GateEntry::Bypassed => None,

@@ -92,11 +92,11 @@ pub struct PoolConfig {
     /// With barging: how long the first waiter may wait before freed
     /// connections are handed to it directly. Defaults to 1 ms.
     pub starvation_bound: Duration,
-    /// One-shot writes (`Pool::call`/`call_with` of writing statements)
-    /// queued behind the write gate are run together in one `BEGIN IMMEDIATE
-    /// … COMMIT`, each in its own savepoint (one failure rolls back only
-    /// itself); each caller gets its own result once the group committed.
-    /// Defaults to `false`.
+    /// One-shot writes (`Pool::call`/`call_with` of plain `INSERT`,
+    /// `UPDATE`, `DELETE` and `REPLACE` statements) queued behind the write
+    /// gate are run together in one `BEGIN IMMEDIATE … COMMIT`; each caller
+    /// gets the result it would have had alone (a failed write rolls back
+    /// only itself), once the group committed. Defaults to `false`.
     pub group_commit: bool,
     /// Who checkpoints the WAL (see `checkpoint.rs`). Defaults to
     /// [`CheckpointMode::Pool`].

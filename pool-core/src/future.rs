@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 use crate::acquire::Taken;
 use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
-use crate::gate::{GateEntry, GatePermit, Pass, Starving, WriteGate};
+use crate::gate::{Entrant, GateEntry, GatePermit, Pass, Starving, WriteGate};
 use crate::guard::{Lane, PooledConnection};
 use crate::leak::AcquireSite;
 use crate::pool::{AcquireOptions, Pool};
@@ -117,11 +117,11 @@ impl Acquire {
                     if self.shared.sheds() {
                         self.shared.admit_at_gate(&gate, &mut self.deadline)?;
                     }
-                    match gate.enter(&mut self.deadline, false, self.shared.owner(), false)? {
+                    match gate.enter(&mut self.deadline, false, self.shared.owner(), Entrant::Writer)? {
                         GateEntry::Entered(permit) => self.stage = Stage::Conn(Some((gate, permit))),
                         // Only for callers holding a connection; writers here do not.
                         GateEntry::Bypassed => {
-                            let permit = gate.permit();
+                            let permit = gate.permit(Pass::Turn(None));
                             self.stage = Stage::Conn(Some((gate, permit)));
                         }
                         GateEntry::Queued(w) => {
@@ -131,9 +131,9 @@ impl Acquire {
                     }
                 }
                 Stage::Gate(gate, w) => match w.poll_grant(cx.waker()) {
-                    Some(Ok(_)) => {
+                    Some(Ok(pass)) => {
                         self.gate_waited = true;
-                        let permit = gate.permit();
+                        let permit = gate.permit(pass);
                         self.stage = Stage::Conn(Some((gate, permit)));
                     }
                     Some(Err(e)) => return Poll::Ready(Err(e)),
@@ -142,7 +142,12 @@ impl Acquire {
                         return Poll::Pending;
                     }
                 },
-                Stage::Conn(gated) => {
+                Stage::Conn(mut gated) => {
+                    // The last writer's connection, left with the gate: no second wait.
+                    if let Some(entry) = gated.as_mut().and_then(|(_, p)| p.take_spare()) {
+                        let waited = self.gate_waited;
+                        return self.finish(entry, gated.map(|(_, p)| p), waited);
+                    }
                     let want = Want { query_only: self.lane == Lane::Read, tenant: self.tenant.as_deref() };
                     match self.shared.take_or_enqueue(&mut self.deadline, false, want)? {
                         Taken::Idle(e) => match self.shared.validate(e, self.start) {

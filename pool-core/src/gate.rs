@@ -16,6 +16,16 @@
 //! that opens the same file (whatever the path's spelling: the key is the
 //! file's device and inode) gets the same gate, so their writers queue
 //! together too. Each pool closes and times out only its own waiters.
+//!
+//! **The holder's connection goes with the gate.** A write lease that ends
+//! while another writer of its pool queues here leaves its connection with
+//! the gate ([`Spare`]): the next writer of that pool to enter takes the
+//! gate and the connection at once — one wake-up, not two, and never a wait
+//! behind readers for a connection while every other writer waits behind
+//! it (GRDB keeps a writer connection for the same reason; here it is
+//! elastic). The connection goes back to its pool as soon as no writer of
+//! that pool queues here, and a pool of one connection never leaves it
+//! (its readers would wait on the writers).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Weak};
@@ -26,7 +36,9 @@ use crate::clock::Deadline;
 use parking_lot::Mutex;
 
 use crate::config::Fairness;
+use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
+use crate::shared::Shared;
 use crate::waiter::{WaitQueue, Waiter, Woken};
 
 #[derive(Default)]
@@ -40,13 +52,78 @@ struct GateState {
     /// The fairness of the pools using the gate (the last to enter sets it).
     fairness: Fairness,
     bound: std::time::Duration,
+    /// A connection left for the next writer of its pool queued here.
+    spare: Option<Spare>,
+}
+
+impl GateState {
+    /// The spare, for an entrant of pool `owner` that needs a connection.
+    fn claim(&mut self, owner: usize, entrant: Entrant) -> Option<Spare> {
+        if entrant == Entrant::Writer && self.spare.as_ref().is_some_and(|s| s.owner == owner) {
+            return self.spare.take();
+        }
+        None
+    }
+
+    /// Whether a writer of pool `owner` that needs a connection queues here.
+    fn writer_queued(&self, owner: usize) -> bool {
+        self.waiters.count_where(|w| w.owner == owner && w.entrant == Entrant::Writer) > 0
+    }
+
+    /// The spare, once no writer of its pool queues here any more: it goes
+    /// home (the caller books it, outside this lock).
+    fn orphan(&mut self) -> Option<Spare> {
+        let owner = self.spare.as_ref()?.owner;
+        if self.writer_queued(owner) {
+            return None;
+        }
+        self.spare.take()
+    }
+}
+
+/// Who enters the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entrant {
+    /// A writer that needs a connection once in (a write lease): it takes
+    /// the one the last writer of its pool left with the gate, if any.
+    Writer,
+    /// A caller that holds a connection already (a session's writing
+    /// statement): it may be let through while the holder starves for one.
+    Holding,
+    /// Anyone else (the checkpointer).
+    Other,
+}
+
+/// A connection a writer of pool `owner` left with the gate for the next one.
+pub(crate) struct Spare {
+    owner: usize,
+    home: Weak<Shared>,
+    entry: PoolEntry,
+}
+
+impl Spare {
+    /// Back into its pool's books: the writer it was kept for is gone.
+    fn go_home(self) {
+        match self.home.upgrade() {
+            Some(shared) => shared.put_back(self.entry),
+            // Unreachable while the pool lives (its close takes its spare back).
+            None => drop(self.entry),
+        }
+    }
+}
+
+/// Books every spare in `spares` back into its pool (outside the gate's lock).
+fn send_home(spares: impl IntoIterator<Item = Option<Spare>>) {
+    for spare in spares.into_iter().flatten() {
+        spare.go_home();
+    }
 }
 
 /// What a queued waiter is granted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Pass {
-    /// The gate: the waiter holds it now.
-    Turn,
+    /// The gate: the waiter holds it now (a writer with its pool's spare
+    /// connection, when the last writer left one).
+    Turn(Option<Spare>),
     /// Go on without the gate (only for waiters that hold a connection).
     Bypass,
 }
@@ -110,11 +187,38 @@ impl Drop for Starving {
 /// Holding this is holding the gate; dropping it lets the next writer in.
 pub(crate) struct GatePermit {
     gate: Arc<WriteGate>,
+    /// The connection that came with the gate (a writer's), or the one this
+    /// holder leaves for the next writer.
+    spare: Option<Spare>,
+}
+
+impl GatePermit {
+    /// The connection the last writer of this pool left with the gate.
+    pub fn take_spare(&mut self) -> Option<PoolEntry> {
+        self.spare.take().map(|s| s.entry)
+    }
+
+    /// Leaves the holder's connection `entry` of pool `home` with the gate
+    /// when a writer of that pool queues here (it enters with it when this
+    /// permit drops); otherwise gives it back, for the caller to book before
+    /// the permit drops (so a writer that enters next finds it idle).
+    pub fn hand_on(&mut self, entry: PoolEntry, home: &Arc<Shared>) -> Option<PoolEntry> {
+        if !home.keeps_writer_connection(&entry) || self.spare.is_some() {
+            return Some(entry);
+        }
+        let st = self.gate.state.lock();
+        if st.spare.is_some() || !st.writer_queued(home.id) {
+            return Some(entry);
+        }
+        drop(st);
+        self.spare = Some(Spare { owner: home.id, home: Arc::downgrade(home), entry });
+        None
+    }
 }
 
 impl Drop for GatePermit {
     fn drop(&mut self) {
-        self.gate.leave();
+        self.gate.leave(self.spare.take());
     }
 }
 
@@ -138,14 +242,14 @@ impl WriteGate {
         gate
     }
 
-    /// Enters at once when free and nobody queues; otherwise queues.
-    /// `holding`: the caller already holds a connection (a session).
+    /// Enters at once when free and nobody queues (or, barging, nobody
+    /// starves); otherwise queues.
     pub fn enter(
         self: &Arc<Self>,
         deadline: &mut Deadline,
         blocking: bool,
         owner: Owner<'_>,
-        holding: bool,
+        entrant: Entrant,
     ) -> Result<GateEntry> {
         let mut st = self.state.lock();
         if owner.closed.load(SeqCst) {
@@ -156,12 +260,13 @@ impl WriteGate {
         let barging = owner.fairness == Fairness::Barging && !st.queue_starving;
         if !st.held && (st.waiters.is_empty() || barging) {
             st.held = true;
-            return Ok(GateEntry::Entered(GatePermit { gate: Arc::clone(self) }));
+            let spare = st.claim(owner.id, entrant);
+            return Ok(GateEntry::Entered(GatePermit { gate: Arc::clone(self), spare }));
         }
-        if holding && st.starving > 0 {
+        if entrant == Entrant::Holding && st.starving > 0 {
             return Ok(GateEntry::Bypassed);
         }
-        let waiter = Waiter::at_gate(deadline, blocking, owner.id, holding);
+        let waiter = Waiter::at_gate(deadline, blocking, owner.id, entrant);
         st.waiters.push(Arc::clone(&waiter));
         Ok(GateEntry::Queued(waiter))
     }
@@ -173,7 +278,7 @@ impl WriteGate {
             return None;
         }
         st.held = true;
-        Some(GatePermit { gate: Arc::clone(self) })
+        Some(GatePermit { gate: Arc::clone(self), spare: None })
     }
 
     /// Marks the holder as waiting for a connection until the guard drops,
@@ -182,7 +287,7 @@ impl WriteGate {
         let through = {
             let mut st = self.state.lock();
             st.starving += 1;
-            st.waiters.take_where(|w| w.holding)
+            st.waiters.take_where(|w| w.entrant == Entrant::Holding)
         };
         for w in through {
             let _ = w.grant(Ok(Pass::Bypass));
@@ -190,36 +295,51 @@ impl WriteGate {
         Starving { gate: Arc::clone(self) }
     }
 
-    /// Wraps a granted turn in a permit.
-    pub fn permit(self: &Arc<Self>) -> GatePermit {
-        GatePermit { gate: Arc::clone(self) }
+    /// Wraps a granted turn (and the spare connection that came with it) in a permit.
+    pub fn permit(self: &Arc<Self>, pass: Pass) -> GatePermit {
+        let spare = match pass {
+            Pass::Turn(spare) => spare,
+            Pass::Bypass => None,
+        };
+        GatePermit { gate: Arc::clone(self), spare }
     }
 
     /// Passes the gate to the first waiter, or frees it (nudging the first
-    /// waiter, when barging: a running writer may enter first).
-    fn leave(&self) {
+    /// waiter, when barging: a running writer may enter first). `spare`: a
+    /// connection the holder leaves for the next writer of its pool.
+    fn leave(&self, mut spare: Option<Spare>) {
         loop {
             let mut st = self.state.lock();
+            // Two spares cannot meet (only a holder leaves one); were they to, one goes home.
+            let extra = spare.take().and_then(|s| st.spare.replace(s));
             let Some(head) = st.waiters.front().cloned() else {
                 st.held = false;
                 st.queue_starving = false;
-                return;
+                let orphan = st.spare.take();
+                drop(st);
+                return send_home([orphan, extra]);
             };
             st.queue_starving = head.since.elapsed() > st.bound;
             if st.fairness == Fairness::Barging && head.blocking && !st.queue_starving {
                 st.held = false;
+                let orphan = st.orphan();
                 drop(st);
                 head.nudge();
-                return;
+                return send_home([orphan, extra]);
             }
             let next = st.waiters.pop().expect("front exists");
             if st.waiters.is_empty() {
                 st.queue_starving = false;
             }
+            let gift = st.claim(next.owner, next.entrant);
+            let orphan = st.orphan();
             drop(st);
+            send_home([orphan, extra]);
             // An abandoned waiter hands the turn back: try the next one.
-            if next.grant(Ok(Pass::Turn)).is_none() {
-                return;
+            match next.grant(Ok(Pass::Turn(gift))) {
+                None => return,
+                Some(Pass::Turn(back)) => spare = back,
+                Some(Pass::Bypass) => {}
             }
         }
     }
@@ -227,7 +347,13 @@ impl WriteGate {
     /// Takes a waiter that gave up out of the queue; `false` if it was
     /// already granted (or is being granted) its turn.
     pub fn remove(&self, waiter: &Arc<Waiter<Pass>>) -> bool {
-        self.state.lock().waiters.remove(waiter)
+        let (removed, orphan) = {
+            let mut st = self.state.lock();
+            let removed = st.waiters.remove(waiter);
+            (removed, st.orphan())
+        };
+        send_home([orphan]);
+        removed
     }
 
     /// A blocking wait for a queued turn, up to the waiter's deadline; a
@@ -242,7 +368,7 @@ impl WriteGate {
                     let allowed = !st.held && (!st.queue_starving || st.waiters.is_front(waiter));
                     if allowed && st.waiters.remove(waiter) {
                         st.held = true;
-                        return Ok(Some(Pass::Turn));
+                        return Ok(Some(Pass::Turn(st.claim(waiter.owner, waiter.entrant))));
                     }
                 }
                 Woken::TimedOut => {
@@ -250,7 +376,9 @@ impl WriteGate {
                     if st.waiters.remove(waiter) {
                         // The gate may be free with others queued: wake the next.
                         let next = if st.held { None } else { st.waiters.front().cloned() };
+                        let orphan = st.orphan();
                         drop(st);
+                        send_home([orphan]);
                         if let Some(next) = next {
                             next.nudge();
                         }
@@ -266,15 +394,24 @@ impl WriteGate {
     /// Gives up a queued async turn (future dropped).
     pub fn abandon(self: &Arc<Self>, waiter: &Arc<Waiter<Pass>>) {
         if !self.remove(waiter) {
-            if let Some(Ok(Pass::Turn)) = waiter.abandon() {
-                drop(self.permit());
+            if let Some(Ok(pass)) = waiter.abandon() {
+                drop(self.permit(pass));
             }
         }
     }
 
-    /// Pool `owner`'s async waiters past their deadline, removed from the queue.
+    /// Pool `owner`'s async waiters past their deadline, removed from the
+    /// queue. Not blocking ones: they time themselves out, and a session's
+    /// statement whose wait ends goes on without the gate, which a sweep's
+    /// timeout error would have failed instead.
     pub fn take_expired(&self, now: Instant, owner: usize) -> Vec<Arc<Waiter<Pass>>> {
-        self.state.lock().waiters.take_where(|w| w.owner == owner && w.deadline <= now)
+        let (expired, orphan) = {
+            let mut st = self.state.lock();
+            let expired = st.waiters.take_where(|w| w.owner == owner && !w.blocking && w.deadline <= now);
+            (expired, st.orphan())
+        };
+        send_home([orphan]);
+        expired
     }
 
     pub fn next_async_deadline(&self, owner: usize) -> Option<Instant> {
@@ -289,7 +426,12 @@ impl WriteGate {
     /// Fails every writer pool `owner` has queued here with `Closed` (its
     /// closed flag is already set, so no new one queues).
     pub fn close_for(&self, owner: usize) {
-        let waiters = self.state.lock().waiters.take_where(|w| w.owner == owner);
+        let (waiters, orphan) = {
+            let mut st = self.state.lock();
+            let waiters = st.waiters.take_where(|w| w.owner == owner);
+            (waiters, st.orphan())
+        };
+        send_home([orphan]);
         for w in waiters {
             let _ = w.grant(Err(Error::Closed));
         }
@@ -304,5 +446,10 @@ impl WriteGate {
         let mut st = self.state.lock();
         st.held = false;
         st.waiters.drain();
+        if let Some(spare) = st.spare.take() {
+            // The parent's: let it go without closing it (not of the current generation).
+            let parents = spare.entry.generation.wrapping_add(1);
+            spare.entry.dispose(parents);
+        }
     }
 }

@@ -294,7 +294,7 @@ impl Drop for PooledConnection {
         }
         self.shared.metrics.usage.observe(held);
         let id = entry.id;
-        self.shared.release(entry, now);
+        self.shared.release_from(entry, now, self.permit.as_mut());
         self.shared.emit(|h| h.on_release(id, held));
         // `permit` drops after this: the next writer enters only once the
         // connection is rolled back and returned.

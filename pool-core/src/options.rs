@@ -179,7 +179,7 @@ pub const OPTIONS: [OptionSpec; 34] = [
         None,
         Flag,
         "false",
-        "One-shot writes queued behind the write gate commit together in one transaction, each in its own savepoint.",
+        "One-shot writes queued behind the write gate commit together in one transaction; each call still gets its own result.",
     ),
     opt(
         "checkpoint",

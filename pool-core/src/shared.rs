@@ -21,14 +21,14 @@ use crate::config::PoolConfig;
 use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
 use crate::events::{CloseReason, PoolEvents};
-use crate::gate::{Owner, WriteGate};
+use crate::gate::{GatePermit, Owner, WriteGate};
 use crate::leak::LeaseRegistry;
 use crate::metrics::Metrics;
 use crate::reset::{self, Baseline};
 use crate::signal::WorkerSignal;
 use crate::slots::{Freed, Slots};
-use crate::sql::batch::Group;
 use crate::sql::executor::Executor;
+use crate::sql::group_queue::Group;
 use crate::sql::routes::Routes;
 use crate::sqlite::{self, Connector};
 use crate::stats::{Counters, State};
@@ -41,6 +41,10 @@ pub(crate) struct Shared {
     pub id: usize,
     /// Set by `close()`: checked without the lock where a lock is not held.
     pub closed_flag: AtomicBool,
+    /// `max_size` and the eviction epoch now (copies of the books', read
+    /// without their lock when a writer leaves its connection with the gate).
+    max_now: AtomicU32,
+    epoch_now: AtomicU64,
     pub config: PoolConfig,
     pub connector: Arc<dyn Connector>,
     /// The books: idle connections, waiters, counts (`slots.rs`).
@@ -103,6 +107,8 @@ impl Shared {
         let shared = Arc::new(Shared {
             id,
             closed_flag: AtomicBool::new(false),
+            max_now: AtomicU32::new(config.max_size),
+            epoch_now: AtomicU64::new(0),
             baseline,
             leases: LeaseRegistry::new(config.leak_threshold),
             slots: Mutex::new(Slots::new(
@@ -146,6 +152,13 @@ impl Shared {
             return Ok(());
         }
         Err(Error::ReadOnlyReplica(self.config.replica_url.clone().unwrap_or_else(|| self.connector.describe())))
+    }
+
+    /// Whether a write lease's connection may stay with the write gate for
+    /// the next writer (`gate.rs`): not in a pool of one connection, whose
+    /// readers would wait for every queued writer, and not once evicted.
+    pub(crate) fn keeps_writer_connection(&self, entry: &PoolEntry) -> bool {
+        self.max_now.load(Relaxed) >= 2 && entry.epoch == self.epoch_now.load(Relaxed)
     }
 
     /// This pool as a waiter at a (possibly shared) write gate.
@@ -228,6 +241,19 @@ impl Shared {
     /// undoes what the lease changed (or replaces the connection), retires
     /// it if too old, else hands it on.
     pub(crate) fn release(self: &Arc<Self>, entry: PoolEntry, now: clock::Instant) {
+        self.release_from(entry, now, None);
+    }
+
+    /// [`Shared::release`] for a lease holding the write gate (`permit`):
+    /// a connection fit to go on is left with the gate when the next writer
+    /// of this pool queues there (`gate.rs`), else booked before the gate
+    /// opens (the caller drops the permit after this).
+    pub(crate) fn release_from(
+        self: &Arc<Self>,
+        entry: PoolEntry,
+        now: clock::Instant,
+        permit: Option<&mut GatePermit>,
+    ) {
         let generation = self.generation.load(Relaxed);
         if entry.generation != generation {
             entry.dispose(generation);
@@ -262,7 +288,13 @@ impl Shared {
             return self.discard(entry, CloseReason::Lifetime);
         }
         entry.last_used = now;
-        self.put_back(entry);
+        let entry = match permit {
+            Some(permit) => permit.hand_on(entry, self),
+            None => Some(entry),
+        };
+        if let Some(entry) = entry {
+            self.put_back(entry);
+        }
     }
 
     /// Books a ready connection: idle (nudging the first waiter, when
@@ -405,6 +437,7 @@ impl Shared {
                 return Err(Error::Closed);
             }
             let excess = slots.resize(max, min);
+            self.max_now.store(max, Relaxed);
             let kick = slots.request_creations() | slots.refill();
             (excess, kick)
         };
@@ -425,6 +458,7 @@ impl Shared {
         let (idle, kick) = {
             let mut slots = self.slots.lock();
             let idle = slots.evict();
+            self.epoch_now.store(slots.epoch(), Relaxed);
             let kick = slots.request_creations() | slots.refill();
             (idle, kick)
         };

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::Error;
+use crate::gate::Entrant;
 
 struct Slot<T> {
     outcome: Option<Result<T, Error>>,
@@ -64,10 +65,10 @@ pub(crate) struct Waiter<T> {
     /// The pool it waits for (a write gate can be shared by several pools
     /// on one file: each closes and times out only its own waiters).
     pub owner: usize,
-    /// A write-gate waiter that already holds a connection (a session's
-    /// writing statement): it may be let through without the gate when the
-    /// gate's holder itself waits for a connection.
-    pub holding: bool,
+    /// Who waits, at a write gate (see `gate.rs`): a writer that needs a
+    /// connection once in, a session's statement that holds one already, or
+    /// another caller (the checkpointer). `Other` in the pool's own queue.
+    pub entrant: Entrant,
 }
 
 impl<T> Waiter<T> {
@@ -77,11 +78,11 @@ impl<T> Waiter<T> {
 
     /// A waiter of pool `owner`.
     pub fn owned_by(deadline: &mut crate::clock::Deadline, blocking: bool, owner: usize) -> Arc<Self> {
-        Self::at_gate(deadline, blocking, owner, false)
+        Self::at_gate(deadline, blocking, owner, Entrant::Other)
     }
 
-    /// A write-gate waiter of pool `owner`; `holding`: see [`Waiter::holding`].
-    pub fn at_gate(deadline: &mut crate::clock::Deadline, blocking: bool, owner: usize, holding: bool) -> Arc<Self> {
+    /// A write-gate waiter of pool `owner` (see [`Waiter::entrant`]).
+    pub fn at_gate(deadline: &mut crate::clock::Deadline, blocking: bool, owner: usize, entrant: Entrant) -> Arc<Self> {
         let at = deadline.at();
         Arc::new(Waiter {
             slot: Mutex::new(Slot { outcome: None, waker: None, abandoned: false, nudged: false }),
@@ -92,7 +93,7 @@ impl<T> Waiter<T> {
             timeout: deadline.timeout,
             blocking,
             owner,
-            holding,
+            entrant,
         })
     }
 

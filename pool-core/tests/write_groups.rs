@@ -1,7 +1,8 @@
 //! Grouped writes on a session queue: plain writes queued one after another
 //! run in one transaction; each still gets its own
 //! outcome, all after the commit; a failed one rolls back only itself; one
-//! that ends the transaction does not take the others with it.
+//! that ends the transaction, or fails the commit, does not take the others
+//! with it (`group.rs`'s rule, shared with the pool's group commit).
 mod common;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -115,4 +116,26 @@ fn reads_and_transactions_end_a_group() {
     assert!(rx.recv().unwrap());
     let rows = db.pool.query("SELECT x FROM t ORDER BY x", []).unwrap();
     assert_eq!(rows.rows, vec![vec![Value::Integer(1)], vec![Value::Integer(2)]]);
+}
+
+#[test]
+fn a_deferred_foreign_key_that_fails_the_commit_fails_only_its_own_write() {
+    let db = pool_with(quick().max_size(4));
+    db.pool
+        .execute_batch(
+            "CREATE TABLE p (id INTEGER PRIMARY KEY);
+             CREATE TABLE c (id INTEGER PRIMARY KEY, pid REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED);
+             CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER UNIQUE);
+             INSERT INTO p VALUES (1)",
+        )
+        .unwrap();
+    let child = |pid: i64| {
+        Call::new(Op::Run, "INSERT INTO c (pid) VALUES (?1)").params(Params::Positional(vec![Value::Integer(pid)]))
+    };
+    let (outs, first_saw) = run_all(&db.pool, &queue(&db.pool, true), vec![insert(1), child(99), insert(2), child(1)]);
+    assert!(outs[0].is_ok() && outs[2].is_ok() && outs[3].is_ok(), "{outs:?}");
+    assert_eq!(outs[1].as_ref().unwrap_err().code(), "SQLITE_CONSTRAINT_FOREIGNKEY");
+    assert!(first_saw >= 1);
+    let rows = db.pool.query("SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM c)", []).unwrap();
+    assert_eq!(rows.rows, vec![vec![Value::Integer(2), Value::Integer(1)]]);
 }

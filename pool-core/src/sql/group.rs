@@ -1,173 +1,160 @@
-//! Group commit (opt-in, `PoolConfig::group_commit`): one-shot writes that
-//! queue behind the write gate are run together — one `BEGIN IMMEDIATE …
-//! COMMIT` for many small writes, each in a savepoint of its own, so a
-//! failing one rolls back only itself. Each caller gets its own result
-//! (its `changes`, its `last_insert_rowid`) once the group has committed,
-//! so nobody is told "done" before the commit is durable.
+//! Group commit: many small writes in one `BEGIN IMMEDIATE … COMMIT` — one
+//! commit (and one disk sync, with `synchronous=FULL`) for many — where each
+//! caller is told only its own outcome, and only once the group committed,
+//! so nobody hears "done" before the write is durable and visible.
 //!
-//! Flat combining: the first caller to find no group running becomes the
-//! leader, leases the write lane and runs batches; the others wait for
-//! their result (a synchronous caller on its thread, an asynchronous one
-//! through its completion). A synchronous leader leads only until its own
-//! call is answered, then passes the lease to the next waiting caller (or,
-//! with only asynchronous calls queued, to the executor): under steady load
-//! the queue never empties, and a leader that stayed would wait without
-//! bound (measured: max wait 600x the p99.9). The statements of the
-//! transaction and its savepoints go through the statement cache. Commits cost a disk sync each
-//! (with `synchronous=FULL`) and the write gate's hand-off; a group pays
-//! them once.
-
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+//! Two callers use this one mechanism: the pool's opt-in `group_commit`
+//! (one-shot writes queued behind the write gate; `group_queue.rs`) and a
+//! session's grouped writes ([`Session::set_group_writes`], what the
+//! node-sqlite3 drop-in turns on; the writes queued one after another on a
+//! `SessionQueue`).
+//!
+//! **One rule isolates a failed call**, so that what a caller can tell from
+//! running alone in autocommit, call by call, is nothing:
+//! - Only plain writes join ([`groupable`]: `INSERT`, `UPDATE`, `DELETE`,
+//!   `REPLACE`, one statement, one parameter set); anything else runs alone,
+//!   as it would have (DDL, `VACUUM` and `ATTACH` cannot even run inside a
+//!   transaction).
+//! - A call that fails is undone by SQLite itself: a failed statement rolls
+//!   back its own changes and leaves the transaction open (its statement
+//!   journal), as autocommit would have rolled it back alone; `ON CONFLICT
+//!   FAIL` keeps what it changed before failing, as autocommit keeps it. No
+//!   savepoints (a group of savepoints ran three statements per call, and
+//!   rolled back what `FAIL` keeps).
+//! - When the transaction cannot stay whole — a call ended it (`INSERT OR
+//!   ROLLBACK`, `RAISE(ROLLBACK)`, an I/O error), or `COMMIT` failed (a
+//!   deferred foreign key, say) — what the group did is undone and its calls
+//!   run again, each alone in autocommit, in order; each caller's answer is
+//!   that run's (a call that ended the transaction keeps its own). If `BEGIN`
+//!   fails, each runs alone.
 
 use crate::error::{Error, Result};
 use crate::guard::{Lane, PooledConnection};
-use crate::pool::{AcquireOptions, Pool};
-use crate::shared::Shared;
-use crate::sql::batch::{copy_error, Group, Job, Passed, Reply, Slot};
-use crate::sql::call::{Call, Produced};
-use crate::sql::exec;
+use crate::sql::call::{Call, Op, Produced};
+use crate::sql::session::Session;
+use crate::sql::{classify, exec};
 
-/// Runs batches on `lease` until the queue is empty or, for a leader that
-/// is itself a waiting caller (`own`), until its own call is answered: then
-/// the lease passes to the next waiting caller, who leads on (its wake-up
-/// was due anyway), so no caller leads for long.
-fn lead(shared: &Arc<Shared>, lease: PooledConnection, own: Option<&Arc<Slot>>) {
-    let group = &shared.group;
-    loop {
-        let batch = group.batch();
-        if batch.is_empty() {
-            return;
-        }
-        let own_done = own.is_some_and(|slot| Group::answers(&batch, slot));
-        let results = run_batch(&lease, &batch);
-        for (job, result) in batch.into_iter().zip(results) {
-            job.answer(result);
-        }
-        if own_done {
-            match group.pass(Box::new(lease)) {
-                Passed::Taken => {}
-                Passed::Idle(lease) => drop(lease), // outside the queue's lock
-                Passed::ForExecutor(lease) => {
-                    if let Ok(lease) = lease.downcast::<PooledConnection>() {
-                        let shared2 = Arc::clone(shared);
-                        shared.executor.submit(Box::new(move || lead(&shared2, *lease, None)));
-                    }
-                }
-            }
-            return;
-        }
-    }
+/// The most calls one group commits.
+pub(crate) const GROUP_MAX: usize = 64;
+
+/// Whether `call` is a plain write that may join a group.
+pub(crate) fn groupable(call: &Call) -> bool {
+    matches!(call.op, Op::Run | Op::All | Op::First)
+        && ["INSERT", "UPDATE", "DELETE", "REPLACE"]
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(classify::leading_keyword(call.sql.as_str())))
 }
 
-/// Runs a transaction-control statement through the statement cache (a
-/// group runs four of them per call: preparing each would cost more than
-/// the calls).
+/// What a group runs its calls on: the way its caller runs one call (as it
+/// would alone) and transaction control.
+pub(crate) trait Member {
+    /// Runs `call`, in the group's transaction or alone in autocommit.
+    fn run(&mut self, call: &Call) -> Result<Produced>;
+    /// `BEGIN IMMEDIATE`, `COMMIT` or `ROLLBACK`.
+    fn control(&mut self, sql: &str) -> Result<()>;
+    fn in_transaction(&self) -> bool;
+}
+
+/// Runs `calls` as one group (the write gate held), one result per call, in
+/// order (see the module docs for the rule).
+pub(crate) fn commit_together(on: &mut impl Member, calls: &[&Call]) -> Vec<Result<Produced>> {
+    if on.control("BEGIN IMMEDIATE").is_err() {
+        return alone(on, calls);
+    }
+    let mut out: Vec<Result<Produced>> = Vec::with_capacity(calls.len());
+    for (i, call) in calls.iter().enumerate() {
+        let result = on.run(call);
+        if !on.in_transaction() {
+            // This call ended the whole transaction, and the group's earlier
+            // writes with it: those run again, each alone, then the rest;
+            // this call's own outcome stands.
+            let mut out = alone(on, &calls[..i]);
+            out.push(result);
+            out.extend(alone(on, &calls[i + 1..]));
+            return out;
+        }
+        out.push(result);
+    }
+    if on.control("COMMIT").is_err() {
+        // Nothing of the group is kept: each call's own outcome is its run alone.
+        if on.in_transaction() {
+            let _ = on.control("ROLLBACK");
+        }
+        return alone(on, calls);
+    }
+    out
+}
+
+fn alone(on: &mut impl Member, calls: &[&Call]) -> Vec<Result<Produced>> {
+    calls.iter().map(|c| on.run(c)).collect()
+}
+
+/// Transaction control through the statement cache (a group runs two per
+/// commit: preparing each would cost more than a small write).
 fn control(lease: &PooledConnection, sql: &str) -> Result<()> {
     exec::prepare_statement(lease, sql)?.execute([]).map(drop).map_err(|e| lease.error(e))
 }
 
-/// One transaction of savepoints; the results, all failed if it did not commit.
-fn run_batch(lease: &PooledConnection, batch: &[Job]) -> Vec<Result<Produced>> {
-    if let Err(e) = control(lease, "BEGIN IMMEDIATE") {
-        return batch.iter().map(|_| Err(copy_error(&e))).collect();
+/// A write lease running one-shot calls (`group_queue.rs`): each as
+/// [`Pool::call`](crate::Pool::call) would run it.
+pub(crate) struct OneShot<'a>(pub &'a PooledConnection);
+
+impl Member for OneShot<'_> {
+    fn run(&mut self, call: &Call) -> Result<Produced> {
+        exec::execute(self.0, call)
     }
-    let mut results: Vec<Result<Produced>> = Vec::with_capacity(batch.len());
-    for job in batch {
-        let out = control(lease, "SAVEPOINT litepool_group").and_then(|()| exec::execute(lease, &job.call));
-        if lease.is_autocommit() {
-            // The statement's failure ended the whole transaction: the calls
-            // before it were rolled back with it; go on in a new one.
-            let lost =
-                Error::Misuse("rolled back with its group: another call of the group ended the transaction".into());
-            for earlier in results.iter_mut().filter(|r| r.is_ok()) {
-                *earlier = Err(copy_error(&lost));
-            }
-            results.push(out);
-            if let Err(e) = control(lease, "BEGIN IMMEDIATE") {
-                results.extend(batch[results.len()..].iter().map(|_| Err(copy_error(&e))));
-                return results;
-            }
-            continue;
-        }
-        let end = if out.is_ok() {
-            control(lease, "RELEASE litepool_group")
-        } else {
-            control(lease, "ROLLBACK TO litepool_group").and_then(|()| control(lease, "RELEASE litepool_group"))
-        };
-        if let Err(e) = end {
-            results.push(Err(e));
-            continue;
-        }
-        results.push(out);
+
+    fn control(&mut self, sql: &str) -> Result<()> {
+        control(self.0, sql)
     }
-    match control(lease, "COMMIT") {
-        Ok(()) => results,
-        Err(e) => {
-            let _ = lease.execute_batch("ROLLBACK");
-            results.into_iter().map(|_| Err(copy_error(&e))).collect()
-        }
+
+    fn in_transaction(&self) -> bool {
+        !self.0.is_autocommit()
     }
 }
 
-impl Pool {
-    /// A one-shot write through the group (sync): leads, or waits for its
-    /// result — or for the lease, when a leader passes it on.
-    pub(crate) fn group_call(&self, opts: AcquireOptions, call: &Call) -> Result<Produced> {
-        let shared = self.shared();
-        let group = &shared.group;
-        let slot = Arc::new(Slot::default());
-        let timeout = opts.timeout.unwrap_or(self.config().acquire_timeout);
-        let mut deadline = Instant::now() + timeout;
-        if group.push(Job { call: call.clone(), reply: Reply::Sync(Arc::clone(&slot)) }) {
-            // The leader's deadline is not the group's: each statement has
-            // its own (Call::timeout, statement_timeout).
-            match self.acquire(AcquireOptions { lane: Lane::Write, timeout: Some(timeout), deadline: None, ..opts }) {
-                Ok(lease) => lead(shared, lease, Some(&slot)),
-                Err(e) => group.fail_all(&e),
-            }
-        }
-        let mut inbox = slot.inbox.lock();
-        loop {
-            if let Some(r) = inbox.result.take() {
-                return r;
-            }
-            if let Some(lease) = inbox.lead.take() {
-                drop(inbox);
-                if let Ok(lease) = lease.downcast::<PooledConnection>() {
-                    lead(shared, *lease, Some(&slot));
-                }
-                inbox = slot.inbox.lock();
-                continue;
-            }
-            if slot.cv.wait_until(&mut inbox, deadline).timed_out() && inbox.result.is_none() && inbox.lead.is_none() {
-                drop(inbox);
-                if group.withdraw(&slot) {
-                    return Err(shared.timed_out("the write gate", timeout));
-                }
-                // Taken by the leader (it is running), or passed the lease: wait on.
-                deadline = Instant::now() + Duration::from_millis(100);
-                inbox = slot.inbox.lock();
-            }
-        }
+/// A session's queued writes: each under the session's own rules.
+impl Member for Session {
+    fn run(&mut self, call: &Call) -> Result<Produced> {
+        Session::run(self, call)
     }
 
-    /// A one-shot write through the group (async): queued; the first call
-    /// to find no group running starts one on the executor.
-    pub(crate) fn group_call_with(
-        &self,
-        opts: AcquireOptions,
-        call: Call,
-        done: Box<dyn FnOnce(Result<Produced>) + Send>,
-    ) {
-        let shared = Arc::clone(self.shared());
-        if !shared.group.push(Job { call, reply: Reply::Async(done) }) {
-            return;
+    fn control(&mut self, sql: &str) -> Result<()> {
+        control(self.lease(), sql)
+    }
+
+    fn in_transaction(&self) -> bool {
+        Session::in_transaction(self)
+    }
+}
+
+impl Session {
+    /// Whether this session may group the write `call` with those queued
+    /// after it now: grouping is on, no transaction is open, the lease may write.
+    pub(crate) fn may_group(&self, call: &Call) -> bool {
+        self.groups_writes() && self.lease().lane() != Lane::Read && !self.in_transaction() && groupable(call)
+    }
+
+    /// Runs `calls` (grouped writes) as one group, keeping the write gate
+    /// from the first statement to the last (the caller took it).
+    pub(crate) fn run_group(&mut self, calls: &[&Call]) -> Vec<Result<Produced>> {
+        self.set_holding(true);
+        let out = commit_together(self, calls);
+        self.set_holding(false);
+        out
+    }
+}
+
+/// An error for each of several callers (the core's `Error` is not `Clone`).
+pub(crate) fn copy_error(err: &Error) -> Error {
+    match err {
+        Error::Timeout { what, waited, state, last_error } => {
+            Error::Timeout { what, waited: *waited, state: *state, last_error: last_error.clone() }
         }
-        let executor = shared.executor.clone();
-        self.acquire_with(AcquireOptions { lane: Lane::Write, deadline: None, ..opts }, move |lease| match lease {
-            Ok(lease) => executor.submit(Box::new(move || lead(&shared, lease, None))),
-            Err(e) => shared.group.fail_all(&e),
-        });
+        Error::Closed => Error::Closed,
+        Error::Sqlite(rusqlite::Error::SqliteFailure(f, m)) => {
+            Error::Sqlite(rusqlite::Error::SqliteFailure(*f, m.clone()))
+        }
+        other => Error::Misuse(format!("the group commit failed: {other}")),
     }
 }

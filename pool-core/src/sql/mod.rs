@@ -19,13 +19,13 @@
 //! back, delivers completions to its event loop and maps errors by
 //! [`Error::code`](crate::Error::code); nothing else.
 
-pub(crate) mod batch;
 pub(crate) mod call;
 pub mod classify;
 pub(crate) mod context;
 pub(crate) mod exec;
 pub(crate) mod executor;
 pub(crate) mod group;
+pub(crate) mod group_queue;
 pub(crate) mod lazy;
 pub(crate) mod params;
 pub(crate) mod route;
@@ -33,7 +33,6 @@ pub(crate) mod routes;
 pub(crate) mod rowbuf;
 pub(crate) mod session;
 pub(crate) mod stream;
-pub(crate) mod write_group;
 
 pub use call::{Call, Column, Op, Produced, RowSink, Sql};
 pub use context::{CallContext, CallHooks, HookSet};

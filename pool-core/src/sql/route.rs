@@ -26,6 +26,7 @@ use crate::shared::Shared;
 use crate::sql::call::{Call, Op, Produced, Sql};
 use crate::sql::classify;
 use crate::sql::exec::{self, Waited};
+use crate::sql::group;
 
 /// Runs a one-shot call on its lease. A script may hold whole transactions
 /// (`BEGIN; …; COMMIT`), but one that leaves a transaction open is rolled
@@ -76,10 +77,11 @@ fn plan(shared: &Shared, call: &Call) -> Result<(Lane, bool)> {
     })
 }
 
-/// Whether a call goes through the group commit: on, a known write (not a
-/// script), no tenant (a tenant's writes go to its own database).
+/// Whether a call goes through the group commit: on, a known write that
+/// may join a group (`group.rs`: a plain `INSERT`/`UPDATE`/`DELETE`/
+/// `REPLACE`), no tenant (a tenant's writes go to its own database).
 fn grouped(shared: &Shared, opts: &AcquireOptions, call: &Call, lane: Lane, probing: bool) -> bool {
-    shared.config.group_commit && lane == Lane::Write && !probing && call.op != Op::Script && opts.tenant.is_none()
+    shared.config.group_commit && lane == Lane::Write && !probing && opts.tenant.is_none() && group::groupable(call)
 }
 
 /// On a probing lease: prepares the statement, learns whether it writes

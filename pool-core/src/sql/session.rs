@@ -40,16 +40,16 @@ use parking_lot::Mutex;
 
 use crate::clock::Deadline;
 use crate::error::{Error, Result};
-use crate::gate::{GateEntry, GatePermit, Pass};
+use crate::gate::{Entrant, GateEntry, GatePermit, Pass};
 use crate::guard::{Lane, PooledConnection};
 use crate::sql::call::{Call, Column, Op, Produced, Sql};
 use crate::sql::classify::{self, Control};
 use crate::sql::exec::{self, Waited};
 use crate::sql::executor::Executor;
+use crate::sql::group::{groupable, GROUP_MAX};
 use crate::sql::params::bind;
 use crate::sql::rowbuf::RowBuf;
 use crate::sql::stream::{self, Live, StreamId};
-use crate::sql::write_group::{groupable, GROUP_MAX};
 use crate::waiter::Waiter;
 
 /// How a session treats transactions.
@@ -123,7 +123,7 @@ pub struct Session {
     next_stream: u64,
     /// A deferred `BEGIN` runs as `BEGIN IMMEDIATE`.
     immediate: bool,
-    /// Queued plain writes run together in one transaction (`write_group.rs`).
+    /// Queued plain writes run together in one transaction (`group.rs`).
     group_writes: bool,
     /// Keep the write gate after statements (a group is running).
     holding: bool,
@@ -253,7 +253,7 @@ impl Session {
 
     /// Whether plain writes queued one after another on a [`SessionQueue`]
     /// outside a transaction run together in one transaction (see
-    /// `write_group.rs`: one commit for many, and no
+    /// `group.rs`: one commit for many, and no
     /// difference a caller can see). Defaults to `false`.
     pub fn set_group_writes(&mut self, on: bool) {
         self.group_writes = on;
@@ -692,7 +692,7 @@ fn take_gate(lease: &PooledConnection, permit: &mut Option<GatePermit>, wait: Op
     let gate = Arc::clone(lease.gate());
     let shared = Arc::clone(lease.shared());
     let mut deadline = Deadline::after(wait.unwrap_or(shared.config.busy_timeout));
-    let pass = match gate.enter(&mut deadline, true, shared.owner(), true)? {
+    let pass = match gate.enter(&mut deadline, true, shared.owner(), Entrant::Holding)? {
         GateEntry::Entered(p) => {
             *permit = Some(p);
             return Ok(());
@@ -701,7 +701,7 @@ fn take_gate(lease: &PooledConnection, permit: &mut Option<GatePermit>, wait: Op
         GateEntry::Queued(w) => gate.wait(&w)?,
     };
     match pass {
-        Some(Pass::Turn) => *permit = Some(gate.permit()),
+        Some(pass @ Pass::Turn(_)) => *permit = Some(gate.permit(pass)),
         Some(Pass::Bypass) | None => {
             shared.counters.gate_bypassed.fetch_add(1, Relaxed);
         }
@@ -844,7 +844,7 @@ impl SessionQueue {
                 return done(Err(Error::Released));
             };
             // Plain writes queued after this one may run with it, in one
-            // transaction (`write_group.rs`), when the gate is free now.
+            // transaction (`group.rs`), when the gate is free now.
             let mut group = Vec::new();
             if let Action::Call(call) = &action {
                 if session.may_group(call) {
@@ -950,7 +950,7 @@ impl SessionQueue {
     fn park_for_gate(&self, session: Session, action: Action, done: Done, gate: &Arc<crate::gate::WriteGate>) {
         let shared = Arc::clone(session.lease().shared());
         let mut deadline = Deadline::after(shared.config.busy_timeout);
-        let waiter = match gate.enter(&mut deadline, false, shared.owner(), true) {
+        let waiter = match gate.enter(&mut deadline, false, shared.owner(), Entrant::Holding) {
             Ok(GateEntry::Entered(permit)) => {
                 let mut session = session;
                 session.permit = Some(permit);
@@ -998,7 +998,7 @@ impl Parked {
     fn resume(&self, outcome: Result<Pass>) {
         let Some((mut session, action, done)) = self.rest.lock().take() else { return };
         match outcome {
-            Ok(Pass::Turn) => session.permit = Some(self.gate.permit()),
+            Ok(pass @ Pass::Turn(_)) => session.permit = Some(self.gate.permit(pass)),
             // Let through, or timed out after busy_timeout: SQLite's own
             // locking decides.
             Ok(Pass::Bypass) | Err(_) => {
