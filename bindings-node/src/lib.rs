@@ -26,6 +26,7 @@ mod pool;
 mod sqlite3;
 mod sqlite3_values;
 mod statement;
+mod sync_call;
 mod values;
 
 pub use connection::Connection;
