@@ -10,7 +10,7 @@
 use napi::bindgen_prelude::*;
 use napi::{sys, Env, ValueType};
 
-use litepool::rusqlite::types::{Type, Value, ValueRef};
+use litepool::rusqlite::types::{Value, ValueRef};
 use litepool::sql::{Op, Params, Produced};
 
 use crate::error::{range_error, to_js_error, type_error, Failure};
@@ -185,7 +185,7 @@ pub fn value_ref_to_js(env: &Env, i: usize, value: ValueRef<'_>, safe_integers: 
             }
             ValueRef::Text(bytes) => {
                 if let Err(e) = std::str::from_utf8(bytes) {
-                    let e = litepool::rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e));
+                    let e = litepool::rusqlite::Error::Utf8Error(i, e);
                     return Err(to_js_error(env, &Failure::Core(litepool::Error::Sqlite(e))));
                 }
                 sys::napi_create_string_utf8(raw, bytes.as_ptr().cast(), bytes.len() as isize, &mut out)
