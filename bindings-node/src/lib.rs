@@ -26,6 +26,7 @@ mod pool;
 mod sqlite3;
 mod sqlite3_values;
 mod statement;
+mod statement_fns;
 mod sync_call;
 mod values;
 

@@ -18,7 +18,7 @@ use napi_derive::napi;
 use crate::call::{call_async, rules};
 use crate::delivery::Delivery;
 use crate::options::parse_query_options;
-use crate::sync_call::{install, SyncStatement};
+use crate::statement_fns::{install, StatementCalls};
 use crate::values::params_from_js;
 
 /// A prepared statement, made by `pool.prepare(sql)`. Its calls lease a
@@ -26,14 +26,14 @@ use crate::values::params_from_js;
 #[napi(custom_finalize)]
 pub struct Statement {
     delivery: Delivery,
-    sync: Rc<SyncStatement>,
+    sync: Rc<StatementCalls>,
     /// The raw `*Sync` functions are on the object.
     installed: Cell<bool>,
 }
 
 impl Statement {
     pub(crate) fn new(pool: litepool::Pool, delivery: Delivery, sql: Sql, safe_integers: bool, strict: bool) -> Self {
-        let sync = Rc::new(SyncStatement::new(pool, sql, safe_integers, strict));
+        let sync = Rc::new(StatementCalls::new(pool, sql, safe_integers, strict));
         Statement { delivery, sync, installed: Cell::new(false) }
     }
 }
