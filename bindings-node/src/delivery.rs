@@ -147,7 +147,7 @@ impl Delivery {
     }
 
     /// A call's outcome as a JS value, its rows built by this pool's row
-    /// factories. Call on the JS thread (the sync calls).
+    /// factories. Call on the JS thread (a held connection's sync calls).
     pub fn to_js<'env>(
         &self,
         env: &'env Env,
@@ -156,6 +156,11 @@ impl Delivery {
         safe_integers: bool,
     ) -> Result<Unknown<'env>> {
         produced_to_js_shaped(env, op, produced, safe_integers, &mut self.inner.mailbox.shapes.lock())
+    }
+
+    /// This pool's row factories (JS thread only; the sync calls use them too).
+    pub fn shapes(&self) -> &Mutex<RowShapes> {
+        &self.inner.mailbox.shapes
     }
 
     /// A new promise, settled later through [`Pending::settle`] from any

@@ -26,6 +26,8 @@ mod pool;
 mod sqlite3;
 mod sqlite3_values;
 mod statement;
+mod statement_fns;
+mod sync_call;
 mod values;
 
 pub use connection::Connection;

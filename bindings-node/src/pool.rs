@@ -14,6 +14,7 @@ use crate::delivery::{Delivery, Value};
 use crate::error::{range_error, to_js_error, type_error, Failure};
 use crate::options::{parse_acquire_options, parse_pool_options, parse_query_options, path_arg, sql_arg, Parsed};
 use crate::statement::Statement;
+use crate::sync_call::run_sync;
 use crate::values::params_from_js;
 
 /// A pool of SQLite connections to one database file.
@@ -606,10 +607,9 @@ impl Pool {
         let call = self.call_of(env, op, sql, params)?;
         let mut opts = parse_query_options(env, options)?;
         opts.site = self.capture_site(env).map(AcquireSite::Text);
-        match self.inner.call(opts, &call) {
-            Ok(produced) => self.delivery.to_js(env, op, produced, self.safe_integers),
-            Err(e) => Err(to_js_error(env, &Failure::Core(e))),
-        }
+        let value = run_sync(env, &self.inner, &call, opts, self.safe_integers, self.delivery.shapes())?;
+        // SAFETY: `value` was created on this env by the call.
+        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
     }
 }
 

@@ -2,59 +2,39 @@
 //!
 //! What it saves per call, against `pool.getSync(sql, params)`: converting
 //! the SQL text from JS, looking its lane up (the core's `Sql` remembers
-//! it), and creating the column-name strings of every row object. Each call
-//! still leases its own connection and runs on that connection's statement
-//! cache.
+//! it), and looking up its row factory among the pool's. Each call still
+//! leases its own connection and runs on that connection's statement
+//! cache. The `*Sync` methods are replaced, on their first call, by raw
+//! functions on the object itself (`sync_call::install`).
 
-use std::cell::RefCell;
+use std::cell::Cell;
+use std::rc::Rc;
 
-use litepool::rusqlite::types::Value;
 use litepool::sql::{Call, Op, Sql};
 use napi::bindgen_prelude::*;
-use napi::{sys, Env};
+use napi::Env;
 use napi_derive::napi;
 
 use crate::call::{call_async, rules};
 use crate::delivery::Delivery;
-use crate::error::{to_js_error, Failure};
 use crate::options::parse_query_options;
-use crate::values::{
-    check, make_row_factory, params_from_js, produced_to_js, row_from_factory, row_object, rows_array,
-};
+use crate::statement_fns::{install, StatementCalls};
+use crate::values::params_from_js;
 
 /// A prepared statement, made by `pool.prepare(sql)`. Its calls lease a
 /// connection each, like the pool's own `get/query/run`.
 #[napi(custom_finalize)]
 pub struct Statement {
-    pool: litepool::Pool,
     delivery: Delivery,
-    sql: Sql,
-    safe_integers: bool,
-    strict: bool,
-    /// Column-name keys of the last result, kept as JS strings (the `*Sync`
-    /// calls, which run on the JS thread).
-    keys: RefCell<Keys>,
-}
-
-/// Column names, and a reference to a JS array of them as strings, and
-/// to a row factory for them (see `values::make_row_factory`).
-struct Keys {
-    names: Vec<String>,
-    /// Null when none is made yet.
-    array: sys::napi_ref,
-    /// Null when none is made yet, or none can be (see `row_factory_source`).
-    factory: sys::napi_ref,
-}
-
-impl Default for Keys {
-    fn default() -> Self {
-        Keys { names: Vec::new(), array: std::ptr::null_mut(), factory: std::ptr::null_mut() }
-    }
+    sync: Rc<StatementCalls>,
+    /// The raw `*Sync` functions are on the object.
+    installed: Cell<bool>,
 }
 
 impl Statement {
     pub(crate) fn new(pool: litepool::Pool, delivery: Delivery, sql: Sql, safe_integers: bool, strict: bool) -> Self {
-        Statement { pool, delivery, sql, safe_integers, strict, keys: RefCell::new(Keys::default()) }
+        let sync = Rc::new(StatementCalls::new(pool, sql, safe_integers, strict));
+        Statement { delivery, sync, installed: Cell::new(false) }
     }
 }
 
@@ -63,7 +43,7 @@ impl Statement {
     /// The SQL text this statement runs.
     #[napi(getter)]
     pub fn source(&self) -> String {
-        self.sql.as_str().to_owned()
+        self.sync.sql.as_str().to_owned()
     }
 
     /// Runs the statement and resolves with every row, as objects keyed by column name.
@@ -117,10 +97,11 @@ impl Statement {
     pub fn all_sync<'env>(
         &self,
         env: &'env Env,
+        this: This,
         params: Option<Unknown>,
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
-        self.call_sync(env, Op::All, params, options)
+        self.call_sync(env, this, Op::All, params, options)
     }
 
     /// `get()` on the calling thread.
@@ -131,10 +112,11 @@ impl Statement {
     pub fn get_sync<'env>(
         &self,
         env: &'env Env,
+        this: This,
         params: Option<Unknown>,
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
-        self.call_sync(env, Op::First, params, options)
+        self.call_sync(env, this, Op::First, params, options)
     }
 
     /// `run()` on the calling thread.
@@ -145,19 +127,15 @@ impl Statement {
     pub fn run_sync<'env>(
         &self,
         env: &'env Env,
+        this: This,
         params: Option<Unknown>,
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
-        self.call_sync(env, Op::Run, params, options)
+        self.call_sync(env, this, Op::Run, params, options)
     }
 }
 
 impl Statement {
-    fn call_of(&self, env: &Env, op: Op, params: Option<Unknown>) -> Result<Call> {
-        let params = params_from_js(env, params)?;
-        Ok(Call::new(op, self.sql.clone()).params(params).rules(rules(self.strict)))
-    }
-
     fn call<'env>(
         &self,
         env: &'env Env,
@@ -165,126 +143,42 @@ impl Statement {
         params: Option<Unknown>,
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
-        let call = self.call_of(env, op, params)?;
+        let sync = &self.sync;
+        let params = params_from_js(env, params)?;
+        let call = Call::new(op, sync.sql.clone()).params(params).rules(rules(sync.strict));
         let opts = parse_query_options(env, options)?;
-        call_async(env, &self.pool, &self.delivery, call, opts, self.safe_integers)
+        call_async(env, &sync.pool, &self.delivery, call, opts, sync.safe_integers)
     }
 
+    /// A `*Sync` call through napi-rs (the first on this object, or one
+    /// made through the prototype): runs it, and puts the raw functions on
+    /// the object for the calls after.
     fn call_sync<'env>(
         &self,
         env: &'env Env,
+        this: This,
         op: Op,
         params: Option<Unknown>,
         options: Option<Unknown>,
     ) -> Result<Unknown<'env>> {
-        let call = self.call_of(env, op, params)?;
-        let opts = parse_query_options(env, options)?;
-        let produced = self.pool.call(opts, &call).map_err(|e| to_js_error(env, &Failure::Core(e)))?;
-        match op {
-            Op::First => match produced.rows.into_iter().next() {
-                Some(row) => {
-                    let names: Vec<&str> = produced.columns.iter().map(|c| c.name.as_str()).collect();
-                    let obj = self.row_to_js(env, &names, row)?;
-                    // SAFETY: `obj` was created on this env just now.
-                    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), obj) })
-                }
-                None => produced_to_js(env, op, litepool::sql::Produced::default(), self.safe_integers),
-            },
-            Op::All => {
-                let names: Vec<&str> = produced.columns.iter().map(|c| c.name.as_str()).collect();
-                let keys = self.keys(env, &names)?;
-                let array = rows_array(env.raw(), &keys, produced.rows, self.safe_integers)?;
-                // SAFETY: `array` was created on this env just now.
-                Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), array) })
-            }
-            _ => produced_to_js(env, op, produced, self.safe_integers),
+        if !self.installed.replace(true) {
+            // Best effort: a frozen object keeps the prototype's methods.
+            let _ = install(env.raw(), this.raw(), &self.sync);
         }
-    }
-
-    /// The JS keys for `columns`: the kept ones, or new ones when the
-    /// columns changed (the first call, or a schema change under `SELECT *`).
-    /// Kept as one referenced JS array (Node 20 cannot reference a string).
-    fn keys(&self, env: &Env, columns: &[&str]) -> Result<Vec<sys::napi_value>> {
-        let raw = env.raw();
-        let mut keys = self.keys.borrow_mut();
-        let mut array = std::ptr::null_mut();
-        if keys.names != columns || keys.array.is_null() {
-            keys.release(raw);
-            // SAFETY: plain napi calls on the JS thread; the array and its
-            // strings are created here and the reference is owned by `keys`.
-            unsafe {
-                check(sys::napi_create_array_with_length(raw, columns.len(), &mut array))?;
-                for (i, name) in columns.iter().enumerate() {
-                    let value = String::to_napi_value(raw, (*name).to_owned())?;
-                    check(sys::napi_set_element(raw, array, i as u32, value))?;
-                }
-                check(sys::napi_create_reference(raw, array, 1, &mut keys.array))?;
-            }
-            keys.names = columns.iter().map(|c| (*c).to_owned()).collect();
-        } else {
-            // SAFETY: `keys.array` is a live strong reference made on this env.
-            check(unsafe { sys::napi_get_reference_value(raw, keys.array, &mut array) })?;
-        }
-        (0..columns.len())
-            .map(|i| {
-                let mut value = std::ptr::null_mut();
-                // SAFETY: `array` is the live keys array, `i` within its length.
-                check(unsafe { sys::napi_get_element(raw, array, i as u32, &mut value) })?;
-                Ok(value)
-            })
-            .collect()
-    }
-
-    /// One row object: through the statement's row factory (made on the
-    /// first row, again when the columns change), else key by key.
-    fn row_to_js(&self, env: &Env, columns: &[&str], row: Vec<Value>) -> Result<sys::napi_value> {
-        let raw = env.raw();
-        let factory = {
-            let mut keys = self.keys.borrow_mut();
-            if keys.names != columns {
-                keys.release(raw);
-                keys.names = columns.iter().map(|c| (*c).to_owned()).collect();
-            }
-            if keys.factory.is_null() {
-                if let Some(f) = make_row_factory(raw, &keys.names)? {
-                    // SAFETY: `f` is a live function on this env; the reference is owned by `keys`.
-                    check(unsafe { sys::napi_create_reference(raw, f, 1, &mut keys.factory) })?;
-                }
-            }
-            let mut f = std::ptr::null_mut();
-            if !keys.factory.is_null() {
-                // SAFETY: `keys.factory` is a live strong reference made on this env.
-                check(unsafe { sys::napi_get_reference_value(raw, keys.factory, &mut f) })?;
-            }
-            f
-        };
-        if !factory.is_null() {
-            return row_from_factory(raw, factory, row, self.safe_integers);
-        }
-        let keys = self.keys(env, columns)?;
-        row_object(raw, &keys, row, self.safe_integers)
-    }
-}
-
-impl Keys {
-    /// Deletes the references (on the JS thread).
-    fn release(&mut self, env: sys::napi_env) {
-        for r in [&mut self.array, &mut self.factory] {
-            if !r.is_null() {
-                // SAFETY: the reference was made on this env and is deleted
-                // once (the field is nulled right after).
-                unsafe { sys::napi_delete_reference(env, *r) };
-                *r = std::ptr::null_mut();
-            }
-        }
-        self.names.clear();
+        let raw = |v: Option<Unknown>| v.map_or(std::ptr::null_mut(), |v| v.raw());
+        let value = self.sync.call(env, op, raw(params), raw(options))?;
+        // SAFETY: `value` was created on this env by the call.
+        Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
     }
 }
 
 impl ObjectFinalize for Statement {
-    /// Garbage-collected: drops the column-name references.
+    /// Garbage-collected: drops the row factories' references once no raw
+    /// function holds the statement.
     fn finalize(self, env: Env) -> Result<()> {
-        self.keys.borrow_mut().release(env.raw());
+        if Rc::strong_count(&self.sync) == 1 {
+            self.sync.release(env.raw());
+        }
         Ok(())
     }
 }

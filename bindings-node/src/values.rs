@@ -10,10 +10,10 @@
 use napi::bindgen_prelude::*;
 use napi::{sys, Env, ValueType};
 
-use litepool::rusqlite::types::Value;
+use litepool::rusqlite::types::{Value, ValueRef};
 use litepool::sql::{Op, Params, Produced};
 
-use crate::error::{range_error, type_error};
+use crate::error::{range_error, to_js_error, type_error, Failure};
 
 /// Converts the `params` argument of `query`/`get`/`run`: an array (or a
 /// single value) binds by position, a plain object by name (keys with or
@@ -60,7 +60,12 @@ fn is_plain_object(obj: &Object) -> Result<bool> {
 
 /// Converts one JS value; `what` names it in the error.
 pub fn value_from_js(env: &Env, value: Unknown, what: impl Fn() -> String) -> Result<Value> {
-    Ok(match value.get_type()? {
+    value_of_type(env, value, value.get_type()?, what)
+}
+
+/// [`value_from_js`] for a value whose type is known.
+pub fn value_of_type(env: &Env, value: Unknown, ty: ValueType, what: impl Fn() -> String) -> Result<Value> {
+    Ok(match ty {
         ValueType::Undefined | ValueType::Null => Value::Null,
         ValueType::Boolean => {
             // SAFETY: get_type() said boolean.
@@ -160,6 +165,41 @@ impl CallValueOf for Object<'_> {
     }
 }
 
+/// A SQLite value, borrowed where SQLite holds it, as a raw JS value (no
+/// Rust copy in between). Text that is not UTF-8 fails as it does when
+/// rows are copied out (column `i` is named in the error).
+pub fn value_ref_to_js(env: &Env, i: usize, value: ValueRef<'_>, safe_integers: bool) -> Result<sys::napi_value> {
+    let raw = env.raw();
+    let mut out = std::ptr::null_mut();
+    // SAFETY: plain napi calls on the JS thread; the pointers and lengths
+    // passed are those of live Rust slices.
+    let status = unsafe {
+        match value {
+            ValueRef::Null => sys::napi_get_null(raw, &mut out),
+            ValueRef::Integer(n) if safe_integers => sys::napi_create_bigint_int64(raw, n, &mut out),
+            ValueRef::Integer(n) => sys::napi_create_double(raw, n as f64, &mut out),
+            ValueRef::Real(f) => sys::napi_create_double(raw, f, &mut out),
+            // ASCII (most text) is Latin-1 too, which V8 copies without decoding.
+            ValueRef::Text(bytes) if bytes.is_ascii() => {
+                sys::napi_create_string_latin1(raw, bytes.as_ptr().cast(), bytes.len() as isize, &mut out)
+            }
+            ValueRef::Text(bytes) => {
+                if let Err(e) = std::str::from_utf8(bytes) {
+                    let e = litepool::rusqlite::Error::Utf8Error(i, e);
+                    return Err(to_js_error(env, &Failure::Core(litepool::Error::Sqlite(e))));
+                }
+                sys::napi_create_string_utf8(raw, bytes.as_ptr().cast(), bytes.len() as isize, &mut out)
+            }
+            ValueRef::Blob(bytes) => {
+                let mut data = std::ptr::null_mut();
+                sys::napi_create_buffer_copy(raw, bytes.len(), bytes.as_ptr().cast(), &mut data, &mut out)
+            }
+        }
+    };
+    check(status)?;
+    Ok(out)
+}
+
 /// A SQLite value as a raw JS value.
 pub fn value_to_js(env: sys::napi_env, value: Value, safe_integers: bool) -> Result<sys::napi_value> {
     // SAFETY: `env` is the live env of the JS thread we are called on.
@@ -220,7 +260,7 @@ pub fn rows_array(
 }
 
 /// `{ changes, lastInsertRowid }`.
-fn run_result(env: sys::napi_env, produced: &Produced, safe_integers: bool) -> Result<sys::napi_value> {
+pub(crate) fn run_result(env: sys::napi_env, produced: &Produced, safe_integers: bool) -> Result<sys::napi_value> {
     let changes = value_to_js(env, Value::Integer(i64::try_from(produced.changes).unwrap_or(i64::MAX)), false)?;
     let rowid = value_to_js(env, Value::Integer(produced.last_insert_rowid), safe_integers)?;
     let mut obj = std::ptr::null_mut();
@@ -362,17 +402,34 @@ impl RowShapes {
 
     /// The factory for `names` (made now if new); `None` if none can be made.
     fn factory(&mut self, env: sys::napi_env, names: &[&str]) -> Result<Option<sys::napi_value>> {
-        let at =
-            self.entries.iter().position(|(n, _)| n.len() == names.len() && n.iter().zip(names).all(|(a, b)| a == b));
+        self.factory_for(env, names.len(), |i| Ok(names[i]))
+    }
+
+    /// The factory for the `len` column names `name` gives (made now if
+    /// new); `None` if none can be made. The last used is looked at first.
+    pub fn factory_for<'n>(
+        &mut self,
+        env: sys::napi_env,
+        len: usize,
+        name: impl Fn(usize) -> Result<&'n str>,
+    ) -> Result<Option<sys::napi_value>> {
+        let mut at = None;
+        for (i, (names, _)) in self.entries.iter().enumerate().rev() {
+            if names.len() == len && same_names(names, &name)? {
+                at = Some(i);
+                break;
+            }
+        }
         let reference = match at {
             Some(i) => {
-                let entry = self.entries.remove(i);
-                let r = entry.1;
-                self.entries.push(entry);
-                r
+                if i + 1 != self.entries.len() {
+                    let entry = self.entries.remove(i);
+                    self.entries.push(entry);
+                }
+                self.entries[self.entries.len() - 1].1
             }
             None => {
-                let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+                let owned = (0..len).map(|i| name(i).map(str::to_owned)).collect::<Result<Vec<String>>>()?;
                 let Some(f) = make_row_factory(env, &owned)? else { return Ok(None) };
                 let mut r = std::ptr::null_mut();
                 // SAFETY: `f` is a live function on this env; the reference is owned by `self`.
@@ -391,6 +448,24 @@ impl RowShapes {
         check(unsafe { sys::napi_get_reference_value(env, reference, &mut f) })?;
         Ok(Some(f))
     }
+
+    /// Deletes every factory's reference (on the JS thread).
+    pub fn release(&mut self, env: sys::napi_env) {
+        for (_, r) in self.entries.drain(..) {
+            // SAFETY: made on this env by this cache, deleted once (drained).
+            unsafe { sys::napi_delete_reference(env, r) };
+        }
+    }
+}
+
+/// Whether `names` are the names `name` gives.
+fn same_names<'n>(names: &[String], name: &impl Fn(usize) -> Result<&'n str>) -> Result<bool> {
+    for (i, n) in names.iter().enumerate() {
+        if n != name(i)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// [`produced_to_js`], with rows built by the factories in `shapes`.

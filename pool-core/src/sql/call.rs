@@ -14,6 +14,7 @@ const KNOWN_RO: u8 = 1;
 const RO: u8 = 2;
 const KNOWN_STATE: u8 = 4;
 const STATE: u8 = 8;
+const ONE_SHOT_OK: u8 = 16;
 
 /// SQL text, shared, with what the pool learned about it (whether it is
 /// read-only) so a statement run many times is routed without a lookup.
@@ -24,7 +25,8 @@ pub struct Sql(Arc<SqlInner>);
 struct SqlInner {
     text: Box<str>,
     /// Bits: `KNOWN_RO`/`RO` (read-only), `KNOWN_STATE`/`STATE` (changes
-    /// the connection's own state).
+    /// the connection's own state), `ONE_SHOT_OK` (not transaction control:
+    /// may run as a one-shot call).
     read_only: AtomicU8,
 }
 
@@ -54,6 +56,16 @@ impl Sql {
 
     pub(crate) fn learn(&self, read_only: bool) {
         self.set(KNOWN_RO, RO, read_only);
+    }
+
+    /// Whether the text was found not to be transaction control (which
+    /// one-shot calls refuse), so it need not be looked at again.
+    pub(crate) fn one_shot_ok(&self) -> bool {
+        self.0.read_only.load(Relaxed) & ONE_SHOT_OK != 0
+    }
+
+    pub(crate) fn learn_one_shot_ok(&self) {
+        self.0.read_only.fetch_or(ONE_SHOT_OK, Relaxed);
     }
 
     pub(crate) fn learn_state(&self, stateful: bool) {

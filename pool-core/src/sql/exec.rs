@@ -51,8 +51,8 @@ impl Waited {
 /// A call's statement (`None` for scripts), with its registry entry when
 /// statements are counted (`statements.rs`).
 pub(crate) struct Prepared<'a> {
-    stmt: Option<Stmt<'a>>,
-    counted: Option<Arc<Entry>>,
+    pub(crate) stmt: Option<Stmt<'a>>,
+    pub(crate) counted: Option<Arc<Entry>>,
 }
 
 /// A prepared statement: from the lease's statement cache, or made for one
@@ -288,23 +288,7 @@ fn run_rows(lease: &PooledConnection, stmt: Option<&mut Statement<'_>>, call: &C
         _ => None,
     };
     for params in sets {
-        bind(stmt, params, call.rules)?;
-        let mut cursor = stmt.raw_query();
-        loop {
-            let row = match cursor.next() {
-                Ok(Some(row)) => row,
-                Ok(None) => break,
-                Err(e) => {
-                    // Rows stepped before the error still go to the sink.
-                    if let Some(sink) = &mut sink {
-                        sink.flush(None, &mut rows);
-                    }
-                    return Err(fail(e));
-                }
-            };
-            if call.op == Op::Run || call.op == Op::Many {
-                continue;
-            }
+        let stepped = step(lease, &mut *stmt, params, call, &mut |row| {
             // The width after stepping: a statement SQLite re-prepared on
             // this step (the schema changed under `SELECT *`) has its new columns.
             let width = row.as_ref().column_count();
@@ -313,23 +297,44 @@ fn run_rows(lease: &PooledConnection, stmt: Option<&mut Statement<'_>>, call: &C
                 values.push(row.get::<usize, Value>(i).map_err(fail)?);
             }
             rows.push(values);
-            if call.op == Op::First {
-                break;
-            }
             if let Some(sink) = &mut sink {
-                sink.maybe_flush(cursor.as_ref(), &mut rows);
+                sink.maybe_flush(Some(row.as_ref()), &mut rows);
             }
-        }
+            Ok(true)
+        });
         if let Some(sink) = &mut sink {
-            sink.flush(cursor.as_ref(), &mut rows);
+            // Rows stepped before an error still go to the sink.
+            sink.flush(stepped.is_ok().then_some(&*stmt), &mut rows);
         }
-        drop(cursor);
-        if !read_only {
-            changes += lease.changes();
-        }
+        changes += stepped?;
     }
     let columns = columns(stmt);
     Ok(Produced { columns, rows, changes, last_insert_rowid: lease.last_insert_rowid(), read_only, stateful: false })
+}
+
+/// Binds `params` to `stmt` and steps it: to its end, or to its first row
+/// for [`Op::First`], or until `each` says stop; rows go to `each` except
+/// for [`Op::Run`] and [`Op::Many`], which only step. Returns the rows changed.
+pub(crate) fn step(
+    lease: &PooledConnection,
+    stmt: &mut Statement<'_>,
+    params: &crate::sql::Params,
+    call: &Call,
+    each: &mut dyn FnMut(&rusqlite::Row<'_>) -> Result<bool>,
+) -> Result<u64> {
+    bind(stmt, params, call.rules)?;
+    let read_only = stmt.readonly();
+    let mut cursor = stmt.raw_query();
+    while let Some(row) = cursor.next().map_err(|e| lease.error(e))? {
+        if call.op == Op::Run || call.op == Op::Many {
+            continue;
+        }
+        if !each(row)? || call.op == Op::First {
+            break;
+        }
+    }
+    drop(cursor);
+    Ok(if read_only { 0 } else { lease.changes() })
 }
 
 /// Rows on their way to a [`RowSink`], in batches.

@@ -6,7 +6,8 @@
 //!   steps a query's rows in batches into a [`RowBuf`] instead (`stream.rs`).
 //! - [`Pool::call`](crate::Pool::call) / [`Pool::call_with`](crate::Pool::call_with):
 //!   one-shot calls routed to the lane their statement needs, in one acquire
-//!   timeout (`route.rs`).
+//!   timeout (`route.rs`); [`Pool::call_each`](crate::Pool::call_each) reads
+//!   the rows where they are stepped instead (`each.rs`).
 //! - [`Session`] / [`SessionQueue`]: a held lease running calls in order,
 //!   with the transaction rules in one place (`session.rs`).
 //! - [`LazySession`]: a long-lived client that leases per transaction and
@@ -22,6 +23,7 @@
 pub(crate) mod call;
 pub mod classify;
 pub(crate) mod context;
+pub(crate) mod each;
 pub(crate) mod exec;
 pub(crate) mod executor;
 pub(crate) mod group;
@@ -36,6 +38,7 @@ pub(crate) mod stream;
 
 pub use call::{Call, Column, Op, Produced, RowSink, Sql};
 pub use context::{CallContext, CallHooks, HookSet};
+pub use each::RowRef;
 pub use exec::{execute, failed_to_prepare};
 pub use executor::{Executor, Work};
 pub use lazy::{Interrupter, LazySession};

@@ -28,6 +28,14 @@ use crate::sql::classify;
 use crate::sql::exec::{self, Waited};
 use crate::sql::group;
 
+/// Where [`Pool::call_via`]'s outcome was made.
+pub(crate) enum Via<T> {
+    /// On a lease, by the caller's function.
+    Lease(T),
+    /// In the group commit (a grouped write).
+    Group(Produced),
+}
+
 /// Runs a one-shot call on its lease. A script may hold whole transactions
 /// (`BEGIN; …; COMMIT`), but one that leaves a transaction open is rolled
 /// back and refused, as one-shot `BEGIN` is: the lease ends with the call.
@@ -70,7 +78,10 @@ fn plan(shared: &Shared, call: &Call) -> Result<(Lane, bool)> {
     if call.op == Op::Script {
         return Ok((Lane::Write, false));
     }
-    classify::refuse_in_one_shot(call.sql.as_str())?;
+    if !call.sql.one_shot_ok() {
+        classify::refuse_in_one_shot(call.sql.as_str())?;
+        call.sql.learn_one_shot_ok();
+    }
     Ok(match shared.routes.known(&call.sql) {
         Some(ro) => (lane_for(ro), false),
         None => (Lane::Any, true),
@@ -116,18 +127,32 @@ impl Pool {
     /// outside scripts: the lease ends with the statement.
     #[track_caller]
     pub fn call(&self, opts: AcquireOptions, call: &Call) -> Result<Produced> {
+        match self.call_via(opts, call, |lease, waited| run_one_shot(lease, call, waited))? {
+            Via::Lease(produced) | Via::Group(produced) => Ok(produced),
+        }
+    }
+
+    /// [`Pool::call`]'s routing and leasing, with `on_lease` run on the
+    /// lease (a grouped write runs in the group commit instead).
+    #[track_caller]
+    pub(crate) fn call_via<T>(
+        &self,
+        opts: AcquireOptions,
+        call: &Call,
+        on_lease: impl FnOnce(&PooledConnection, Waited) -> Result<T>,
+    ) -> Result<Via<T>> {
         let start = Instant::now();
         let timeout = opts.timeout.unwrap_or(self.config().acquire_timeout);
         let (lane, probing) = plan(self.shared(), call)?;
         if grouped(self.shared(), &opts, call, lane, probing) {
-            return self.group_call(AcquireOptions { timeout: Some(timeout), ..opts }, call);
+            return self.group_call(AcquireOptions { timeout: Some(timeout), ..opts }, call).map(Via::Group);
         }
         let mut lease = self.acquire(AcquireOptions { lane, timeout: Some(timeout), ..opts.clone() })?;
         if probing && !probe(self.shared(), &mut lease, &call.sql)? {
             drop(lease);
             lease = self.acquire(again(opts, start, timeout))?;
         }
-        run_one_shot(&lease, call, Waited::Since(start))
+        on_lease(&lease, Waited::Since(start)).map(Via::Lease)
     }
 
     /// [`Pool::call`] off the caller's thread: the lease is acquired without
