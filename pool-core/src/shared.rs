@@ -24,6 +24,7 @@ use crate::events::{CloseReason, PoolEvents};
 use crate::gate::{Owner, WriteGate};
 use crate::leak::LeaseRegistry;
 use crate::metrics::Metrics;
+use crate::parking::Parking;
 use crate::reset::{self, Baseline};
 use crate::signal::WorkerSignal;
 use crate::slots::{Freed, Slots};
@@ -69,6 +70,8 @@ pub(crate) struct Shared {
     pub generation: AtomicU64,
     /// The WAL: checkpoint policy, back-pressure, monitoring (`checkpoint.rs`).
     pub wal: WalKeeper,
+    /// Leases clients keep between calls while nobody else needs them (`parking.rs`).
+    pub parking: Parking,
 }
 
 static POOL_IDS: AtomicUsize = AtomicUsize::new(1);
@@ -113,6 +116,7 @@ impl Shared {
             fork_seen: AtomicU64::new(crate::fork::generation()),
             generation: AtomicU64::new(0),
             wal,
+            parking: Parking::default(),
         });
         Counters::bump(&shared.counters.created);
         shared.emit(|h| h.on_create(1));
@@ -162,6 +166,8 @@ impl Shared {
             let slots = self.slots.lock();
             (slots.counts(), slots.limits())
         };
+        // A parked lease is there for the taking: idle.
+        let idle = (idle + self.parking.count()).min(total);
         State { active: total - idle, idle, total, max, min, waiting: waiting + self.gate.waiting(self.id) as u32 }
     }
 
@@ -387,6 +393,8 @@ impl Shared {
             let kick = slots.request_creations() | slots.refill();
             (excess, kick)
         };
+        // Parked leases above the new maximum are retired as they come back.
+        self.parking.reclaim_all();
         if kick {
             self.worker.kick();
         }
@@ -407,6 +415,8 @@ impl Shared {
             let kick = slots.request_creations() | slots.refill();
             (idle, kick)
         };
+        // Parked leases of the old epoch are retired as they come back.
+        self.parking.reclaim_all();
         if kick {
             self.worker.kick();
         }
@@ -431,6 +441,7 @@ impl Shared {
         for e in idle {
             self.destroy(e, CloseReason::PoolClosed);
         }
+        self.parking.reclaim_all();
         let mut int = self.slots.lock();
         while int.total() > 0 {
             if self.closed_cv.wait_until(&mut int, deadline).timed_out() {
