@@ -174,6 +174,10 @@ impl Shared {
                 return self.lease(entry, Lane::Any, None, None, site, start, false);
             }
             drop(int);
+            // At the maximum: a lease a client parked comes back (`parking.rs`).
+            if self.parking.reclaim_one() {
+                continue;
+            }
             return Err(Error::Exhausted { state: self.state() });
         }
     }
@@ -210,7 +214,10 @@ impl Shared {
         let waiter = Waiter::new(deadline, blocking);
         int.enqueue(Arc::clone(&waiter), tenant);
         let kick = int.request_creations();
+        self.parking.want_back();
         drop(int);
+        // A lease a client parked comes back to the queue now (`parking.rs`).
+        self.parking.reclaim_one();
         if kick {
             self.worker.kick();
         } else if !blocking {

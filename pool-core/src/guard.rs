@@ -123,6 +123,25 @@ impl PooledConnection {
         self.entry().watch.recorded()
     }
 
+    /// Whether its client may park it between calls (`parking.rs`): an
+    /// ordinary lease without a tenant or the write gate, not tracked for
+    /// leaks, in autocommit, with nothing changed that a reset would undo.
+    pub(crate) fn parkable(&self) -> bool {
+        self.lane != Lane::Write
+            && self.permit.is_none()
+            && self.tenant.is_none()
+            && self.lease_id.is_none()
+            && self.is_autocommit()
+            && !self.changed_state()
+    }
+
+    /// Whether this lease's connection belongs to the parent of a forked
+    /// process (the child must not use it).
+    pub(crate) fn inherited(&self) -> bool {
+        crate::housekeeper::check_fork(&self.shared);
+        self.entry().generation != self.shared.generation.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The pooled connection's id (as in events and leak reports).
     pub fn connection_id(&self) -> u64 {
         self.entry().id

@@ -91,9 +91,12 @@ fn run(weak: &Weak<Shared>, signal: &WorkerSignal) {
     }
 }
 
-/// One housekeeping round: retire expired idle connections, refill `min_idle`.
+/// One housekeeping round: take back leases parked a whole period, retire
+/// expired idle connections, refill `min_idle`.
 fn housekeep(shared: &Shared, now: crate::clock::Instant) {
     let cfg = &shared.config;
+    // Leases parked for a whole period come back, to be idle like the rest.
+    shared.parking.age();
     let retired = {
         let mut int = shared.slots.lock();
         if int.closed {

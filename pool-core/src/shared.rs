@@ -24,6 +24,7 @@ use crate::events::{CloseReason, PoolEvents};
 use crate::gate::{GatePermit, Owner, WriteGate};
 use crate::leak::LeaseRegistry;
 use crate::metrics::Metrics;
+use crate::parking::Parking;
 use crate::reset::{self, Baseline};
 use crate::signal::WorkerSignal;
 use crate::slots::{Freed, Slots};
@@ -81,6 +82,8 @@ pub(crate) struct Shared {
     pub slow: crate::slow::SlowLog,
     /// The trace hook (`trace.rs`).
     pub trace: crate::trace::Tracer,
+    /// Leases clients keep between calls while nobody else needs them (`parking.rs`).
+    pub parking: Parking,
 }
 
 static POOL_IDS: AtomicUsize = AtomicUsize::new(1);
@@ -139,6 +142,7 @@ impl Shared {
             statements,
             slow: crate::slow::SlowLog::default(),
             trace: crate::trace::Tracer::default(),
+            parking: Parking::default(),
         });
         Counters::bump(&shared.counters.created);
         shared.emit(|h| h.on_create(1));
@@ -195,6 +199,8 @@ impl Shared {
             let slots = self.slots.lock();
             (slots.counts(), slots.limits())
         };
+        // A parked lease is there for the taking: idle.
+        let idle = (idle + self.parking.count()).min(total);
         State { active: total - idle, idle, total, max, min, waiting: waiting + self.gate.waiting(self.id) as u32 }
     }
 
@@ -441,6 +447,8 @@ impl Shared {
             let kick = slots.request_creations() | slots.refill();
             (excess, kick)
         };
+        // Parked leases above the new maximum are retired as they come back.
+        self.parking.reclaim_all();
         if kick {
             self.worker.kick();
         }
@@ -462,6 +470,8 @@ impl Shared {
             let kick = slots.request_creations() | slots.refill();
             (idle, kick)
         };
+        // Parked leases of the old epoch are retired as they come back.
+        self.parking.reclaim_all();
         if kick {
             self.worker.kick();
         }
@@ -486,6 +496,7 @@ impl Shared {
         for e in idle {
             self.destroy(e, CloseReason::PoolClosed);
         }
+        self.parking.reclaim_all();
         let mut int = self.slots.lock();
         while int.total() > 0 {
             if self.closed_cv.wait_until(&mut int, deadline).timed_out() {

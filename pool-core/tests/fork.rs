@@ -119,3 +119,24 @@ fn a_forked_child_gets_no_checkpointer_and_is_not_held_back() {
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child status {status}");
     assert_eq!(checkpointer_threads("ckfork"), 1, "the parent's checkpointer still runs");
 }
+
+#[test]
+fn a_forked_child_never_takes_back_a_lease_its_parent_parked() {
+    let _one = ONE_FORK_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let db = pool_with(quick().housekeeping_period(Duration::from_secs(600)));
+    let mut lazy = litepool::sql::LazySession::new(db.pool.clone(), litepool::sql::TxnMode::Autocommit);
+    let parent_conn = lazy.session().unwrap().lease().connection_id();
+    lazy.settle();
+    assert!(lazy.is_parked());
+    let code = in_child(move || {
+        let Ok(session) = lazy.session() else { return 2 };
+        if session.lease().connection_id() == parent_conn {
+            return 3; // the parent's connection, taken back in the child
+        }
+        match session.lease().query_row("SELECT 1", [], |r| r.get::<_, i64>(0)) {
+            Ok(1) => 0,
+            _ => 4,
+        }
+    });
+    assert_eq!(code, 0, "child failed with code {code}");
+}

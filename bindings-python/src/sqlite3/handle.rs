@@ -60,9 +60,10 @@ fn mode_of(isolation_level: Option<&str>) -> Outcome<TxnMode> {
     }
 }
 
-/// Leases if no lease is held, waiting without the GIL (Ctrl-C still works).
+/// Takes the parked lease back, else leases, waiting without the GIL
+/// (Ctrl-C still works).
 fn ensure(lazy: &mut LazySession) -> Outcome<()> {
-    if !lazy.is_leased() {
+    if !lazy.resume() {
         // An idle connection at once (the common case), else wait in the
         // pool's queue.
         let lease = match lazy.pool().try_get() {

@@ -21,6 +21,10 @@ pub enum Control {
 
 /// `sql` after leading white space and `--` / `/* */` comments.
 pub fn skip_comments(mut sql: &str) -> &str {
+    // Most statements start with their keyword: nothing to skip.
+    if sql.as_bytes().first().is_some_and(u8::is_ascii_alphabetic) {
+        return sql;
+    }
     loop {
         sql = sql.trim_start();
         if let Some(rest) = sql.strip_prefix("--") {
@@ -47,7 +51,8 @@ pub fn is_empty(sql: &str) -> bool {
 /// white space and comments; empty when there is none.
 pub fn leading_keyword(sql: &str) -> &str {
     let rest = skip_comments(sql);
-    let end = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+    // Bytes: a non-ASCII character ends the word at its (boundary) first byte.
+    let end = rest.bytes().position(|c| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
     &rest[..end]
 }
 
@@ -182,6 +187,9 @@ mod tests {
         assert_eq!(leading_keyword("BEGIN;"), "BEGIN");
         assert_eq!(leading_keyword("/* unterminated"), "");
         assert_eq!(leading_keyword(""), "");
+        assert_eq!(leading_keyword("SELECT\u{a0}1"), "SELECT", "a non-ASCII character ends the word");
+        assert_eq!(leading_keyword("\u{a0}select 1"), "select", "Unicode white space is skipped, as before");
+        assert_eq!(leading_keyword("é"), "");
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //!
 //! It leases on its first statement and gives the lease back as soon as
 //! the connection is idle again: autocommit, no statement (or blob) open,
-//! and nothing changed on it that the next borrower would see. A lease
+//! and nothing changed on it that the next borrower would see. Given back
+//! means *parked* (`parking.rs`): the pool takes it the moment anyone else
+//! needs a connection, and until then the client's next statement takes
+//! it straight back, without a trip through the pool. A lease
 //! whose program changed the connection (a pragma, a TEMP object, an
 //! attachment, a SQL function or collation, a hook, raw access: what the
 //! pool would undo at the lease's end) is *pinned* instead: kept until
@@ -28,6 +31,7 @@ use rusqlite::InterruptHandle;
 
 use crate::error::Result;
 use crate::guard::PooledConnection;
+use crate::parking::{Parkable, ParkingSpot};
 use crate::pool::{AcquireOptions, Pool};
 use crate::sql::session::{Session, TxnMode};
 
@@ -61,6 +65,45 @@ pub struct LazySession {
     /// The current lease's `total_changes` when it was taken.
     changes_base: u64,
     interrupter: Interrupter,
+    /// Where its idle lease waits between calls (made on first use).
+    spot: Option<ParkingSpot<Held>>,
+}
+
+/// A session parked between calls, with what the client set on its
+/// connection: restored when the pool takes it back (and when the client
+/// gives it back itself).
+struct Held {
+    session: Option<Session>,
+    /// The pool's busy timeout, when the client set another.
+    busy_timeout: Option<Duration>,
+    /// `(limit, the pool's value)` for the limits the client set.
+    limits: Vec<(Limit, i32)>,
+}
+
+impl Held {
+    fn session(&self) -> &Session {
+        self.session.as_ref().expect("a held session is only taken out by LazySession::resume")
+    }
+}
+
+impl Parkable for Held {
+    fn lease(&self) -> &PooledConnection {
+        self.session().lease()
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let Some(session) = self.session.take() else { return };
+        let lease = session.into_lease();
+        if let Some(timeout) = self.busy_timeout {
+            let _ = lease.busy_timeout(timeout);
+        }
+        for &(limit, value) in &self.limits {
+            let _ = lease.set_limit(limit, value);
+        }
+        drop(lease);
+    }
 }
 
 impl LazySession {
@@ -77,6 +120,7 @@ impl LazySession {
             changes_before: 0,
             changes_base: 0,
             interrupter: Interrupter::default(),
+            spot: None,
         }
     }
 
@@ -104,6 +148,7 @@ impl LazySession {
 
     /// Changes the transaction mode (for the current lease too).
     pub fn set_mode(&mut self, mode: TxnMode) {
+        self.resume();
         self.mode = mode;
         if let Some(s) = self.session.as_mut() {
             s.set_mode(mode);
@@ -113,6 +158,7 @@ impl LazySession {
     /// SQLite's busy timeout on its leases, which also bounds a write's
     /// wait for the write gate. Defaults to the pool's `busy_timeout`.
     pub fn set_busy_timeout(&mut self, timeout: Duration) {
+        self.resume();
         // The pool's own value needs nothing per lease.
         self.busy_timeout = (timeout != self.pool.config().busy_timeout).then_some(timeout);
         if let Some(s) = self.session.as_mut() {
@@ -127,9 +173,29 @@ impl LazySession {
         self.pinned = true;
     }
 
-    /// Whether a lease is held.
+    /// Whether a lease is held (a parked one is not: see [`LazySession::is_parked`]).
     pub fn is_leased(&self) -> bool {
         self.session.is_some()
+    }
+
+    /// Whether its idle lease is parked with the pool (the next statement
+    /// takes it back, unless the pool needed it meanwhile).
+    pub fn is_parked(&self) -> bool {
+        self.spot.as_ref().is_some_and(ParkingSpot::is_parked)
+    }
+
+    /// Takes its parked lease back, if the pool left it parked; whether a
+    /// lease is held now.
+    pub fn resume(&mut self) -> bool {
+        if self.session.is_some() {
+            return true;
+        }
+        let Some(mut held) = self.spot.as_ref().and_then(ParkingSpot::unpark) else { return false };
+        let Some(session) = held.session.take() else { return false };
+        self.changes_base = session.lease().total_changes();
+        *self.interrupter.0.lock() = Some(session.lease().get_interrupt_handle());
+        self.session = Some(session);
+        true
     }
 
     /// Whether a transaction is open (never without a lease).
@@ -149,9 +215,10 @@ impl LazySession {
         self.interrupter.clone()
     }
 
-    /// The session, leasing (blocking, up to the acquire timeout) if none is held.
+    /// The session, leasing (blocking, up to the acquire timeout) if none is
+    /// held or parked.
     pub fn session(&mut self) -> Result<&mut Session> {
-        if self.session.is_none() {
+        if !self.resume() {
             let lease = self.pool.acquire(self.acquire_options())?;
             self.attach(lease)?;
         }
@@ -169,6 +236,10 @@ impl LazySession {
         if self.session.is_some() {
             return Ok(());
         }
+        // One lease at a time: one still parked goes back.
+        if let Some(spot) = &self.spot {
+            drop(spot.unpark());
+        }
         if let Some(timeout) = self.busy_timeout {
             lease.busy_timeout(timeout)?;
         }
@@ -183,9 +254,11 @@ impl LazySession {
         Ok(())
     }
 
-    /// Call after every call: gives the lease back when the connection is
-    /// idle (autocommit, no statement open) and clean, unless pinned. A
-    /// lease whose program changed its connection is pinned from then on.
+    /// Call after every call: parks the lease (gives it back to the pool,
+    /// which lets the next call take it straight back while nobody else
+    /// needs it) when the connection is idle (autocommit, no statement
+    /// open) and clean, unless pinned. A lease whose program changed its
+    /// connection is pinned from then on.
     pub fn settle(&mut self) {
         let Some(session) = self.session.as_ref() else { return };
         if session.lease().changed_state() {
@@ -194,11 +267,16 @@ impl LazySession {
         if self.pinned || session.in_transaction() || session.open_streams() > 0 || session.open_blobs() > 0 {
             return;
         }
-        self.release();
+        let Some(held) = self.hold() else { return };
+        let spot = self.spot.get_or_insert_with(|| ParkingSpot::new(&self.pool));
+        // Refused (not clean, or the pool needs it now): it goes back.
+        if let Err(held) = spot.park(held) {
+            drop(held);
+        }
     }
 
     /// Gives the lease back now (an open transaction is rolled back, open
-    /// statements are closed) and forgets the pin.
+    /// statements are closed), parked or not, and forgets the pin.
     pub fn close(&mut self) {
         self.release();
         self.pinned = false;
@@ -223,18 +301,25 @@ impl LazySession {
         Ok(before)
     }
 
-    fn release(&mut self) {
-        let Some(session) = self.session.take() else { return };
+    /// The current session, out of the client, with what to restore when
+    /// it goes back.
+    fn hold(&mut self) -> Option<Held> {
+        let session = self.session.take()?;
         *self.interrupter.0.lock() = None;
-        let lease = session.into_lease();
-        self.changes_before += lease.total_changes().saturating_sub(self.changes_base);
-        if self.busy_timeout.is_some() {
-            let _ = lease.busy_timeout(self.pool.config().busy_timeout);
+        self.changes_before += session.lease().total_changes().saturating_sub(self.changes_base);
+        Some(Held {
+            session: Some(session),
+            busy_timeout: self.busy_timeout.map(|_| self.pool.config().busy_timeout),
+            limits: self.limits.iter().map(|&(limit, _, pool_value)| (limit, pool_value)).collect(),
+        })
+    }
+
+    /// Gives the current and the parked lease back to the pool.
+    fn release(&mut self) {
+        drop(self.hold());
+        if let Some(spot) = &self.spot {
+            drop(spot.unpark());
         }
-        for &(limit, _, pool_value) in &self.limits {
-            let _ = lease.set_limit(limit, pool_value);
-        }
-        drop(lease);
     }
 }
 
