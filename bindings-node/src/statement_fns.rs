@@ -15,8 +15,7 @@ use napi::bindgen_prelude::*;
 use napi::{sys, Env, JsError, ValueType};
 use parking_lot::Mutex;
 
-use crate::call::{call_async, rules};
-use crate::delivery::Delivery;
+use crate::call::rules;
 use crate::options::parse_query_options;
 use crate::sync_call::{fill_params, run_sync, type_of};
 use crate::values::{check, RowShapes};
@@ -50,7 +49,13 @@ impl StatementCalls {
     }
 
     /// Runs `op` with `params` and `options` (raw JS values; `undefined` when not given).
-    pub fn call(&self, env: &Env, op: Op, params: sys::napi_value, options: sys::napi_value) -> Result<sys::napi_value> {
+    pub fn call(
+        &self,
+        env: &Env,
+        op: Op,
+        params: sys::napi_value,
+        options: sys::napi_value,
+    ) -> Result<sys::napi_value> {
         let raw = env.raw();
         let opts = if options.is_null() || type_of(raw, options)? == ValueType::Undefined {
             CoreAcquire::default()
@@ -62,7 +67,8 @@ impl StatementCalls {
             Ok(mut call) => {
                 call.op = op;
                 let filled = fill_params(env, params, &mut call.params);
-                let out = filled.and_then(|()| run_sync(env, &self.pool, &call, opts, self.safe_integers, &self.shapes));
+                let out =
+                    filled.and_then(|()| run_sync(env, &self.pool, &call, opts, self.safe_integers, &self.shapes));
                 if let Params::Positional(values) = &mut call.params {
                     values.clear();
                 }
@@ -106,18 +112,24 @@ pub(crate) fn install(env: sys::napi_env, object: sys::napi_value, stmt: &Rc<Sta
         // back when the function is collected (or, if that cannot be added,
         // it is taken back here).
         unsafe {
-            let made =
-                check(sys::napi_create_function(env, name.as_ptr(), name.count_bytes() as isize, callback, data, &mut f))
-                    .and_then(|()| {
-                        check(sys::napi_add_finalizer(
-                            env,
-                            f,
-                            data,
-                            Some(drop_statement),
-                            std::ptr::null_mut(),
-                            std::ptr::null_mut(),
-                        ))
-                    });
+            let made = check(sys::napi_create_function(
+                env,
+                name.as_ptr(),
+                name.count_bytes() as isize,
+                callback,
+                data,
+                &mut f,
+            ))
+            .and_then(|()| {
+                check(sys::napi_add_finalizer(
+                    env,
+                    f,
+                    data,
+                    Some(drop_statement),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                ))
+            });
             if let Err(e) = made {
                 drop(Rc::from_raw(data.cast::<StatementCalls>()));
                 return Err(e);

@@ -3,19 +3,13 @@
 //! values directly (no `Vec<Value>`, `String` or column list in between);
 //! row objects come from a row factory (`values::make_row_factory`).
 
-use std::cell::RefCell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::rc::Rc;
-
-use litepool::sql::{Call, Op, Params, RowRef, Sql};
+use litepool::sql::{Call, Op, Params, RowRef};
 use litepool::AcquireOptions as CoreAcquire;
 use napi::bindgen_prelude::*;
-use napi::{sys, Env, JsError, ValueType};
+use napi::{sys, Env, ValueType};
 use parking_lot::Mutex;
 
-use crate::call::rules;
 use crate::error::{to_js_error, Failure};
-use crate::options::parse_query_options;
 use crate::values::{check, params_from_js, run_result, value_of_type, value_ref_to_js, RowShapes};
 
 /// Runs `call` on the calling thread and returns its outcome shaped by its
@@ -30,7 +24,8 @@ pub(crate) fn run_sync(
     safe_integers: bool,
     shapes: &Mutex<RowShapes>,
 ) -> Result<sys::napi_value> {
-    let mut rows = Rows { env, safe_integers, shapes, factory: None, keys: Vec::new(), built: Vec::new(), failed: None };
+    let mut rows =
+        Rows { env, safe_integers, shapes, factory: None, keys: Vec::new(), built: Vec::new(), failed: None };
     let produced = pool.call_each(opts, call, |row| match rows.build(row) {
         Ok(obj) => {
             rows.built.push(obj);
@@ -202,4 +197,3 @@ pub(crate) fn fill_params(env: &Env, params: sys::napi_value, out: &mut Params) 
     *out = Params::Positional(values);
     Ok(())
 }
-

@@ -6,8 +6,11 @@ use litepool::rusqlite::types::{Value, ValueRef};
 use litepool::sql::{Call, Op, Params, RowRef};
 use litepool::Error;
 
+/// Each row's column names, each row's values, and the call's changes.
+type Collected = (Vec<Vec<String>>, Vec<Vec<Value>>, u64);
+
 /// Every row `call_each` hands over, as (names, values).
-fn collect(pool: &litepool::Pool, call: &Call) -> litepool::Result<(Vec<Vec<String>>, Vec<Vec<Value>>, u64)> {
+fn collect(pool: &litepool::Pool, call: &Call) -> litepool::Result<Collected> {
     let mut names = Vec::new();
     let mut rows = Vec::new();
     let mut failed = None;
@@ -92,7 +95,8 @@ fn each_returning_false_stops_stepping_and_the_lease_comes_back_clean() {
 fn a_write_in_place_reports_changes_and_is_routed_to_the_write_lane() {
     let db = pool_with(quick().max_size(2));
     setup(&db.pool);
-    let call = Call::new(Op::Run, "UPDATE t SET score = 0 WHERE id < ?").params(Params::Positional(vec![Value::Integer(3)]));
+    let call =
+        Call::new(Op::Run, "UPDATE t SET score = 0 WHERE id < ?").params(Params::Positional(vec![Value::Integer(3)]));
     let (_, rows, changes) = collect(&db.pool, &call).unwrap();
     assert!(rows.is_empty());
     assert_eq!(changes, 2);
