@@ -1,6 +1,6 @@
 //! The write lane under contention, for profiling (the contention bench is
 //! the measurement of record): `write_lane [SECS] [ROUNDS]` runs 8 writer
-//! threads doing 1-row `BEGIN IMMEDIATE` transactions through litepool's
+//! threads (`WRITERS=n` for another count) doing 1-row `BEGIN IMMEDIATE` transactions through litepool's
 //! `write()`, through one connection behind a mutex, and through `write()`
 //! while 4 reader threads keep a 4-connection pool busy, candidates in turn
 //! each round. Prints commits/s, the writers' wait p50/p99/max and the
@@ -105,6 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|v| v.parse().ok())
         .map_or(Duration::from_millis(1), Duration::from_micros);
+    let writers: usize = std::env::var("WRITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
     let mode = std::env::var("CHECKPOINT").ok().and_then(|m| litepool::CheckpointMode::parse(&m)).unwrap_or_default();
     let wide =
         Pool::new(path, PoolConfig::default().max_size(10).min_idle(10).starvation_bound(bound).checkpoint(mode))?;
@@ -139,11 +140,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for round in 0..rounds {
         let runs = [
-            ("write(), max 10", run(8, secs, || write(&wide), 0, || ())),
+            ("write(), max 10", run(writers, secs, || write(&wide), 0, || ())),
             (
                 "mutex",
                 run(
-                    8,
+                    writers,
                     secs,
                     || {
                         let t = Instant::now();
@@ -158,11 +159,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     || (),
                 ),
             ),
-            ("write(), max 4, 4 readers", run(8, secs, || write(&narrow), 4, || read(&narrow))),
+            ("write(), max 4, 4 readers", run(writers, secs, || write(&narrow), 4, || read(&narrow))),
             (
                 "mutex, 4 readers (own conns)",
                 run(
-                    8,
+                    writers,
                     secs,
                     || {
                         let t = Instant::now();
