@@ -199,7 +199,11 @@ def test_a_replica_pool_over_the_vfs_reads_and_refuses_writes(tmp_path, litestre
         def opened():
             nonlocal replica
             try:
-                replica = litepool.Pool(str(tmp_path / "replica.db"), extension=extension, replica_url=url)
+                # read_at_least waits up to acquire_timeout: what is pinned is that it
+                # waits for the token, not how fast Litestream ships it (a loaded
+                # machine took over 5 s once, in `make test` from a fresh clone).
+                replica = litepool.Pool(str(tmp_path / "replica.db"), extension=extension, replica_url=url,
+                                        acquire_timeout=30.0)
                 return replica.query("SELECT count(*) FROM t") == [(1,)]
             except litepool.Error:
                 return False
