@@ -138,54 +138,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{:<32} {:>9} {:>9} {:>9} {:>10} {:>6} {:>6}",
         "candidate", "k/s", "p50 µs", "p99 µs", "max µs", "vcsw", "ivcsw"
     );
+    // One writer through the connection behind the mutex: its wait for the lock.
+    let locked = || {
+        let t = Instant::now();
+        let mut c = one.lock().expect("one");
+        let w = t.elapsed();
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).expect("begin");
+        tx.execute(INSERT, [1, 2]).expect("insert");
+        tx.commit().expect("commit");
+        w
+    };
     for round in 0..rounds {
         let runs = [
             ("write(), max 10", run(writers, secs, || write(&wide), 0, || ())),
-            (
-                "mutex",
-                run(
-                    writers,
-                    secs,
-                    || {
-                        let t = Instant::now();
-                        let mut c = one.lock().expect("one");
-                        let w = t.elapsed();
-                        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).expect("begin");
-                        tx.execute(INSERT, [1, 2]).expect("insert");
-                        tx.commit().expect("commit");
-                        w
-                    },
-                    0,
-                    || (),
-                ),
-            ),
+            ("mutex", run(writers, secs, locked, 0, || ())),
             ("write(), max 4, 4 readers", run(writers, secs, || write(&narrow), 4, || read(&narrow))),
             (
                 "mutex, 4 readers (own conns)",
-                run(
-                    writers,
-                    secs,
-                    || {
-                        let t = Instant::now();
-                        let mut c = one.lock().expect("one");
-                        let w = t.elapsed();
-                        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).expect("begin");
-                        tx.execute(INSERT, [1, 2]).expect("insert");
-                        tx.commit().expect("commit");
-                        w
-                    },
-                    4,
-                    || {
-                        thread_local!(static C: Connection = Connection::open(DB.get().expect("set")).expect("open"));
-                        C.with(|c| {
-                            let i = (id.fetch_add(7, Ordering::Relaxed) % 10_000 + 1) as i64;
-                            let _: i64 = c
-                                .prepare_cached("SELECT quota FROM users WHERE id = ?1")
-                                .and_then(|mut s| s.query_row([i], |r| r.get(0)))
-                                .expect("select");
-                        })
-                    },
-                ),
+                run(writers, secs, locked, 4, || {
+                    thread_local!(static C: Connection = Connection::open(DB.get().expect("set")).expect("open"));
+                    C.with(|c| {
+                        let i = (id.fetch_add(7, Ordering::Relaxed) % 10_000 + 1) as i64;
+                        let _: i64 = c
+                            .prepare_cached("SELECT quota FROM users WHERE id = ?1")
+                            .and_then(|mut s| s.query_row([i], |r| r.get(0)))
+                            .expect("select");
+                    })
+                }),
             ),
         ];
         for (name, r) in runs {

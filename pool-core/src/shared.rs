@@ -227,6 +227,9 @@ impl Shared {
         if self.pid.load(Relaxed) == pid {
             return false;
         }
+        // Before the pool is this process's (`pid` below): no thread of the
+        // child has used the signal yet.
+        self.worker.reset_after_fork();
         let old_generation = self.generation.fetch_add(1, Relaxed);
         let inherited: Vec<PoolEntry> = int.forget_after_fork();
         self.pid.store(pid, Relaxed);

@@ -22,10 +22,26 @@ fn in_child(child: impl FnOnce() -> i32) -> i32 {
         // SAFETY: terminate the child without running the parent's atexit handlers.
         unsafe { libc::_exit(code) };
     }
+    // A hung child fails the test instead of hanging the suite.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let mut status = 0;
-    // SAFETY: `pid` is our child; `status` is a valid out-pointer.
-    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(waited, pid);
+    loop {
+        // SAFETY: `pid` is our child; `status` is a valid out-pointer.
+        let waited = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if waited == pid {
+            break;
+        }
+        assert_eq!(waited, 0, "waitpid failed");
+        if std::time::Instant::now() > deadline {
+            // SAFETY: our own child, stuck: end and reap it so the test reports.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            panic!("the forked child hung for 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert!(libc::WIFEXITED(status), "child did not exit normally");
     libc::WEXITSTATUS(status)
 }
