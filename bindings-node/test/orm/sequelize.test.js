@@ -15,6 +15,12 @@ const { peer, DRIVERS, concurrently } = require('./helpers');
 const sequelizePeer = peer('sequelize');
 const { Sequelize, DataTypes, Transaction } = sequelizePeer.module || {};
 
+/** Every Sequelize opened: closed after the file's tests, so a test that
+ * failed before its own close() leaves no pool timer keeping the process
+ * (and `node --test`) alive. */
+const opened = [];
+test.after(() => Promise.all(opened.map((s) => s.close().catch(() => {}))));
+
 async function open(driver) {
   const sequelize = new Sequelize({
     dialect: 'sqlite',
@@ -22,6 +28,7 @@ async function open(driver) {
     dialectModule: driver,
     logging: false,
   });
+  opened.push(sequelize);
   const User = sequelize.define('User', {
     name: { type: DataTypes.STRING, unique: true, allowNull: false },
     quota: { type: DataTypes.INTEGER, defaultValue: 0 },
