@@ -42,4 +42,6 @@ if [ ! -d .peers/node_modules ] || ! peers_ok; then
   fi
 fi
 
-node --test test/*.test.js test/sqlite3/*.test.js test/orm/*.test.js
+# A test, or a file whose process stays alive after its tests (an open
+# handle), fails after 10 minutes instead of holding CI to its limit.
+node --test --test-timeout=600000 test/*.test.js test/sqlite3/*.test.js test/orm/*.test.js

@@ -56,7 +56,7 @@ step "examples/quota-proxy: node --test"
 # that test is skipped, which counts as a failure below.
 PROMTOOL=$(bash examples/quota-proxy/scripts/promtool.sh) || PROMTOOL=
 (cd examples/quota-proxy && PROMTOOL="$PROMTOOL" QUOTA_REPORT_PYTHON="$VENV_PY" QUOTA_READER="$READER" \
-  node --test --test-reporter=spec --test-reporter-destination=stdout \
+  node --test --test-timeout=600000 --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$WORK/node.tap" test/*.test.js)
 rc=$?
 count "$(sed -n 's/^# pass //p' "$WORK/node.tap" | tail -1)" "$(sed -n 's/^# fail //p' "$WORK/node.tap" | tail -1)" "$rc"
@@ -64,7 +64,7 @@ skipped=$(sed -n 's/^# skipped //p' "$WORK/node.tap" | tail -1)
 if [ "${skipped:-0}" -ne 0 ]; then echo "examples: $skipped node test(s) skipped"; failed=$((failed + skipped)); fi
 
 step "examples/tenant-service: node --test"
-(cd examples/tenant-service && node --test --test-reporter=spec --test-reporter-destination=stdout \
+(cd examples/tenant-service && node --test --test-timeout=600000 --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$WORK/tenant.tap" test/*.test.js)
 rc=$?
 count "$(sed -n 's/^# pass //p' "$WORK/tenant.tap" | tail -1)" "$(sed -n 's/^# fail //p' "$WORK/tenant.tap" | tail -1)" "$rc"

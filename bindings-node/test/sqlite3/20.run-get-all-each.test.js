@@ -16,8 +16,12 @@ compare(test, 'run: this.lastID and this.changes, and only when there is a callb
   await settle((done) => db.run('INSERT INTO t (name, n) VALUES (?, ?)', 'd', 4, log.cb('insert', function () { log('this', this.lastID, this.changes, this.sql, Object.keys(this)); done(); })));
   await settle((done) => db.run('UPDATE t SET n = n * 10 WHERE n > ?', 1, log.cb('update', function () { log('this', this.changes, Object.keys(this)); done(); })));
   await settle((done) => db.run('DELETE FROM t WHERE id = 99', log.cb('delete none', function () { log('this', this.changes); done(); })));
-  db.run('INSERT INTO t (name) VALUES (\'e\')');
-  await settle((done) => db.all('SELECT name, n FROM t ORDER BY id', log.cb('all', done)));
+  // serialize(): without it node-sqlite3 may run the SELECT before the
+  // INSERT (parallel mode) and the two logs differ by chance.
+  await settle((done) => db.serialize(() => {
+    db.run('INSERT INTO t (name) VALUES (\'e\')');
+    db.all('SELECT name, n FROM t ORDER BY id', log.cb('all', done));
+  }));
   await settle((done) => db.close(done));
 });
 
