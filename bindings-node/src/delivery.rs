@@ -66,9 +66,25 @@ impl Settled {
     }
 }
 
-/// The doorbell: called with nothing, it makes the JS thread drain the
-/// mailbox. Weak (unreferenced) from the start.
-type Doorbell = ThreadsafeFunction<(), (), (), Status, false, true, 0>;
+/// A doorbell: called from any thread with nothing, it runs its `ring` on
+/// the JS thread (coalesced by Node). Weak (unreferenced) from the start, so
+/// it never keeps the process alive. Pools' completions and events use one.
+pub(crate) type Doorbell = ThreadsafeFunction<(), (), (), Status, false, true, 0>;
+
+/// A [`Doorbell`] named `name` that runs `ring` on the JS thread.
+pub(crate) fn doorbell(
+    env: &Env,
+    name: &str,
+    ring: impl FnMut(&Env) -> Result<()> + Send + 'static,
+) -> Result<Doorbell> {
+    let mut ring = ring;
+    let noop = env.create_function_from_closure::<(), (), _>(name, |_| Ok(()))?;
+    noop.build_threadsafe_function::<()>()
+        .callee_handled::<false>()
+        .weak::<true>()
+        .max_queue_size::<0>()
+        .build_callback(move |ctx| ring(&ctx.env))
+}
 
 /// A pool's way back to JS. Cheap to clone.
 #[derive(Clone)]
@@ -132,16 +148,10 @@ impl Delivery {
         *mailbox.immediate.lock() =
             Some(Immediate { set_immediate: set_immediate.create_ref()?, drain: drain.create_ref()? });
         let for_callback = Arc::clone(&mailbox);
-        let noop = env.create_function_from_closure::<(), (), _>("litepoolDelivered", |_| Ok(()))?;
-        let doorbell: Doorbell = noop
-            .build_threadsafe_function::<()>()
-            .callee_handled::<false>()
-            .weak::<true>()
-            .max_queue_size::<0>()
-            .build_callback(move |ctx| {
-                for_callback.schedule(&ctx.env);
-                Ok(())
-            })?;
+        let doorbell = doorbell(env, "litepoolDelivered", move |env| {
+            for_callback.schedule(env);
+            Ok(())
+        })?;
         mailbox.raw.store(doorbell.raw(), Ordering::Relaxed);
         Ok(Delivery { inner: Arc::new(Inner { mailbox, doorbell }) })
     }

@@ -14,11 +14,12 @@ use std::time::Duration;
 
 use litepool::{CloseReason, LeakReport, PoolEvents, State};
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::{sys, Env};
 use napi_derive::napi;
 use parking_lot::Mutex;
 
+use crate::delivery::{doorbell, Doorbell};
 use crate::pool::Pool;
 
 /// Event kinds, as bits of the listening mask (the same in `lib/index.js`).
@@ -41,9 +42,6 @@ enum Event {
     Leak(&'static str, LeakReport),
     Warning(String),
 }
-
-/// Calls the JS listener with nothing: it drains the mailbox itself.
-type Doorbell = ThreadsafeFunction<(), (), (), Status, false, true, 0>;
 
 /// A pool's events on their way to JS.
 #[derive(Default)]
@@ -205,36 +203,29 @@ impl Pool {
         let relay = Arc::clone(&self.events);
         let for_callback = Arc::clone(&relay);
         let listener_ref = listener.create_ref()?;
-        let noop = env.create_function_from_closure::<(), (), _>("litepoolEvents", |_| Ok(()))?;
-        let doorbell: Doorbell = noop
-            .build_threadsafe_function::<()>()
-            .callee_handled::<false>()
-            .weak::<true>()
-            .max_queue_size::<0>()
-            .build_callback(move |ctx| {
-                let events = std::mem::take(&mut for_callback.inner.lock().queue);
-                let listener = listener_ref.borrow_back(&ctx.env)?;
-                // A listener that throws is reported as Node reports an
-                // exception in an event handler (uncaught), after the rest
-                // of the batch went out.
-                let mut first_error = None;
-                for event in events {
-                    let mut scope = std::ptr::null_mut();
-                    // SAFETY: on the JS thread; the scope is closed right after.
-                    let opened =
-                        unsafe { sys::napi_open_handle_scope(ctx.env.raw(), &mut scope) } == sys::Status::napi_ok;
-                    let out = to_js(&ctx.env, event)
-                        .and_then(|(name, payload)| listener.call(FnArgs::from((name.to_owned(), payload.raw()))));
-                    if opened {
-                        // SAFETY: the scope opened above, on this thread.
-                        unsafe { sys::napi_close_handle_scope(ctx.env.raw(), scope) };
-                    }
-                    if let (Err(e), None) = (out, &first_error) {
-                        first_error = Some(e);
-                    }
+        let doorbell = doorbell(&env, "litepoolEvents", move |env| {
+            let events = std::mem::take(&mut for_callback.inner.lock().queue);
+            let listener = listener_ref.borrow_back(env)?;
+            // A listener that throws is reported as Node reports an
+            // exception in an event handler (uncaught), after the rest
+            // of the batch went out.
+            let mut first_error = None;
+            for event in events {
+                let mut scope = std::ptr::null_mut();
+                // SAFETY: on the JS thread; the scope is closed right after.
+                let opened = unsafe { sys::napi_open_handle_scope(env.raw(), &mut scope) } == sys::Status::napi_ok;
+                let out = to_js(env, event)
+                    .and_then(|(name, payload)| listener.call(FnArgs::from((name.to_owned(), payload.raw()))));
+                if opened {
+                    // SAFETY: the scope opened above, on this thread.
+                    unsafe { sys::napi_close_handle_scope(env.raw(), scope) };
                 }
-                first_error.map_or(Ok(()), Err)
-            })?;
+                if let (Err(e), None) = (out, &first_error) {
+                    first_error = Some(e);
+                }
+            }
+            first_error.map_or(Ok(()), Err)
+        })?;
         relay.inner.lock().doorbell = Some(Arc::new(doorbell));
         relay.mask.store(mask, Relaxed);
         Ok(())
