@@ -33,8 +33,25 @@ def _run_in_fork(fn):
             traceback.print_exc()
         finally:
             os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
+    return _wait_child(pid)
+
+
+def _wait_child(pid, timeout=60.0):
+    """The child's exit code; a child still running after `timeout` seconds
+    (hung on a lock a parent thread held at the fork) is killed and fails
+    the test instead of hanging the suite."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail(f"the forked child hung for {timeout:.0f} s")
+        time.sleep(0.005)
 
 
 def test_os_fork_child_uses_fresh_connections(pool):
@@ -86,7 +103,12 @@ def test_multiprocessing_with_fork(pool, processes):
     children = [ctx.Process(target=_child_work, args=(queue,)) for _ in range(processes)]
     for c in children:
         c.start()
-    results = [queue.get(timeout=30) for _ in children]
+    try:
+        results = [queue.get(timeout=30) for _ in children]
+    except BaseException:
+        for c in children:
+            c.kill()
+        raise
     for c in children:
         c.join(timeout=30)
         assert c.exitcode == 0
