@@ -108,15 +108,16 @@ export declare class DatabaseHandle {
   sessionCall(op: number, sql: string | SqlText, params?: unknown): Promise<[any, number]>
   /**
    * Where `each` rows go: `listener(id, rows)` on the JS thread, for every
-   * `each` call of this handle (one threadsafe function, made once).
+   * `each` call of this handle (one reference, made once).
    */
   setRowsListener(listener: (id: number, rows: Record<string, unknown>[]) => void): void
   /**
    * `each`: an all-rows call whose rows go to the rows listener, tagged
    * `id`, in batches while the statement steps (every millisecond or 256
-   * rows); resolves with `[rows sent, error or null]` — a last batch may
-   * arrive after it, so count. On the session when `session` is true
-   * (then `[[count, error], flags]`).
+   * rows), through the pool's delivery: before the call settles, and a
+   * turn of the event loop runs a bounded share of them (one JS callback
+   * per row). Resolves with `[rows sent, error or null]`. On the session
+   * when `session` is true (then `[[count, error], flags]`).
    */
   each(sql: string | SqlText, params: unknown, id: number, session: boolean): Promise<any>
   /**

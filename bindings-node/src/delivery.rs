@@ -44,6 +44,26 @@ struct RawDeferred(sys::napi_deferred);
 // `settle_now`, from the doorbell's callback); other threads merely move it.
 unsafe impl Send for RawDeferred {}
 
+/// Work for the JS thread that settles no promise: an `each` call's rows for
+/// its listener. Errors it returns become uncaught exceptions.
+pub(crate) type Notice = Box<dyn for<'env> FnOnce(&'env Env) -> Result<()> + Send>;
+
+/// What waits in the mailbox, in the order posted.
+enum Post {
+    Settled(Settled),
+    /// A notice and its cost toward a turn's share.
+    Notice(usize, Notice),
+}
+
+impl Post {
+    fn cost(&self) -> usize {
+        match self {
+            Post::Settled(s) => s.cost(),
+            Post::Notice(cost, _) => *cost,
+        }
+    }
+}
+
 /// A settled call on its way to the JS thread.
 struct Settled {
     deferred: RawDeferred,
@@ -100,7 +120,7 @@ struct Inner {
 /// Shared by the delivery and the doorbell's callback (which must not own
 /// the delivery: the delivery owns the doorbell).
 struct Mailbox {
-    settled: Mutex<Vec<Settled>>,
+    settled: Mutex<Vec<Post>>,
     /// Promises not yet settled. Read and written on the JS thread only:
     /// the doorbell is referenced while this is above zero.
     in_flight: AtomicUsize,
@@ -194,10 +214,16 @@ impl Delivery {
         Ok((Pending { deferred: Some(RawDeferred(deferred)), delivery: self.clone(), in_flight: None }, promise))
     }
 
-    fn post(&self, settled: Settled) {
+    /// Runs `notice` on the JS thread after what was posted before it, in a
+    /// turn's share as `cost` rows. Call from any thread.
+    pub fn notify(&self, cost: usize, notice: Notice) {
+        self.post(Post::Notice(cost, notice));
+    }
+
+    fn post(&self, post: Post) {
         let mut box_ = self.inner.mailbox.settled.lock();
         let ring = box_.is_empty();
-        box_.push(settled);
+        box_.push(post);
         drop(box_);
         if ring {
             // Non-blocking into an unbounded queue: fails only while Node
@@ -246,7 +272,7 @@ impl Mailbox {
                 .count()
                 .clamp(1, settled.len().max(1))
                 .min(settled.len());
-            let batch: Vec<Settled> = settled.drain(..take).collect();
+            let batch: Vec<Post> = settled.drain(..take).collect();
             (batch, !settled.is_empty())
         };
         self.settle_all(env, batch);
@@ -259,20 +285,52 @@ impl Mailbox {
         self.settle_all(env, batch);
     }
 
-    fn settle_all(&self, env: &Env, batch: Vec<Settled>) {
-        let count = batch.len();
-        let mut shapes = self.shapes.lock();
-        for settled in batch {
-            if let Some(n) = &settled.in_flight {
-                n.fetch_sub(1, Ordering::Relaxed);
+    fn settle_all(&self, env: &Env, batch: Vec<Post>) {
+        let mut count = 0;
+        for post in batch {
+            match post {
+                Post::Settled(settled) => {
+                    count += 1;
+                    if let Some(n) = &settled.in_flight {
+                        n.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    settle_now(env, settled.deferred.0, settled.result, &mut self.shapes.lock());
+                }
+                Post::Notice(_, notice) => run_notice(env, notice),
             }
-            settle_now(env, settled.deferred.0, settled.result, &mut shapes);
         }
-        drop(shapes);
         if count > 0 && self.in_flight.fetch_sub(count, Ordering::Relaxed) == count {
             // SAFETY: on the JS thread, from the doorbell's own callback, so it is alive.
             unsafe { sys::napi_unref_threadsafe_function(env.raw(), self.raw.load(Ordering::Relaxed)) };
         }
+    }
+}
+
+/// Runs `notice` on the JS thread in its own handle scope; what it throws is
+/// reported as an uncaught exception and the next posts still run.
+fn run_notice(env: &Env, notice: Notice) {
+    let mut scope = std::ptr::null_mut();
+    // SAFETY: on the JS thread; the scope is closed below.
+    let opened = unsafe { sys::napi_open_handle_scope(env.raw(), &mut scope) } == sys::Status::napi_ok;
+    if let Err(e) = notice(env) {
+        let mut pending = std::ptr::null_mut();
+        // SAFETY: on the JS thread; clears the exception a JS callee left
+        // pending (or gets undefined), then hands it (or `e`) to Node's
+        // uncaught-exception handling.
+        unsafe {
+            let mut is_pending = false;
+            sys::napi_is_exception_pending(env.raw(), &mut is_pending);
+            if is_pending {
+                sys::napi_get_and_clear_last_exception(env.raw(), &mut pending);
+            } else {
+                pending = JsError::from(e).into_value(env.raw());
+            }
+            sys::napi_fatal_exception(env.raw(), pending);
+        }
+    }
+    if opened {
+        // SAFETY: opened above on this thread.
+        unsafe { sys::napi_close_handle_scope(env.raw(), scope) };
     }
 }
 
@@ -328,7 +386,7 @@ impl Pending {
     /// Settles the promise with `result` (converted to JS on the JS thread).
     pub fn settle(mut self, result: std::result::Result<Value, Failure>) {
         if let Some(deferred) = self.deferred.take() {
-            self.delivery.post(Settled { deferred, result, in_flight: self.in_flight.take() });
+            self.delivery.post(Post::Settled(Settled { deferred, result, in_flight: self.in_flight.take() }));
         }
     }
 
@@ -349,7 +407,8 @@ impl Pending {
 impl Drop for Pending {
     fn drop(&mut self) {
         if let Some(deferred) = self.deferred.take() {
-            self.delivery.post(Settled { deferred, result: Err(Failure::Lost), in_flight: self.in_flight.take() });
+            let result = Err(Failure::Lost);
+            self.delivery.post(Post::Settled(Settled { deferred, result, in_flight: self.in_flight.take() }));
         }
     }
 }

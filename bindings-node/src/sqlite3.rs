@@ -49,10 +49,8 @@ fn op_of(code: u32) -> Op {
     }
 }
 
-/// A batch of `each` rows: the call's id, column names, rows.
-type Batch = (u32, Arc<[String]>, Vec<Vec<Value>>);
-/// Calls `listener(id, rows)` on the JS thread.
-type RowsFn = ThreadsafeFunction<Batch, (), FnArgs<(u32, sys::napi_value)>, Status, false, true, 0>;
+/// `listener(id, rows)`, the Database's receiver of `each` rows.
+type RowsListener = FunctionRef<FnArgs<(u32, sys::napi_value)>, ()>;
 
 /// The node-sqlite3 drop-in's handle on the pool for one `Database`.
 #[napi]
@@ -65,7 +63,7 @@ pub struct DatabaseHandle {
     session: Arc<Mutex<Option<SessionQueue>>>,
     read_only: bool,
     /// Where `each` rows go (`setRowsListener`).
-    rows: Mutex<Option<Arc<RowsFn>>>,
+    rows: Mutex<Option<Arc<RowsListener>>>,
 }
 
 #[napi]
@@ -148,31 +146,19 @@ impl DatabaseHandle {
     }
 
     /// Where `each` rows go: `listener(id, rows)` on the JS thread, for every
-    /// `each` call of this handle (one threadsafe function, made once).
+    /// `each` call of this handle (one reference, made once).
     #[napi(ts_args_type = "listener: (id: number, rows: Record<string, unknown>[]) => void")]
     pub fn set_rows_listener(&self, listener: Function<FnArgs<(u32, sys::napi_value)>, ()>) -> Result<()> {
-        let rows_fn: RowsFn =
-            listener.build_threadsafe_function::<Batch>().callee_handled::<false>().weak::<true>().build_callback(
-                |ctx: ThreadsafeCallContext<Batch>| {
-                    let raw = ctx.env.raw();
-                    let (id, columns, rows) = ctx.value;
-                    let keys = columns
-                        .iter()
-                        // SAFETY: creating strings on the JS thread, in the callback's scope.
-                        .map(|c| unsafe { String::to_napi_value(raw, c.clone()) })
-                        .collect::<Result<Vec<_>>>()?;
-                    Ok(FnArgs::from((id, rows_array(raw, &keys, rows, false)?)))
-                },
-            )?;
-        *self.rows.lock() = Some(Arc::new(rows_fn));
+        *self.rows.lock() = Some(Arc::new(listener.create_ref()?));
         Ok(())
     }
 
     /// `each`: an all-rows call whose rows go to the rows listener, tagged
     /// `id`, in batches while the statement steps (every millisecond or 256
-    /// rows); resolves with `[rows sent, error or null]` — a last batch may
-    /// arrive after it, so count. On the session when `session` is true
-    /// (then `[[count, error], flags]`).
+    /// rows), through the pool's delivery: before the call settles, and a
+    /// turn of the event loop runs a bounded share of them (one JS callback
+    /// per row). Resolves with `[rows sent, error or null]`. On the session
+    /// when `session` is true (then `[[count, error], flags]`).
     #[napi(
         ts_args_type = "sql: string | SqlText, params: unknown, id: number, session: boolean",
         ts_return_type = "Promise<any>"
@@ -185,15 +171,31 @@ impl DatabaseHandle {
         id: u32,
         session: bool,
     ) -> Result<Unknown<'env>> {
-        let Some(rows_fn) = self.rows.lock().clone() else {
+        let Some(listener) = self.rows.lock().clone() else {
             return Err(crate::error::type_error(env, "each() before setRowsListener()"));
         };
         let sent = Arc::new(AtomicU32::new(0));
         let counter = Arc::clone(&sent);
+        let delivery = self.delivery.clone();
         let sink = RowSink(Arc::new(move |columns: &[Column], rows: Vec<Vec<Value>>| {
             counter.fetch_add(u32::try_from(rows.len()).unwrap_or(u32::MAX), Relaxed);
-            let names: Arc<[String]> = columns.iter().map(|c| c.name.clone()).collect();
-            let _ = rows_fn.call((id, names, rows), ThreadsafeFunctionCallMode::NonBlocking);
+            let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+            let listener = Arc::clone(&listener);
+            // A row costs a JS callback, a result of `all` an eighth of one.
+            let cost = 1 + rows.len();
+            delivery.notify(
+                cost,
+                Box::new(move |env: &Env| {
+                    let raw = env.raw();
+                    let keys = names
+                        .into_iter()
+                        // SAFETY: creating strings on the JS thread, in the notice's scope.
+                        .map(|c| unsafe { String::to_napi_value(raw, c) })
+                        .collect::<Result<Vec<_>>>()?;
+                    let rows = rows_array(raw, &keys, rows, false)?;
+                    listener.borrow_back(env)?.call(FnArgs::from((id, rows)))
+                }),
+            );
         }));
         let call = self.call_of(env, 2, sql, params)?.sink(sink);
         let (pending, promise) = self.delivery.promise(env)?;

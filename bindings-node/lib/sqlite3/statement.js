@@ -7,6 +7,7 @@
 // `get()` steps through the rows (fetched at the first `get`). The one-call
 // methods (`db.run/get/all/each/map`) prepare and run in one call.
 const EventEmitter = require('node:events');
+const { AsyncResource } = require('node:async_hooks');
 const { Database, OP, invoke, hide } = require('./database');
 
 /** With an op code: bind only the values that fit (src/sqlite3.rs). */
@@ -395,13 +396,15 @@ Statement.prototype._each = function _each(params, callback, completed, then, pr
     else if (stmt._queue) stmt._done = true;
     then();
   };
-  const onRows = (rows) => {
+  // Rows arrive through the pool's delivery (no async context of their
+  // own): run them in this call's.
+  const onRows = AsyncResource.bind((rows) => {
     for (const row of rows) {
       received++;
       if (typeof callback === 'function') invoke(callback, stmt, null, row);
     }
     finish();
-  };
+  });
   const db = this._db;
   const id = db._rowsFor(onRows);
   const done = then;

@@ -47,6 +47,9 @@ test('AsyncLocalStorage: every callback of the drop-in runs in its call\'s conte
   }
   calls.push(call('exec', (done) => db.exec('SELECT 1', () => { note('exec')(); done(); })));
   calls.push(call('each', (done) => db.each('SELECT x FROM t', () => note('each')(), () => { note('each')(); done(); })));
+  // A second each from another context on the same Database: its rows run
+  // in its own context, not the first call's.
+  calls.push(call('each again', (done) => db.each('SELECT x FROM t', () => note('each again')(), () => { note('each again')(); done(); })));
   calls.push(call('serialized', (done) => db.serialize(() => db.get('SELECT 1', () => { note('serialized')(); done(); }))));
   calls.push(call('wait', (done) => db.wait(() => { note('wait')(); done(); })));
   await Promise.all(calls);
