@@ -243,7 +243,7 @@ impl Connection {
         parameters: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
         let params = map(py, to_params(parameters))?;
-        let produced = self.run(py, &Call::new(litepool::sql::Op::All, sql).params(params))?;
+        let produced = self.run(py, &Call::new(litepool::sql::Op::All, sql).params(params).undescribed())?;
         rows::rows_list(py, produced.rows)
     }
 

@@ -38,21 +38,26 @@ impl Wake for Unparker {
 /// wake-ups. Call it *detached* (inside `py.detach`).
 pub fn wait_detached<T>(future: impl Future<Output = litepool::Result<T>>) -> Outcome<T> {
     let mut future = pin!(future);
-    let waker = Waker::from(Arc::new(Unparker(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut slice_end = Instant::now() + SLICE;
-    loop {
-        if let Poll::Ready(result) = future.as_mut().poll(&mut cx) {
-            return result.map_err(Failure::Pool);
+    // One waker per thread, made once: most calls never wait, and those
+    // that do clone it.
+    thread_local!(static WAKER: Waker = Waker::from(Arc::new(Unparker(thread::current()))));
+    WAKER.with(|waker| {
+        let mut cx = Context::from_waker(waker);
+        let mut slice_end = None;
+        loop {
+            if let Poll::Ready(result) = future.as_mut().poll(&mut cx) {
+                return result.map_err(Failure::Pool);
+            }
+            let now = Instant::now();
+            let end = *slice_end.get_or_insert(now + SLICE);
+            if now >= end {
+                // A signal handler that raises ends the wait; dropping the
+                // future leaves the queue and returns any granted connection.
+                Python::attach(|py| py.check_signals()).map_err(Failure::Python)?;
+                slice_end = Some(Instant::now() + SLICE);
+            } else {
+                thread::park_timeout(end - now);
+            }
         }
-        let now = Instant::now();
-        if now >= slice_end {
-            // A signal handler that raises ends the wait; dropping the
-            // future leaves the queue and returns any granted connection.
-            Python::attach(|py| py.check_signals()).map_err(Failure::Python)?;
-            slice_end = Instant::now() + SLICE;
-        } else {
-            thread::park_timeout(slice_end - now);
-        }
-    }
+    })
 }

@@ -146,3 +146,30 @@ def test_every_option_of_the_table_is_accepted_by_pool(db_path):
     options = {o["name"]: samples.get(o["kind"], texts.get(o["name"])) for o in litepool.pool_options()}
     with litepool.Pool(db_path, **options) as pool:
         assert pool.query("SELECT 1") == [(1,)]
+
+
+def test_the_same_sql_on_two_pools_from_one_thread_reads_each_pools_file(tmp_path):
+    # A thread keeps its recent one-shot SQL per pool (sql_for): the same
+    # text sent to two pools, over more texts than it keeps, runs on each.
+    a = litepool.Pool(str(tmp_path / "a.db"))
+    b = litepool.Pool(str(tmp_path / "b.db"))
+    try:
+        for pool, name in ((a, "a"), (b, "b")):
+            pool.executescript(f"CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('{name}');")
+        for i in range(40):
+            assert a.query("SELECT v FROM t") == [("a",)]
+            assert b.query("SELECT v FROM t") == [("b",)]
+            assert a.query(f"SELECT v, {i} FROM t") == [("a", i)]
+            b.execute("UPDATE t SET v = ?", (f"b{i}",))
+            assert b.query("SELECT v FROM t") == [(f"b{i}",)]
+            b.execute("UPDATE t SET v = 'b'")
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_repeated_query_sees_a_schema_change(pool):
+    pool.executescript("CREATE TABLE s (x); INSERT INTO s VALUES (1);")
+    assert pool.query("SELECT * FROM s") == [(1,)]
+    pool.executescript("ALTER TABLE s ADD COLUMN y DEFAULT 2;")
+    assert pool.query("SELECT * FROM s") == [(1, 2)]

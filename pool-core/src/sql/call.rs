@@ -133,6 +133,11 @@ pub struct Call {
     /// With [`Op::All`]: rows go to this sink in batches while the
     /// statement steps, instead of into [`Produced::rows`]. Defaults to none.
     pub sink: Option<RowSink>,
+    /// Whether [`Produced::columns`] is filled. Defaults to `true`; a caller
+    /// that reads rows by position turns it off (a column's name and declared
+    /// type cost two allocations on every call). A sink gets the columns
+    /// either way.
+    pub describe: bool,
 }
 
 /// Receives an [`Op::All`] call's rows in batches as they are stepped
@@ -168,7 +173,15 @@ impl Call {
             context: None,
             sink: None,
             timeout: None,
+            describe: true,
         }
+    }
+
+    /// Without [`Produced::columns`] (see [`Call::describe`]).
+    #[must_use]
+    pub fn undescribed(mut self) -> Call {
+        self.describe = false;
+        self
     }
 
     /// With the caller's settings and hooks.

@@ -308,7 +308,7 @@ fn run_rows(lease: &PooledConnection, stmt: Option<&mut Statement<'_>>, call: &C
         }
         changes += stepped?;
     }
-    let columns = columns(stmt);
+    let columns = if call.describe { columns(stmt) } else { Vec::new() };
     Ok(Produced { columns, rows, changes, last_insert_rowid: lease.last_insert_rowid(), read_only, stateful: false })
 }
 
