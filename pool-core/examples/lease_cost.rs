@@ -1,7 +1,8 @@
 //! The cost of one lease, for instruction counting (`benches/instructions.sh`
 //! runs it under callgrind at two commits): `lease_cost get N` leases and
 //! returns a connection N times; `lease_cost select N` also runs a cached
-//! point select on it. Uses only API that has been stable since 0.1, so the
+//! point select on it; `lease_cost held N` runs that select N times on one
+//! lease held throughout (the floor). Uses only API that has been stable since 0.1, so the
 //! same file builds at older commits. Prints the wall time per operation.
 use litepool::rusqlite::Connection;
 
@@ -20,6 +21,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pool = litepool::Pool::new(&path, litepool::PoolConfig::default().max_size(4).min_idle(4))?;
     std::thread::sleep(std::time::Duration::from_millis(100));
     let start = std::time::Instant::now();
+    if mode == "held" {
+        let conn = pool.get()?;
+        for i in 0..n {
+            let mut st = conn.prepare_cached("SELECT name, quota FROM users WHERE id = ?1")?;
+            let _: (String, i64) = st.query_row([(i % 10000 + 1) as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        }
+        println!("{:.0} ns/op", start.elapsed().as_nanos() as f64 / n.max(1) as f64);
+        return Ok(());
+    }
     for i in 0..n {
         let conn = pool.get()?;
         if mode == "select" {
