@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
+use litepool::sql::Sql;
 use litepool::{Lane, OptionKind, OptionValue, PoolConfig, OPTIONS};
 use napi::bindgen_prelude::*;
-use napi::{Env, ValueType};
+use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 
 use crate::error::{range_error, to_js_error, type_error, Failure};
@@ -384,6 +385,31 @@ pub fn path_arg(env: &Env, path: Unknown) -> Result<String> {
         return Err(type_error(env, "Expected the \"path\" argument to be a non-empty string"));
     }
     Ok(path)
+}
+
+/// Reads an `sql` argument as `pool`'s shared [`Sql`] for it (see
+/// `Pool::sql`): a text this thread sent recently costs no allocation, its
+/// bytes read into a buffer on the stack.
+pub fn pooled_sql(env: &Env, pool: &litepool::Pool, sql: Unknown) -> Result<Sql> {
+    if sql.get_type()? != ValueType::String {
+        return Err(type_error(env, "Expected the \"sql\" argument to be a string"));
+    }
+    let mut buf = [0u8; 512];
+    let mut written = 0usize;
+    // SAFETY: a string value on its env; napi writes at most `buf.len() - 1`
+    // bytes (whole characters) and a NUL into `buf`, and their count into
+    // `written`.
+    let status = unsafe {
+        sys::napi_get_value_string_utf8(env.raw(), sql.raw(), buf.as_mut_ptr().cast(), buf.len(), &mut written)
+    };
+    if status == sys::Status::napi_ok && written < buf.len() - 1 {
+        if let Ok(text) = std::str::from_utf8(&buf[..written]) {
+            return Ok(pool.sql(text));
+        }
+    }
+    // Longer (or possibly cut short): read it whole.
+    // SAFETY: get_type() said string.
+    Ok(pool.sql(&unsafe { sql.cast::<String>() }?))
 }
 
 /// Reads an `sql` argument.

@@ -12,7 +12,9 @@ use crate::call::{call_async, rules};
 use crate::connection::NewConnection;
 use crate::delivery::{Delivery, Value};
 use crate::error::{range_error, to_js_error, type_error, Failure};
-use crate::options::{parse_acquire_options, parse_pool_options, parse_query_options, path_arg, sql_arg, Parsed};
+use crate::options::{
+    parse_acquire_options, parse_pool_options, parse_query_options, path_arg, pooled_sql, sql_arg, Parsed,
+};
 use crate::statement::Statement;
 use crate::sync_call::run_sync;
 use crate::values::params_from_js;
@@ -577,7 +579,7 @@ impl Pool {
     }
 
     fn call_of(&self, env: &Env, op: Op, sql: Unknown, params: Option<Unknown>) -> Result<Call> {
-        let sql = sql_arg(env, sql)?;
+        let sql = pooled_sql(env, &self.inner, sql)?;
         let params = if op == Op::Script { Params::None } else { params_from_js(env, params)? };
         Ok(Call::new(op, sql).params(params).rules(rules(self.strict)))
     }

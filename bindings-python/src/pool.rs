@@ -3,9 +3,8 @@
 //! releases the GIL and answers Ctrl-C. One-shot calls are the core's
 //! `Pool::call_async` (routing, the write lane, one deadline), polled here.
 
-use std::cell::RefCell;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 
 use litepool::sql::{Call, Op, Params, Produced, Sql};
@@ -52,31 +51,6 @@ fn op_from(name: &str) -> Outcome<Op> {
     }
 }
 
-/// How many SQL texts a thread keeps for [`sql_for`].
-const RECENT_SQL: usize = 16;
-
-thread_local! {
-    /// This thread's recent one-shot SQL, newest first, with the pool's id.
-    static RECENT: RefCell<Vec<(u64, Sql)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// `text` as the core's shared [`Sql`], the same one each time this thread
-/// sends it to `pool` again: not copied, and routed by what the pool
-/// learned about it (carried on the `Sql`) rather than by a look-up under
-/// the pool's route lock.
-fn sql_for(pool: u64, text: &str) -> Sql {
-    RECENT.with(|recent| {
-        let mut recent = recent.borrow_mut();
-        if let Some((_, sql)) = recent.iter().find(|(id, sql)| *id == pool && sql.as_str() == text) {
-            return sql.clone();
-        }
-        let sql = Sql::new(text);
-        recent.truncate(RECENT_SQL - 1);
-        recent.insert(0, (pool, sql.clone()));
-        sql
-    })
-}
-
 /// A one-shot call whose outcome [`outcome`] shapes: query rows are tuples,
 /// so no column names are read (execute's `rowcount` needs them).
 fn one_shot(op: Op, sql: Sql, params: Params) -> Call {
@@ -120,8 +94,6 @@ fn aio(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
 #[pyclass(frozen, module = "litepool._native", name = "Pool")]
 pub struct Pool {
     pub(crate) inner: litepool::Pool,
-    /// Unique in the process: keys this thread's recent SQL ([`sql_for`]).
-    id: u64,
     path: String,
     /// A trace hook is set: acquires pass the Python stack as their site.
     pub(crate) traced: AtomicBool,
@@ -160,7 +132,7 @@ impl Pool {
     ) -> PyResult<Py<PyAny>> {
         let params = map(py, to_params(parameters))?;
         let opts = self.options(py, Lane::Any, tenant, wait)?;
-        let call = one_shot(op, sql_for(self.id, sql), params);
+        let call = one_shot(op, self.inner.sql(sql), params);
         let produced = map(py, py.detach(|| wait_detached(self.inner.call_async(opts, call))))?;
         outcome(py, sql, op, produced)
     }
@@ -480,7 +452,7 @@ impl Pool {
         let op = map(py, op_from(op))?;
         let params = map(py, to_params(parameters))?;
         let opts = self.options(py, Lane::Any, tenant, Wait { timeout, deadline })?;
-        let call = one_shot(op, sql_for(self.id, &sql), params);
+        let call = one_shot(op, self.inner.sql(&sql), params);
         let sender = mailbox.sender();
         let done = move |result: litepool::Result<Produced>| {
             let build: Build = Box::new(move |py| match result {
@@ -615,9 +587,7 @@ impl Pool {
                 builder.build()
             }
         });
-        static IDS: AtomicU64 = AtomicU64::new(0);
-        let inner = map(py, inner.map_err(Failure::Pool))?;
-        Ok(Pool { inner, id: IDS.fetch_add(1, Relaxed), path: display, traced: AtomicBool::new(false) })
+        Ok(Pool { inner: map(py, inner.map_err(Failure::Pool))?, path: display, traced: AtomicBool::new(false) })
     }
 }
 

@@ -12,6 +12,8 @@
 //!   with the transaction rules in one place (`session.rs`).
 //! - [`LazySession`]: a long-lived client that leases per transaction and
 //!   pins its lease while the program has changed the connection (`lazy.rs`).
+//! - [`Pool::sql`](crate::Pool::sql): a thread's recent SQL texts as shared
+//!   [`Sql`], for bindings that get SQL as a string on every call (`recent.rs`).
 //! - [`Executor`]: the pool's worker threads for calls off the caller's thread.
 //! - [`CallContext`]: a caller's busy timeout, limits, hooks and interrupt,
 //!   carried by its calls onto whichever connection runs them.
@@ -30,6 +32,7 @@ pub(crate) mod group;
 pub(crate) mod group_queue;
 pub(crate) mod lazy;
 pub(crate) mod params;
+pub(crate) mod recent;
 pub(crate) mod route;
 pub(crate) mod routes;
 pub(crate) mod rowbuf;
