@@ -43,6 +43,8 @@ pub struct Handle {
     orphans: Mutex<Vec<StreamId>>,
     /// The last `cursor.description` built, reused while the columns match.
     description: Mutex<Option<(Vec<Column>, Py<PyAny>)>>,
+    /// The pool, for its shared SQL texts (`Pool::sql`).
+    pool: litepool::Pool,
 }
 
 fn closed() -> Failure {
@@ -257,6 +259,7 @@ impl Handle {
             trace: Mutex::new(None),
             orphans: Mutex::new(Vec::new()),
             description: Mutex::new(None),
+            pool: pool.get().inner.clone(),
         })
     }
 
@@ -283,7 +286,7 @@ impl Handle {
             return map(py, Err(programming("the query contains a null character")));
         }
         let params = map(py, to_params(parameters, || me.param_names(py, text)))?;
-        let call = Call::new(Op::All, text).params(params);
+        let call = Call::new(Op::All, me.pool.sql(text)).params(params);
         let opened: Opened = me.with(py, |lazy| {
             let s = session(lazy)?;
             check_length(s, text)?;
