@@ -120,3 +120,43 @@ def test_multiprocessing_with_fork(pool, processes):
     queue.join_thread()
     assert pool.query("SELECT count(*) FROM kv WHERE k LIKE 'child-%'") == [(processes,)]
     _POOL = None
+
+
+def test_forks_while_parent_threads_lease_do_not_hang_the_children(db_path):
+    # Regression (a child hung in make test, then here): a fork while a
+    # thread of the parent held the pool's books (leasing or returning), or
+    # while its housekeeper was going to sleep or waking, left that lock held
+    # in the child for good, and the child's first query hung. Two parent
+    # threads lease and return the one connection as fast as they can (the
+    # one that queues kicks the housekeeper, which wakes every millisecond
+    # anyway) while the test forks children that query. The threads run no
+    # SQL: a lock inside SQLite held at a fork is SQLite's to keep (see
+    # README, "fork").
+    import threading
+
+    with litepool.Pool(db_path, max_size=1, min_idle=1, housekeeping_period=0.001) as pool:
+        pool.query("SELECT 1")
+        stop = threading.Event()
+
+        def lease_and_return():
+            while not stop.is_set():
+                with pool.connection():
+                    pass
+
+        threads = [threading.Thread(target=lease_and_return) for _ in range(2)]
+        for t in threads:
+            t.start()
+        try:
+            for _ in range(150):
+                pid = os.fork()
+                if pid == 0:
+                    code = 1
+                    try:
+                        code = 0 if pool.query("SELECT 2") == [(2,)] else 3
+                    finally:
+                        os._exit(code)
+                assert _wait_child(pid, timeout=float(os.environ.get("FORK_CHILD_WAIT", "10"))) == 0
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()

@@ -201,7 +201,7 @@ impl Shared {
     /// for a connection. Out of line: the direct path never comes here.
     fn enqueue(
         &self,
-        mut int: parking_lot::MutexGuard<'_, crate::slots::Slots>,
+        mut int: crate::books::BooksGuard<'_>,
         deadline: &mut Deadline,
         blocking: bool,
         tenant: Option<&Tenant>,

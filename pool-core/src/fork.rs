@@ -1,13 +1,26 @@
-//! Fork detection without a system call per acquire.
+//! Fork detection without a system call per acquire, and the books kept
+//! whole across a fork.
 //!
 //! `getpid()` is a real system call (about 200 ns in a VM), too dear for
 //! every acquire. Instead a `pthread_atfork` child handler bumps a process-
 //! wide generation; the pool compares one atomic per acquire and, when it
 //! changed, confirms with `getpid()` and forgets the parent's connections.
+//!
+//! The child's first acquire then locks the pool's books: if another thread
+//! of the parent held them at the fork, they stayed locked in the child for
+//! good and it hung (Python `test_60_fork`, a thread of the parent querying
+//! while the test forked). So the prepare handler takes every live pool's
+//! books in the forking thread, which leaves no other thread holding them
+//! at the fork, and the parent and child handlers release them (`books.rs`).
 #![allow(unsafe_code)]
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Once;
+use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use crate::books::BooksGuard;
+use crate::shared::Shared;
 
 use std::sync::atomic::AtomicBool;
 
@@ -16,18 +29,93 @@ static REGISTER: Once = Once::new();
 /// Set when the handler could not be installed: then every check asks getpid().
 static UNWATCHED: AtomicBool = AtomicBool::new(false);
 
+/// Every pool opened in this process (dead ones pruned as pools register).
+static POOLS: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+
+/// How long the prepare handler waits for one pool's books before it forks
+/// without holding them (a thread that forks from inside a pool's own
+/// critical section, or a lock cycle: the child may then hang as before).
+const PREPARE_WAIT: Duration = Duration::from_secs(1);
+
+/// What the forking thread holds across a fork: the registry, and each
+/// pool's books with the pool they belong to.
+struct Held {
+    registry: Option<MutexGuard<'static, Vec<Weak<Shared>>>>,
+    books: Vec<(BooksGuard<'static>, Arc<Shared>)>,
+}
+
+thread_local! {
+    static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
+}
+
+/// Keeps `shared`'s books whole across forks from now on.
+pub(crate) fn register(shared: &Arc<Shared>) {
+    let mut pools = POOLS.lock().unwrap_or_else(PoisonError::into_inner);
+    pools.retain(|p| p.strong_count() > 0);
+    pools.push(Arc::downgrade(shared));
+}
+
+/// Locks `shared`'s books within [`PREPARE_WAIT`], or gives up.
+fn lock_books(shared: &Arc<Shared>) -> Option<BooksGuard<'static>> {
+    let until = Instant::now() + PREPARE_WAIT;
+    loop {
+        // SAFETY: the guard borrows `shared.slots`; it is stored next to a
+        // clone of `shared` (in `Held`) and dropped before that clone, so
+        // the books outlive it.
+        let books: &'static crate::books::Books = unsafe { &*std::ptr::addr_of!(shared.slots) };
+        if let Some(guard) = books.try_lock() {
+            return Some(guard);
+        }
+        if Instant::now() >= until {
+            return None;
+        }
+        std::thread::yield_now();
+    }
+}
+
+extern "C" fn before_fork() {
+    // Runs in the forking thread before fork(): ordinary code is allowed.
+    let registry = POOLS.lock().unwrap_or_else(PoisonError::into_inner);
+    let pools: Vec<Arc<Shared>> = registry.iter().filter_map(Weak::upgrade).collect();
+    let mut books = Vec::with_capacity(pools.len());
+    for shared in pools {
+        if let Some(guard) = lock_books(&shared) {
+            books.push((guard, shared));
+        }
+    }
+    HELD.with(|held| *held.borrow_mut() = Some(Held { registry: Some(registry), books }));
+}
+
+/// After the fork, in either process (the forking thread, which holds
+/// them): releases the books, then the registry.
+fn release_held() {
+    let held = HELD.with(|held| held.borrow_mut().take());
+    if let Some(mut held) = held {
+        // Each guard unlocks before its pool's clone drops (tuple order).
+        held.books.clear();
+        held.registry.take();
+    }
+}
+
+extern "C" fn in_parent() {
+    release_held();
+}
+
 extern "C" fn in_child() {
-    // Only an atomic increment: async-signal-safe, as a fork handler must be.
     GENERATION.fetch_add(1, Relaxed);
+    // Unlocking a std mutex is an atomic swap (and a futex wake when it had
+    // waiters: a syscall on its own word, no process-wide table), and glibc
+    // keeps malloc usable in the child.
+    release_held();
 }
 
 /// Installs the fork handler once per process.
 pub(crate) fn watch() {
     REGISTER.call_once(|| {
-        // SAFETY: `in_child` is a plain `extern "C"` function that only
-        // touches a static atomic; passing `None` for the prepare/parent
-        // handlers is allowed by POSIX. The call has no other preconditions.
-        let rc = unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+        // SAFETY: the three handlers are plain `extern "C"` functions that
+        // do not unwind (they take locks and touch statics); the call has
+        // no other preconditions.
+        let rc = unsafe { libc::pthread_atfork(Some(before_fork), Some(in_parent), Some(in_child)) };
         if rc != 0 {
             UNWATCHED.store(true, Relaxed);
             log::warn!("litepool: pthread_atfork failed ({rc}); fork detection falls back to getpid()");

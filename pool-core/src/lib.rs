@@ -58,6 +58,7 @@
 
 mod acquire;
 mod backup;
+mod books;
 mod checkpoint;
 mod checkpointer;
 mod clock;

@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering:
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
 
+use crate::books::Books;
 use crate::checkpoint::WalKeeper;
 use crate::clock;
 use crate::config::PoolConfig;
@@ -49,9 +49,9 @@ pub(crate) struct Shared {
     pub config: PoolConfig,
     pub connector: Arc<dyn Connector>,
     /// The books: idle connections, waiters, counts (`slots.rs`).
-    pub slots: Mutex<Slots>,
+    pub slots: Books,
     /// Signalled when the books' total drops while closing.
-    pub(crate) closed_cv: Condvar,
+    pub(crate) closed_cv: std::sync::Condvar,
     pub counters: Counters,
     pub metrics: Metrics,
     pub gate: Arc<WriteGate>,
@@ -114,7 +114,7 @@ impl Shared {
             epoch_now: AtomicU64::new(0),
             baseline,
             leases: LeaseRegistry::new(config.leak_threshold),
-            slots: Mutex::new(Slots::new(
+            slots: Books::new(Slots::new(
                 entry,
                 anchor,
                 config.max_size,
@@ -124,7 +124,7 @@ impl Shared {
             )),
             config,
             connector,
-            closed_cv: Condvar::new(),
+            closed_cv: std::sync::Condvar::new(),
             counters: Counters::default(),
             metrics: Metrics::default(),
             gate,
@@ -144,6 +144,7 @@ impl Shared {
             trace: crate::trace::Tracer::default(),
             parking: Parking::default(),
         });
+        crate::fork::register(&shared);
         Counters::bump(&shared.counters.created);
         shared.emit(|h| h.on_create(1));
         Ok(shared)
@@ -502,9 +503,8 @@ impl Shared {
         self.parking.reclaim_all();
         let mut int = self.slots.lock();
         while int.total() > 0 {
-            if self.closed_cv.wait_until(&mut int, deadline).timed_out() {
-                break;
-            }
+            let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else { break };
+            int = self.closed_cv.wait_timeout(int, left).unwrap_or_else(std::sync::PoisonError::into_inner).0;
         }
         let active = int.total();
         let anchor = int.take_anchor();
