@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use crate::books::BooksGuard;
+use crate::books::{Books, BooksGuard, ForkMutex};
+use crate::parking::Reclaim;
 use crate::shared::Shared;
 
 use std::sync::atomic::AtomicBool;
@@ -37,11 +38,18 @@ static POOLS: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 /// critical section, or a lock cycle: the child may then hang as before).
 const PREPARE_WAIT: Duration = Duration::from_secs(1);
 
+/// One pool's locks held across a fork, with the pool they belong to.
+struct PoolHeld {
+    _books: Option<BooksGuard<'static>>,
+    _spots: Option<MutexGuard<'static, Vec<Weak<dyn Reclaim>>>>,
+    _pool: Arc<Shared>,
+}
+
 /// What the forking thread holds across a fork: the registry, and each
-/// pool's books with the pool they belong to.
+/// pool's locks.
 struct Held {
     registry: Option<MutexGuard<'static, Vec<Weak<Shared>>>>,
-    books: Vec<(BooksGuard<'static>, Arc<Shared>)>,
+    pools: Vec<PoolHeld>,
 }
 
 thread_local! {
@@ -55,15 +63,11 @@ pub(crate) fn register(shared: &Arc<Shared>) {
     pools.push(Arc::downgrade(shared));
 }
 
-/// Locks `shared`'s books within [`PREPARE_WAIT`], or gives up.
-fn lock_books(shared: &Arc<Shared>) -> Option<BooksGuard<'static>> {
+/// Locks `lock` within [`PREPARE_WAIT`], or gives up.
+fn hold<T>(lock: &'static ForkMutex<T>) -> Option<MutexGuard<'static, T>> {
     let until = Instant::now() + PREPARE_WAIT;
     loop {
-        // SAFETY: the guard borrows `shared.slots`; it is stored next to a
-        // clone of `shared` (in `Held`) and dropped before that clone, so
-        // the books outlive it.
-        let books: &'static crate::books::Books = unsafe { &*std::ptr::addr_of!(shared.slots) };
-        if let Some(guard) = books.try_lock() {
+        if let Some(guard) = lock.try_lock() {
             return Some(guard);
         }
         if Instant::now() >= until {
@@ -73,26 +77,31 @@ fn lock_books(shared: &Arc<Shared>) -> Option<BooksGuard<'static>> {
     }
 }
 
+/// `shared`'s books, then its parked-lease registry (the order the pool
+/// takes them in: a queueing caller reads the registry after the books).
+fn hold_pool(shared: Arc<Shared>) -> PoolHeld {
+    // SAFETY: the guards borrow from `*shared`; they are stored next to a
+    // clone of `shared` (in `PoolHeld`) and dropped before it (field
+    // order), so what they borrow outlives them.
+    let (books, spots): (&'static Books, &'static ForkMutex<Vec<Weak<dyn Reclaim>>>) =
+        unsafe { (&*std::ptr::addr_of!(shared.slots), &*std::ptr::addr_of!(shared.parking.spots)) };
+    PoolHeld { _books: hold(books), _spots: hold(spots), _pool: shared }
+}
+
 extern "C" fn before_fork() {
     // Runs in the forking thread before fork(): ordinary code is allowed.
     let registry = POOLS.lock().unwrap_or_else(PoisonError::into_inner);
-    let pools: Vec<Arc<Shared>> = registry.iter().filter_map(Weak::upgrade).collect();
-    let mut books = Vec::with_capacity(pools.len());
-    for shared in pools {
-        if let Some(guard) = lock_books(&shared) {
-            books.push((guard, shared));
-        }
-    }
-    HELD.with(|held| *held.borrow_mut() = Some(Held { registry: Some(registry), books }));
+    let pools: Vec<PoolHeld> = registry.iter().filter_map(Weak::upgrade).map(hold_pool).collect();
+    HELD.with(|held| *held.borrow_mut() = Some(Held { registry: Some(registry), pools }));
 }
 
 /// After the fork, in either process (the forking thread, which holds
-/// them): releases the books, then the registry.
+/// them): releases each pool's locks, then the registry.
 fn release_held() {
     let held = HELD.with(|held| held.borrow_mut().take());
     if let Some(mut held) = held {
-        // Each guard unlocks before its pool's clone drops (tuple order).
-        held.books.clear();
+        // Each pool's guards unlock before its clone drops (field order).
+        held.pools.clear();
         held.registry.take();
     }
 }

@@ -31,6 +31,8 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
+use crate::books::ForkMutex;
+
 use crate::guard::PooledConnection;
 use crate::pool::Pool;
 use crate::shared::Shared;
@@ -55,7 +57,7 @@ struct Spot<T> {
 }
 
 /// The pool's view of a spot.
-trait Reclaim: Send + Sync {
+pub(crate) trait Reclaim: Send + Sync {
     /// Takes back (and gives to the pool) what is parked here since before
     /// housekeeping round `before`; whether there was something.
     fn reclaim(&self, before: u64) -> bool;
@@ -66,7 +68,9 @@ trait Reclaim: Send + Sync {
 /// Every spot of one pool, and the flag that asks parked leases back.
 #[derive(Default)]
 pub(crate) struct Parking {
-    spots: Mutex<Vec<Weak<dyn Reclaim>>>,
+    /// Held across `fork()` by the forking thread (`fork.rs`): a queueing
+    /// caller reads it, and a child must not find it held by a parent thread.
+    pub(crate) spots: ForkMutex<Vec<Weak<dyn Reclaim>>>,
     /// Set (under the pool's lock) when a caller queues for a connection,
     /// and by `close`, `evict` and `resize`: a client parking then checks
     /// under the lock whether the pool needs its lease. Cleared by such a
