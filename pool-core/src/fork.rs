@@ -1,17 +1,18 @@
-//! Fork detection without a system call per acquire, and the books kept
-//! whole across a fork.
+//! Fork detection without a system call per acquire, and the pool's own
+//! locks kept whole across a fork.
 //!
 //! `getpid()` is a real system call (about 200 ns in a VM), too dear for
 //! every acquire. Instead a `pthread_atfork` child handler bumps a process-
 //! wide generation; the pool compares one atomic per acquire and, when it
 //! changed, confirms with `getpid()` and forgets the parent's connections.
 //!
-//! The child's first acquire then locks the pool's books: if another thread
-//! of the parent held them at the fork, they stayed locked in the child for
-//! good and it hung (Python `test_60_fork`, a thread of the parent querying
-//! while the test forked). So the prepare handler takes every live pool's
-//! books in the forking thread, which leaves no other thread holding them
-//! at the fork, and the parent and child handlers release them (`books.rs`).
+//! The child's first acquire then locks the pool's books and reads its
+//! parked-lease registry: if another thread of the parent held either at
+//! the fork, it stayed locked in the child for good and the child hung
+//! (Python `test_60_fork`, parent threads leasing while the test forked).
+//! So the prepare handler takes both, for every live pool, in the forking
+//! thread, which leaves no other thread holding them at the fork, and the
+//! parent and child handlers release them (`books.rs`).
 #![allow(unsafe_code)]
 
 use std::cell::RefCell;
@@ -33,8 +34,8 @@ static UNWATCHED: AtomicBool = AtomicBool::new(false);
 /// Every pool opened in this process (dead ones pruned as pools register).
 static POOLS: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 
-/// How long the prepare handler waits for one pool's books before it forks
-/// without holding them (a thread that forks from inside a pool's own
+/// How long the prepare handler waits for one of a pool's locks before it
+/// forks without holding it (a thread that forks from inside a pool's own
 /// critical section, or a lock cycle: the child may then hang as before).
 const PREPARE_WAIT: Duration = Duration::from_secs(1);
 
@@ -56,7 +57,7 @@ thread_local! {
     static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
 }
 
-/// Keeps `shared`'s books whole across forks from now on.
+/// Keeps `shared`'s locks whole across forks from now on.
 pub(crate) fn register(shared: &Arc<Shared>) {
     let mut pools = POOLS.lock().unwrap_or_else(PoisonError::into_inner);
     pools.retain(|p| p.strong_count() > 0);
