@@ -191,33 +191,17 @@ mod tests {
             // SAFETY: ends the child at once, running nothing of the parent's.
             unsafe { libc::_exit(0) };
         }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut status = 0;
-        let exited = loop {
-            // SAFETY: `pid` is our child; `status` is a valid out-pointer.
-            let waited = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-            if waited == pid {
-                break true;
-            }
-            if Instant::now() > deadline {
-                // SAFETY: our own child, stuck: end it so the test reports.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-                // SAFETY: as above; reaps it.
-                unsafe { libc::waitpid(pid, &mut status, 0) };
-                break false;
-            }
-            thread::sleep(Duration::from_millis(5));
-        };
+        let status = wait_child(pid, Duration::from_secs(20));
         drop(done_tx);
         holder.join().expect("holder");
-        assert!(exited, "the child hung on the signal lock its parent's thread held at the fork");
+        let status = status.expect("the child hung on the signal lock its parent's thread held at the fork");
         assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child status {status}");
     }
 
-    /// Waits for `pid` up to 5 s; `Some(status)`, or `None` (killed) if it hung.
+    /// Waits for `pid` up to `limit`; `Some(status)`, or `None` (killed) if it hung.
     #[allow(unsafe_code)]
-    fn wait_child(pid: libc::pid_t) -> Option<i32> {
-        let deadline = Instant::now() + Duration::from_secs(5);
+    fn wait_child(pid: libc::pid_t, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
         let mut status = 0;
         loop {
             // SAFETY: `pid` is our child; `status` is a valid out-pointer.
@@ -278,7 +262,7 @@ mod tests {
                 // SAFETY: ends the child at once, running nothing of the parent's.
                 unsafe { libc::_exit(0) };
             }
-            match wait_child(pid) {
+            match wait_child(pid, Duration::from_secs(5)) {
                 Some(status) => assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child {status}"),
                 None => hung += 1,
             }
