@@ -3,7 +3,7 @@
 //! threads (`WRITERS=n` for another count) doing 1-row `BEGIN IMMEDIATE` transactions through litepool's
 //! `write()`, through one connection behind a mutex, and through `write()`
 //! while 4 reader threads keep a 4-connection pool busy, candidates in turn
-//! each round. Prints commits/s, the writers' wait p50/p99/max and the
+//! each round (`ONLY=write,mutex,write-readers,mutex-readers` picks some). Prints commits/s, the writers' wait p50/p99/max and the
 //! context switches per commit (getrusage, whole process).
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -30,6 +30,7 @@ fn switches() -> (i64, i64) {
 }
 
 struct Run {
+    /// 0: the candidate was not picked (`ONLY=write,mutex,write-readers,mutex-readers`).
     per_sec: f64,
     p50: f64,
     p99: f64,
@@ -40,6 +41,12 @@ struct Run {
 
 /// `writers` threads doing `op` (which returns its wait) for `secs`, while
 /// `readers` threads run `read` in a loop.
+impl Run {
+    fn skipped() -> Run {
+        Run { per_sec: 0.0, p50: 0.0, p99: 0.0, max: 0.0, vcsw: 0.0, ivcsw: 0.0 }
+    }
+}
+
 fn run(writers: usize, secs: f64, op: impl Fn() -> Duration + Sync, readers: usize, read: impl Fn() + Sync) -> Run {
     let stop = AtomicBool::new(false);
     let barrier = Barrier::new(writers + readers + 1);
@@ -149,25 +156,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         w
     };
     for round in 0..rounds {
+        let only = std::env::var("ONLY").unwrap_or_default();
+        let pick = |name: &str| only.is_empty() || only.split(',').any(|o| o == name);
         let runs = [
-            ("write(), max 10", run(writers, secs, || write(&wide), 0, || ())),
-            ("mutex", run(writers, secs, locked, 0, || ())),
-            ("write(), max 4, 4 readers", run(writers, secs, || write(&narrow), 4, || read(&narrow))),
+            (
+                "write(), max 10",
+                if pick("write") { run(writers, secs, || write(&wide), 0, || ()) } else { Run::skipped() },
+            ),
+            ("mutex", if pick("mutex") { run(writers, secs, locked, 0, || ()) } else { Run::skipped() }),
+            (
+                "write(), max 4, 4 readers",
+                if pick("write-readers") {
+                    run(writers, secs, || write(&narrow), 4, || read(&narrow))
+                } else {
+                    Run::skipped()
+                },
+            ),
             (
                 "mutex, 4 readers (own conns)",
-                run(writers, secs, locked, 4, || {
-                    thread_local!(static C: Connection = Connection::open(DB.get().expect("set")).expect("open"));
-                    C.with(|c| {
-                        let i = (id.fetch_add(7, Ordering::Relaxed) % 10_000 + 1) as i64;
-                        let _: i64 = c
-                            .prepare_cached("SELECT quota FROM users WHERE id = ?1")
-                            .and_then(|mut s| s.query_row([i], |r| r.get(0)))
-                            .expect("select");
+                if !pick("mutex-readers") {
+                    Run::skipped()
+                } else {
+                    run(writers, secs, locked, 4, || {
+                        thread_local!(static C: Connection = Connection::open(DB.get().expect("set")).expect("open"));
+                        C.with(|c| {
+                            let i = (id.fetch_add(7, Ordering::Relaxed) % 10_000 + 1) as i64;
+                            let _: i64 = c
+                                .prepare_cached("SELECT quota FROM users WHERE id = ?1")
+                                .and_then(|mut s| s.query_row([i], |r| r.get(0)))
+                                .expect("select");
+                        })
                     })
-                }),
+                },
             ),
         ];
         for (name, r) in runs {
+            if r.per_sec == 0.0 {
+                continue;
+            }
             println!(
                 "{:<32} {:>9.1} {:>9.1} {:>9.1} {:>10.0} {:>6.2} {:>6.2}   (round {round})",
                 name,

@@ -332,7 +332,11 @@ impl WalKeeper {
     /// What the WAL hook saw: `frames` in the WAL of `schema` after a commit.
     fn committed(&self, schema: &[u8], frames: u64) {
         if schema == b"main" {
-            self.frames.store(frames, Relaxed);
+            // Fewer frames than the last commit left: this commit restarted
+            // the WAL from its beginning, and nothing in it is copied back.
+            if self.frames.swap(frames, Relaxed) > frames {
+                self.backfilled.store(0, Relaxed);
+            }
         } else if frames >= self.pages {
             let mut due = self.tenants_due.lock();
             let name = String::from_utf8_lossy(schema);

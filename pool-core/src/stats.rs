@@ -65,7 +65,8 @@ pub struct Statistics {
     pub wal_bytes: u64,
     /// The largest WAL file size the pool has seen.
     pub wal_peak_bytes: u64,
-    /// PASSIVE checkpoints the pool ran (`checkpoint = "pool"`).
+    /// PASSIVE checkpoints the pool ran (`checkpoint = "pool"`), catch-ups
+    /// under the write gate included.
     pub checkpoints_passive: u64,
     /// TRUNCATE checkpoints the pool ran under reader back-pressure.
     pub checkpoints_truncate: u64,

@@ -135,6 +135,13 @@ impl<T> Waiter<T> {
     /// Blocks until granted, nudged or the deadline passes; spins briefly
     /// first (a grant or nudge often follows within a microsecond).
     pub fn wait(&self) -> Woken<T> {
+        self.wait_until(self.deadline)
+    }
+
+    /// [`Waiter::wait`], parked no later than `until` (at most the
+    /// deadline): `TimedOut` then means `until` passed.
+    pub fn wait_until(&self, until: Instant) -> Woken<T> {
+        let until = until.min(self.deadline);
         for _ in 0..SPINS_BEFORE_PARKING {
             if self.granted.load(Ordering::Acquire) {
                 break;
@@ -151,7 +158,7 @@ impl<T> Waiter<T> {
                 self.granted.store(false, Ordering::Release);
                 return Woken::Nudged;
             }
-            if self.cv.wait_until(&mut slot, self.deadline).timed_out() {
+            if self.cv.wait_until(&mut slot, until).timed_out() {
                 return match slot.outcome.take() {
                     Some(outcome) => Woken::Granted(outcome),
                     None => Woken::TimedOut,
