@@ -284,7 +284,7 @@ impl Shared {
             self.counters.wait_nanos.fetch_add(u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX), Relaxed);
             self.metrics.acquire.observe(wait);
         } else {
-            Counters::bump(&self.counters.acquired_direct);
+            self.counters.acquired_direct.add(1);
         }
         let id = entry.id;
         let lease_id = self.leases.register(id, site);

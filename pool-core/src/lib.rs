@@ -91,6 +91,7 @@ pub mod sql;
 mod sqlite;
 mod statements;
 mod stats;
+mod striped;
 mod tenant;
 mod trace;
 mod waiter;

@@ -4,7 +4,10 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use crossbeam_utils::CachePadded;
+
 use crate::stats::{State, Statistics};
+use crate::striped::{stripe, STRIPES};
 
 /// Upper bounds (seconds) of the latency histograms' buckets.
 const BUCKETS: [f64; 12] = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0];
@@ -26,29 +29,60 @@ const BUCKETS_NANOS: [u64; 12] = [
     5_000_000_000,
 ];
 
-/// A fixed-bucket latency histogram updated without locks.
+/// One set of a histogram's cells.
 #[derive(Default)]
-pub(crate) struct Histogram {
+struct Cells {
     counts: [AtomicU64; BUCKETS.len()],
     overflow: AtomicU64,
     sum_nanos: AtomicU64,
 }
 
+/// A fixed-bucket latency histogram updated without locks; one set of
+/// cells, or one per stripe ([`Histogram::striped`]) when every lease
+/// observes it (see `striped.rs`).
+pub(crate) struct Histogram {
+    stripes: Box<[CachePadded<Cells>]>,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram { stripes: Box::new([CachePadded::default()]) }
+    }
+}
+
 impl Histogram {
+    /// A histogram many threads observe at once: its cells striped.
+    pub fn striped() -> Histogram {
+        Histogram { stripes: (0..STRIPES).map(|_| CachePadded::default()).collect() }
+    }
+
     #[inline]
     pub fn observe(&self, d: Duration) {
+        let cells = match self.stripes.len() {
+            1 => &self.stripes[0],
+            n => &self.stripes[stripe() % n],
+        };
         let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         match BUCKETS_NANOS.iter().position(|&b| nanos <= b) {
-            Some(i) => self.counts[i].fetch_add(1, Relaxed),
-            None => self.overflow.fetch_add(1, Relaxed),
+            Some(i) => cells.counts[i].fetch_add(1, Relaxed),
+            None => cells.overflow.fetch_add(1, Relaxed),
         };
-        self.sum_nanos.fetch_add(nanos, Relaxed);
+        cells.sum_nanos.fetch_add(nanos, Relaxed);
+    }
+
+    /// Bucket `i`'s count (`BUCKETS.len()`: the overflow), over every stripe.
+    fn count(&self, i: usize) -> u64 {
+        let cell = |c: &Cells| if i < BUCKETS.len() { c.counts[i].load(Relaxed) } else { c.overflow.load(Relaxed) };
+        self.stripes.iter().map(|c| cell(c)).sum()
+    }
+
+    fn sum_nanos(&self) -> u64 {
+        self.stripes.iter().map(|c| c.sum_nanos.load(Relaxed)).sum()
     }
 
     /// `(count, sum in ns)` of every observation so far.
     pub fn totals(&self) -> (u64, u64) {
-        let count = self.counts.iter().map(|c| c.load(Relaxed)).sum::<u64>() + self.overflow.load(Relaxed);
-        (count, self.sum_nanos.load(Relaxed))
+        ((0..=BUCKETS.len()).map(|i| self.count(i)).sum(), self.sum_nanos())
     }
 
     /// Renders it with no observations counted elsewhere.
@@ -61,25 +95,30 @@ impl Histogram {
     fn render(&self, out: &mut String, name: &str, help: &str, labels: &str, zeros: u64) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
         let mut cumulative = zeros;
-        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
-            cumulative += count.load(Relaxed);
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            cumulative += self.count(i);
             let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
         }
-        cumulative += self.overflow.load(Relaxed);
+        cumulative += self.count(BUCKETS.len());
         let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {cumulative}");
-        let sum = self.sum_nanos.load(Relaxed) as f64 / 1e9;
+        let sum = self.sum_nanos() as f64 / 1e9;
         let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}\n{name}_count{{{labels}}} {cumulative}");
     }
 }
 
 /// The pool's latency histograms.
-#[derive(Default)]
 pub(crate) struct Metrics {
     /// Time from asking for a connection to getting it, for callers that
     /// queued (direct acquires count as zero at render time).
     pub acquire: Histogram,
-    /// Time a lease was held.
+    /// Time a lease was held (observed by every lease: striped).
     pub usage: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics { acquire: Histogram::default(), usage: Histogram::striped() }
+    }
 }
 
 pub(crate) fn gauge(out: &mut String, name: &str, help: &str, labels: &str, value: impl std::fmt::Display) {
@@ -197,13 +236,26 @@ mod tests {
 
     #[test]
     fn an_observation_lands_in_the_first_bucket_that_holds_it() {
-        let h = Histogram::default();
-        h.observe(Duration::from_micros(100));
-        h.observe(Duration::from_micros(101));
-        h.observe(Duration::from_secs(6));
-        assert_eq!(h.counts[0].load(Relaxed), 1, "the bound is inclusive");
-        assert_eq!(h.counts[1].load(Relaxed), 1);
-        assert_eq!(h.overflow.load(Relaxed), 1);
-        assert_eq!(h.sum_nanos.load(Relaxed), 6_000_201_000);
+        for h in [Histogram::default(), Histogram::striped()] {
+            h.observe(Duration::from_micros(100));
+            h.observe(Duration::from_micros(101));
+            h.observe(Duration::from_secs(6));
+            assert_eq!(h.count(0), 1, "the bound is inclusive");
+            assert_eq!(h.count(1), 1);
+            assert_eq!(h.count(BUCKETS.len()), 1, "overflow");
+            assert_eq!(h.totals(), (3, 6_000_201_000));
+        }
+    }
+
+    #[test]
+    fn a_striped_histogram_adds_up_every_threads_observations() {
+        let h = Histogram::striped();
+        std::thread::scope(|s| {
+            for _ in 0..2 * STRIPES {
+                s.spawn(|| (0..100).for_each(|_| h.observe(Duration::from_millis(2))));
+            }
+        });
+        assert_eq!(h.totals(), (200 * STRIPES as u64, 400 * STRIPES as u64 * 1_000_000));
+        assert_eq!(h.count(3), 200 * STRIPES as u64, "all in the 2.5 ms bucket");
     }
 }

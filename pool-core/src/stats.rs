@@ -187,7 +187,8 @@ impl fmt::Display for Health {
 /// The live counters behind [`Statistics`], bumped without the pool lock.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub acquired_direct: AtomicU64,
+    /// Bumped by every lease that did not wait: striped.
+    pub acquired_direct: crate::striped::StripedCounter,
     pub acquired_waited: AtomicU64,
     pub timeouts: AtomicU64,
     pub created: AtomicU64,
@@ -210,7 +211,7 @@ impl Counters {
     }
 
     pub fn snapshot(&self) -> Statistics {
-        let direct = self.acquired_direct.load(Relaxed);
+        let direct = self.acquired_direct.sum();
         let waited = self.acquired_waited.load(Relaxed);
         Statistics {
             acquired: direct + waited,
