@@ -70,31 +70,27 @@ impl Shared {
         self.lease(entry, opts.lane, permit, tenant, site, start, waited)
     }
 
-    /// A queued blocking caller: waits for a hand-off, or, when nudged,
-    /// tries to take an idle connection itself (it keeps its place in the
-    /// queue until it has one). `Ok(None)`: it took one that failed
-    /// validation and must queue again.
+    /// A queued blocking caller: waits for a hand-off, or, when nudged (or
+    /// once the starvation bound has passed: a connection that came free
+    /// may have nudged nobody, see `slots.rs`), tries to take an idle
+    /// connection itself (it keeps its place in the queue until it has
+    /// one). `Ok(None)`: it took one that failed validation and must queue
+    /// again.
     fn wait_blocking(
         &self,
         w: &Arc<Waiter<PoolEntry>>,
         want: Want<'_>,
         start: clock::Instant,
     ) -> Result<Option<PoolEntry>> {
+        let mut look = w.since + self.config.starvation_bound;
         loop {
-            match w.wait() {
+            let nudged = match w.wait_until(look) {
                 Woken::Granted(outcome) => return outcome.map(Some),
-                Woken::Nudged => {
-                    let (taken, next) = {
-                        let mut int = self.slots.lock();
-                        let taken = int.take_for(w, want);
-                        (taken, int.next_to_nudge())
-                    };
-                    if let Some(next) = next {
-                        next.nudge();
-                    }
-                    if let Some(e) = taken {
-                        return Ok(self.validate(e, start));
-                    }
+                Woken::Nudged => true,
+                Woken::TimedOut if std::time::Instant::now() < w.deadline => {
+                    // Looks once; from now on it is starving, and handed one.
+                    look = w.deadline;
+                    false
                 }
                 Woken::TimedOut => {
                     let (withdrawn, next) = {
@@ -111,6 +107,20 @@ impl Shared {
                     // Removed by someone who owes us a grant: it is coming.
                     return w.wait_for_grant().map(Some);
                 }
+            };
+            let (taken, next) = {
+                let mut int = self.slots.lock();
+                let taken = int.take_for(w, want);
+                if nudged || taken.is_some() {
+                    int.nudge_outcome(taken.is_some());
+                }
+                (taken, int.next_to_nudge())
+            };
+            if let Some(next) = next {
+                next.nudge();
+            }
+            if let Some(e) = taken {
+                return Ok(self.validate(e, start));
             }
         }
     }

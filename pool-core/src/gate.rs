@@ -39,7 +39,7 @@ use crate::config::Fairness;
 use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
 use crate::shared::Shared;
-use crate::waiter::{WaitQueue, Waiter, Woken};
+use crate::waiter::{WaitQueue, Waiter, Woken, LAZY_AFTER};
 
 #[derive(Default)]
 struct GateState {
@@ -58,18 +58,6 @@ struct GateState {
     /// [`LAZY_AFTER`]).
     fruitless: u8,
 }
-
-/// After this many fruitless nudges in a row, a barging holder that leaves
-/// wakes nobody: it is most likely back before a woken waiter could run
-/// (a writer in a loop), and every such wake-up costs the waiter a futex
-/// wake and a context switch for nothing — measured with 8 writers on 2
-/// cores, half a context switch per commit and a third fewer commits than
-/// one connection behind a mutex. The head waiter then looks at the gate
-/// itself once the starvation bound has passed: it takes the gate if it is
-/// free (a holder that did not come back; nudging resumes), and otherwise
-/// is handed it by the next holder to leave (it is starving). So a waiter
-/// never waits longer than the bound for a free gate.
-const LAZY_AFTER: u8 = 2;
 
 impl GateState {
     /// The spare, for an entrant of pool `owner` that needs a connection.

@@ -7,8 +7,10 @@
 //! comes free goes back to the idle stack and the first waiter is *nudged*:
 //! a running thread may take the connection first (the one that just
 //! returned it, typically — no futex wake-up, no context switch), and the
-//! nudged waiter tries again. Once the first waiter has waited longer than
-//! `starvation_bound`, the queue is *starving*: freed connections are handed
+//! nudged waiter tries again (after fruitless nudges nobody is woken, and
+//! the waiter looks for itself at the bound: [`LAZY_AFTER`]). Once the
+//! first waiter has waited longer than `starvation_bound`, the queue is
+//! *starving*: freed connections are handed
 //! straight to it, first come first served, and newcomers queue, until a
 //! waiter is served within the bound again (Go's `sync.Mutex` does the
 //! same). Asynchronous waiters (futures, callbacks) are always handed their
@@ -27,7 +29,7 @@ use crate::config::Fairness;
 use crate::entry::PoolEntry;
 use crate::fair::Waiters;
 use crate::tenant::Tenant;
-use crate::waiter::Waiter;
+use crate::waiter::{Waiter, LAZY_AFTER};
 
 /// What a lease wants from an idle connection.
 #[derive(Clone, Copy)]
@@ -75,6 +77,9 @@ pub(crate) struct Slots {
     epoch: u64,
     /// Keeps a shared in-memory database alive; never leased.
     anchor: Option<Connection>,
+    /// Nudges in a row whose waiter found the connection taken (see
+    /// [`LAZY_AFTER`]).
+    fruitless: u8,
 }
 
 impl Slots {
@@ -93,6 +98,7 @@ impl Slots {
             last_error: None,
             next_id: 1,
             anchor,
+            fruitless: 0,
         }
     }
 
@@ -173,7 +179,9 @@ impl Slots {
     /// `None` when someone else took the connection first (it stays queued)
     /// or it was granted meanwhile (it is out of the queue: a grant is coming).
     pub fn take_for(&mut self, waiter: &Arc<Waiter<PoolEntry>>, want: Want<'_>) -> Option<PoolEntry> {
-        if self.starving && !self.waiters.is_front(waiter) {
+        // Fair tenants: only the waiter served next (its tenant below its
+        // limit, its lane's turn); a waiter looking for itself may be any.
+        if (self.starving || self.waiters.is_fair()) && !self.waiters.is_front(waiter) {
             return None;
         }
         if self.idle.is_empty() || !self.waiters.serve(waiter) {
@@ -251,7 +259,16 @@ impl Slots {
         }
         let head = Arc::clone(head);
         self.idle.push(entry);
+        if self.fruitless >= LAZY_AFTER {
+            // It looks for itself at its bound (see `LAZY_AFTER`).
+            return Freed::Idle;
+        }
         Freed::Nudge(head)
+    }
+
+    /// A nudged waiter looked: whether it found a connection.
+    pub fn nudge_outcome(&mut self, served: bool) {
+        self.fruitless = if served { 0 } else { self.fruitless.saturating_add(1) };
     }
 
     /// Reserves a slot for a connection opened inline (`try_get`): only
@@ -366,5 +383,37 @@ impl Slots {
         self.starving = false;
         self.waiters.drain();
         std::mem::take(&mut self.idle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Deadline;
+
+    fn entry(id: u64) -> PoolEntry {
+        PoolEntry::new(Connection::open_in_memory().expect("open"), id, None, 0).expect("entry")
+    }
+
+    #[test]
+    fn after_fruitless_nudges_a_freed_connection_wakes_nobody_until_a_look_finds_one() {
+        let (want, bound) = (Want { query_only: false, tenant: None }, Duration::from_secs(5));
+        let mut slots = Slots::new(entry(1), None, 1, 0, false, 0);
+        let mut held = slots.take(want, Fairness::Barging).expect("idle");
+        let waiter = Waiter::new(&mut Deadline::after(Duration::from_secs(10)), true);
+        slots.enqueue(Arc::clone(&waiter), None);
+        for _ in 0..LAZY_AFTER {
+            assert!(matches!(slots.free(held, Fairness::Barging, bound), Freed::Nudge(_)));
+            // A running thread took it back before the nudged waiter looked.
+            held = slots.take(want, Fairness::Barging).expect("barging");
+            assert!(slots.take_for(&waiter, want).is_none());
+            slots.nudge_outcome(false);
+        }
+        assert!(matches!(slots.free(held, Fairness::Barging, bound), Freed::Idle), "lazy: nobody nudged");
+        let found = slots.take_for(&waiter, want).expect("its look finds the idle connection");
+        slots.nudge_outcome(true);
+        assert_eq!(slots.counts(), (0, 1, 0), "served and out of the queue");
+        slots.enqueue(Arc::clone(&waiter), None);
+        assert!(matches!(slots.free(found, Fairness::Barging, bound), Freed::Nudge(_)), "nudging resumed");
     }
 }

@@ -28,6 +28,31 @@ fn a_running_thread_may_retake_its_connection_while_a_waiter_is_young() {
 }
 
 #[test]
+fn a_waiter_is_served_within_the_bound_after_nudges_that_found_the_connection_taken() {
+    let bound = Duration::from_millis(200);
+    let db = pool_with(quick().max_size(1).starvation_bound(bound).acquire_timeout(Duration::from_secs(10)));
+    let mut held = db.pool.get().unwrap();
+    let pool = db.pool.clone();
+    let waiter = thread::spawn(move || {
+        let t = Instant::now();
+        pool.get().map(|_| t.elapsed())
+    });
+    eventually("waiter queued", || db.pool.state().waiting == 1);
+    // Give the connection back and take it again at once, twice: the
+    // nudged waiter finds it taken each time and the pool stops nudging.
+    for _ in 0..2 {
+        drop(held);
+        held = db.pool.try_get_barging().expect("barging: taken back at once");
+        thread::sleep(Duration::from_millis(30));
+    }
+    // Now it comes free for good: the waiter gets it by its bound at the
+    // latest (nudged or looking for itself), not at its 10 s timeout.
+    drop(held);
+    let waited = waiter.join().unwrap().expect("served");
+    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+}
+
+#[test]
 fn a_waiter_past_the_starvation_bound_is_served_before_newcomers() {
     let db = pool_with(
         quick().max_size(1).starvation_bound(Duration::from_millis(20)).acquire_timeout(Duration::from_secs(10)),
