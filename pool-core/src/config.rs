@@ -20,7 +20,9 @@ pub enum Fairness {
     /// queue catches up (Go's `sync.Mutex`). The default: a hand-off to a
     /// parked thread costs a wake-up and a context switch, more than a
     /// cached point select, so barging is much faster when threads outnumber
-    /// cores, and the bound keeps the wait tail short.
+    /// cores, and the bound keeps the wait tail short. When the waiters it
+    /// wakes keep finding the connection (or the gate) taken again, nobody
+    /// is woken: the first waiter looks for itself once the bound passed.
     #[default]
     Barging,
     /// Every freed connection (and write-gate turn) goes to the first
@@ -90,7 +92,11 @@ pub struct PoolConfig {
     /// to [`Fairness::Barging`].
     pub fairness: Fairness,
     /// With barging: how long the first waiter may wait before freed
-    /// connections are handed to it directly. Defaults to 1 ms.
+    /// connections are handed to it directly (and when a waiter nobody
+    /// woke looks for itself). Defaults to 1 ms: a shorter bound cuts the
+    /// wait tail and costs throughput (250 µs: p99.9 from 1 ms to 0.4 ms,
+    /// throughput −22 % and −38 % with 8 and 16 threads on 4 connections,
+    /// 2 cores).
     pub starvation_bound: Duration,
     /// One-shot writes (`Pool::call`/`call_with` of plain `INSERT`,
     /// `UPDATE`, `DELETE` and `REPLACE` statements) queued behind the write
