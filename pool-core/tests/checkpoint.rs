@@ -248,8 +248,8 @@ fn tenant_databases_are_checkpointed_too() {
 
 /// Writers that never pause: every PASSIVE checkpoint ends a few frames
 /// short of the WAL (the writers appended meanwhile), so without a catch-up
-/// under the write gate the WAL never restarts, grows to `wal_high_water`
-/// and is truncated with every writer held back.
+/// under the write gate the WAL never restarts from its beginning: it grows
+/// to `wal_high_water` and is truncated with every writer held back.
 #[test]
 fn writers_that_never_pause_still_let_the_wal_restart() {
     let _alone = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
@@ -271,19 +271,29 @@ fn writers_that_never_pause_still_let_the_wal_restart() {
             })
         })
         .collect();
-    let wal = db.path().with_file_name("test.db-wal");
-    let (mut peak, end) = (0, Instant::now() + Duration::from_secs(2));
+    // A restart shows as fewer frames in the WAL than at the last look,
+    // with no TRUNCATE in between (which empties it too).
+    let (mut restarts, mut last, end) = ((0, 0), (0, 0), Instant::now() + Duration::from_secs(2));
     while Instant::now() < end {
-        peak = peak.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+        let now = (db.pool.wal_status().frames, db.pool.statistics().checkpoints_truncate);
+        if now.0 < last.0 {
+            if now.1 == last.1 {
+                restarts.0 += 1;
+            } else {
+                restarts.1 += 1;
+            }
+        }
+        last = now;
         thread::sleep(Duration::from_millis(2));
     }
     stop.store(true, Relaxed);
     let commits: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
     let s = db.pool.statistics();
-    eprintln!("{commits} commits, WAL peak {peak} bytes, {s:?}");
+    eprintln!("{commits} commits; restarts seen {} (by TRUNCATE {}); {s:?}", restarts.0, restarts.1);
     // Enough WAL written to cross the mark several times over had it never
-    // restarted (seen: 60–100 k commits in debug builds, 7–9 MB peaks).
+    // restarted (seen: 60-100 k commits in debug builds; 7-9 MB WAL peaks,
+    // 36 MB once with the disk busy with other work).
     assert!(commits * 4096 > 3 * HIGH_WATER, "only {commits} commits");
-    assert_eq!(s.checkpoints_truncate, 0, "the WAL restarted before reaching the mark: {s:?}");
-    assert!(peak < HIGH_WATER / 2, "WAL peaked at {peak} bytes");
+    assert!(restarts.0 >= 5, "the WAL restarted {} times without a TRUNCATE: {s:?}", restarts.0);
+    assert!(s.checkpoints_truncate <= 2, "{s:?}");
 }
