@@ -55,7 +55,8 @@ const SPINS_BEFORE_PARKING: u32 = 64;
 /// quarter of their throughput. The head waiter then looks for itself
 /// once the starvation bound has passed: it takes what is free (nudging
 /// resumes), or is handed it as starving. So nobody waits longer than the
-/// bound for something free.
+/// bound for something free; the price is that after a busy spell the
+/// first waiter of the next one may wait up to the bound once.
 pub(crate) const LAZY_AFTER: u8 = 2;
 
 /// A caller waiting for a `T` until its deadline.
