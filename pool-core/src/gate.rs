@@ -480,21 +480,23 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn owner(closed: &AtomicBool, bound: Duration) -> Owner<'_> {
-        Owner { id: 1, closed, fairness: Fairness::Barging, bound }
-    }
-
-    fn enter(gate: &Arc<WriteGate>, owner: Owner<'_>) -> GateEntry {
-        gate.enter(&mut Deadline::after(Duration::from_secs(10)), true, owner, Entrant::Writer).expect("open")
+    /// A barging gate with `bound`, held, and a writer queued at it.
+    fn held_with_a_waiter(bound: Duration) -> (Arc<WriteGate>, GatePermit, Arc<Waiter<Pass>>) {
+        let gate = Arc::new(WriteGate::default());
+        let closed = AtomicBool::new(false);
+        let enter = || {
+            let owner = Owner { id: 1, closed: &closed, fairness: Fairness::Barging, bound };
+            gate.enter(&mut Deadline::after(Duration::from_secs(10)), true, owner, Entrant::Writer).expect("open")
+        };
+        let GateEntry::Entered(permit) = enter() else { panic!("the gate was free") };
+        let GateEntry::Queued(waiter) = enter() else { panic!("the gate was held") };
+        (gate, permit, waiter)
     }
 
     #[test]
     fn a_lazy_holder_that_leaves_wakes_nobody_and_the_head_takes_the_gate_at_the_bound() {
-        let gate = Arc::new(WriteGate::default());
-        let closed = AtomicBool::new(false);
         let bound = Duration::from_millis(100);
-        let GateEntry::Entered(permit) = enter(&gate, owner(&closed, bound)) else { panic!("the gate was free") };
-        let GateEntry::Queued(waiter) = enter(&gate, owner(&closed, bound)) else { panic!("the gate was held") };
+        let (gate, permit, waiter) = held_with_a_waiter(bound);
         gate.state.lock().fruitless = LAZY_AFTER;
         drop(permit);
         assert!(!gate.state.lock().held, "barging: the gate is free for a running writer");
@@ -513,11 +515,8 @@ mod tests {
 
     #[test]
     fn nudges_that_find_the_gate_taken_again_make_the_holder_lazy() {
-        let gate = Arc::new(WriteGate::default());
-        let closed = AtomicBool::new(false);
         let bound = Duration::from_millis(300);
-        let GateEntry::Entered(permit) = enter(&gate, owner(&closed, bound)) else { panic!("the gate was free") };
-        let GateEntry::Queued(waiter) = enter(&gate, owner(&closed, bound)) else { panic!("the gate was held") };
+        let (gate, permit, waiter) = held_with_a_waiter(bound);
         let waiting = {
             let (gate, waiter) = (Arc::clone(&gate), Arc::clone(&waiter));
             std::thread::spawn(move || gate.wait(&waiter).map(|pass| matches!(pass, Some(Pass::Turn(_)))))
