@@ -370,27 +370,13 @@ impl WriteGate {
         // itself (a lazy holder did not nudge it: see `LAZY_AFTER`).
         let mut look = waiter.since + self.state.lock().bound;
         loop {
-            match waiter.wait_until(look) {
+            let nudged = match waiter.wait_until(look) {
                 Woken::Granted(outcome) => return outcome.map(Some),
-                Woken::Nudged => {
-                    let mut st = self.state.lock();
-                    let allowed = !st.held && (!st.queue_starving || st.waiters.is_front(waiter));
-                    if allowed && st.waiters.remove(waiter) {
-                        st.held = true;
-                        st.fruitless = 0;
-                        return Ok(Some(Pass::Turn(st.claim(waiter.owner, waiter.entrant))));
-                    }
-                    st.fruitless = st.fruitless.saturating_add(1);
-                }
+                Woken::Nudged => true,
                 Woken::TimedOut if Instant::now() < waiter.deadline => {
-                    // Looked once; from now on it is starving, and handed the gate.
+                    // Looks once; from now on it is starving, and handed the gate.
                     look = waiter.deadline;
-                    let mut st = self.state.lock();
-                    if !st.held && st.waiters.is_front(waiter) && st.waiters.remove(waiter) {
-                        st.held = true;
-                        st.fruitless = 0;
-                        return Ok(Some(Pass::Turn(st.claim(waiter.owner, waiter.entrant))));
-                    }
+                    false
                 }
                 Woken::TimedOut => {
                     let mut st = self.state.lock();
@@ -408,6 +394,16 @@ impl WriteGate {
                     drop(st);
                     return waiter.wait_for_grant().map(Some);
                 }
+            };
+            let mut st = self.state.lock();
+            let allowed = !st.held && (!st.queue_starving || st.waiters.is_front(waiter));
+            if allowed && st.waiters.remove(waiter) {
+                st.held = true;
+                st.fruitless = 0;
+                return Ok(Some(Pass::Turn(st.claim(waiter.owner, waiter.entrant))));
+            }
+            if nudged {
+                st.fruitless = st.fruitless.saturating_add(1);
             }
         }
     }
