@@ -227,13 +227,7 @@ fn copied(shared: &Shared, done: i64) {
 fn passive(shared: &Shared, w: &mut Watcher, frames: u64, bytes: u64) {
     w.last_frames = frames;
     w.last_bytes = bytes;
-    if connection(shared, w).is_none() {
-        return;
-    }
-    let Some(conn) = w.conn.take() else { return };
-    let complete = passive_on(shared, w, &conn);
-    w.conn = Some(conn);
-    if complete {
+    if on_connection(shared, w, passive_on) {
         // Everything copied back: the next writer restarts the WAL from its
         // start, in a file of this size.
         w.size_at_reset = bytes;
@@ -324,13 +318,23 @@ fn catch_up(shared: &Shared, w: &mut Watcher, conn: &Connection) -> bool {
 /// quarter over the mark); then take the write gate and TRUNCATE (writers
 /// wait only for that). Returns whether the WAL was reset.
 fn truncate(shared: &Shared, w: &mut Watcher) -> bool {
+    on_connection(shared, w, truncate_on)
+}
+
+/// Runs `step` on the checkpointer's connection (lent out of the watcher,
+/// which `step` updates too); `false` when there is no connection.
+fn on_connection(
+    shared: &Shared,
+    w: &mut Watcher,
+    step: impl FnOnce(&Shared, &mut Watcher, &Connection) -> bool,
+) -> bool {
     if connection(shared, w).is_none() {
         return false;
     }
     let Some(conn) = w.conn.take() else { return false };
-    let reset = truncate_on(shared, w, &conn);
+    let outcome = step(shared, w, &conn);
     w.conn = Some(conn);
-    reset
+    outcome
 }
 
 fn truncate_on(shared: &Shared, w: &mut Watcher, conn: &Connection) -> bool {
