@@ -217,12 +217,17 @@ fn the_wal_stays_bounded_under_always_overlapping_readers() {
     assert!(sqlite.reads > 10 && pool.reads > 10 && pool.commits > 1000, "{sqlite:?} {pool:?}");
     // SQLite's PASSIVE autocheckpoint never resets a WAL whose readers overlap.
     assert!(sqlite.peak_bytes > 2 * HIGH_WATER, "the sqlite run's WAL grew to only {}", sqlite.peak_bytes);
-    // The pool's WAL stays under the high-water mark plus one checkpoint's
-    // worth: the quarter writers may add while the open reads end, plus what
-    // they add during the last PASSIVE step and between two looks (seen:
-    // 6.6–8.4 MB over 4 MiB in debug builds on 2 busy cores, ~40 MB/s of WAL).
-    let bound = HIGH_WATER * 5 / 2;
-    assert!(pool.peak_bytes <= bound, "pool WAL peaked at {} (high water {HIGH_WATER})", pool.peak_bytes);
+    // The pool's WAL stays under the high-water mark plus what the writers
+    // append while the longest open read (200 ms) ends before the TRUNCATE,
+    // plus the last PASSIVE step and the gap between two looks (100 ms):
+    // their rate, not a fixed size, since a release build writes about twice
+    // as fast as a debug one (seen: 10.5–12.2 MB at 33 MB/s of WAL in release
+    // builds, which a fixed 10 MB bound failed; 6.6–8.4 MB over 4 MiB in
+    // debug builds). Never below 2.5× the high-water mark.
+    let frames_per_sec = pool.commits as f64 / 3.0;
+    let appended = (frames_per_sec * (4096.0 + 24.0) * 0.3) as u64;
+    let bound = (HIGH_WATER * 5 / 2).max(HIGH_WATER + appended);
+    assert!(pool.peak_bytes <= bound, "pool WAL peaked at {} (high water {HIGH_WATER}, bound {bound})", pool.peak_bytes);
     assert!(pool.stats.wal_peak_bytes <= pool.peak_bytes + (1 << 20), "{:?}", pool.stats);
     assert!(pool.stats.checkpoints_truncate >= 1 && pool.stats.backpressure_waits >= 1, "{:?}", pool.stats);
 }
