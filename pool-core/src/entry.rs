@@ -50,6 +50,9 @@ pub(crate) struct EntryState {
     /// With fair tenants: counts this connection against the tenant it is
     /// handed to, until it comes back (`fair.rs`).
     pub reservation: Option<crate::fair::Reservation>,
+    /// The tag of the thread that freed it last: that thread's next lease
+    /// prefers it (`slots.rs`).
+    pub last_thread: usize,
 }
 
 impl PoolEntry {
@@ -78,6 +81,7 @@ impl PoolEntry {
             wal_hooked: false,
             clock: std::sync::OnceLock::new(),
             reservation: None,
+            last_thread: 0,
         })))
     }
 

@@ -227,7 +227,11 @@ fn the_wal_stays_bounded_under_always_overlapping_readers() {
     let frames_per_sec = pool.commits as f64 / 3.0;
     let appended = (frames_per_sec * (4096.0 + 24.0) * 0.3) as u64;
     let bound = (HIGH_WATER * 5 / 2).max(HIGH_WATER + appended);
-    assert!(pool.peak_bytes <= bound, "pool WAL peaked at {} (high water {HIGH_WATER}, bound {bound})", pool.peak_bytes);
+    assert!(
+        pool.peak_bytes <= bound,
+        "pool WAL peaked at {} (high water {HIGH_WATER}, bound {bound})",
+        pool.peak_bytes
+    );
     assert!(pool.stats.wal_peak_bytes <= pool.peak_bytes + (1 << 20), "{:?}", pool.stats);
     assert!(pool.stats.checkpoints_truncate >= 1 && pool.stats.backpressure_waits >= 1, "{:?}", pool.stats);
 }
