@@ -68,6 +68,10 @@ pub(crate) struct Waiter<T> {
     /// When it queued (the deadline minus the timeout): how long it has
     /// waited decides whether the queue starves.
     pub since: Instant,
+    /// At a write gate: how long past `since` it waits before it is
+    /// starving (the gate's starvation bound, stretched when hand-offs are
+    /// dear: `gate.rs`). Zero in the pool's queue, which uses its bound.
+    pub patience: Duration,
     cv: Condvar,
     pub deadline: Instant,
     /// The timeout the deadline was computed from (for error messages).
@@ -91,16 +95,24 @@ impl<T> Waiter<T> {
 
     /// A waiter of pool `owner`.
     pub fn owned_by(deadline: &mut crate::clock::Deadline, blocking: bool, owner: usize) -> Arc<Self> {
-        Self::at_gate(deadline, blocking, owner, Entrant::Other)
+        Self::at_gate(deadline, blocking, owner, Entrant::Other, Duration::ZERO)
     }
 
-    /// A write-gate waiter of pool `owner` (see [`Waiter::entrant`]).
-    pub fn at_gate(deadline: &mut crate::clock::Deadline, blocking: bool, owner: usize, entrant: Entrant) -> Arc<Self> {
+    /// A write-gate waiter of pool `owner` (see [`Waiter::entrant`] and
+    /// [`Waiter::patience`]).
+    pub fn at_gate(
+        deadline: &mut crate::clock::Deadline,
+        blocking: bool,
+        owner: usize,
+        entrant: Entrant,
+        patience: Duration,
+    ) -> Arc<Self> {
         let at = deadline.at();
         Arc::new(Waiter {
             slot: Mutex::new(Slot { outcome: None, waker: None, abandoned: false, nudged: false }),
             granted: AtomicBool::new(false),
             since: at.checked_sub(deadline.timeout).unwrap_or(at),
+            patience,
             cv: Condvar::new(),
             deadline: at,
             timeout: deadline.timeout,
