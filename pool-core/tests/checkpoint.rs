@@ -66,7 +66,10 @@ fn passive_checkpoints_run_off_the_request_path() {
     });
     let status = db.pool.wal_status();
     assert!(status.enabled && status.mode == CheckpointMode::Pool, "{status:?}");
-    assert!(status.backfilled > 0, "{status:?}");
+    // Not at once: a commit after a checkpoint restarts the WAL, which
+    // counts nothing copied back until the next checkpoint (seen in a fresh
+    // clone: frames 90, backfilled 0, right after the inserts).
+    eventually("wal_status reports frames copied back", || db.pool.wal_status().backfilled > 0);
     let metrics = db.pool.metrics_text();
     assert!(metrics.contains("litepool_checkpoint_total{pool=\"litepool\",mode=\"passive\"}"), "{metrics}");
     assert!(metrics.contains("litepool_wal_bytes{pool=\"litepool\"}"), "{metrics}");
