@@ -82,7 +82,7 @@ impl Shared {
         want: Want<'_>,
         start: clock::Instant,
     ) -> Result<Option<PoolEntry>> {
-        let mut look = w.since + self.config.starvation_bound;
+        let mut look = w.since + w.patience;
         loop {
             let nudged = match w.wait_until(look) {
                 Woken::Granted(outcome) => return outcome.map(Some),
@@ -221,7 +221,7 @@ impl Shared {
             let state = State { active: total - idle, idle, total, max, min, waiting };
             self.admit(waiting, max, deadline, state)?;
         }
-        let waiter = Waiter::new(deadline, blocking);
+        let waiter = Waiter::new(deadline, blocking, self.config.starvation_bound);
         int.enqueue(Arc::clone(&waiter), tenant);
         let kick = int.request_creations();
         self.parking.want_back();

@@ -98,9 +98,9 @@ pub struct PoolConfig {
     /// throughput −22 % and −38 % with 8 and 16 threads on 4 connections,
     /// 2 cores). At the write gate it is the least: a writer queued there
     /// waits up to 10 bounds when hand-offs to sleeping writers are dear,
-    /// so that they keep the gate idle at most 5 % of the time (`gate.rs`;
-    /// 8 writers on a 2-core VM: p99 wait about 5 ms, throughput up from
-    /// 0.75× to 1.0× one connection behind a mutex).
+    /// so that they keep the gate idle at most 5 % of the time
+    /// (`patience.rs`; 8 writers on a 2-core VM: p99 wait about 5 ms,
+    /// throughput up from 0.75× to 1.0× one connection behind a mutex).
     pub starvation_bound: Duration,
     /// One-shot writes (`Pool::call`/`call_with` of plain `INSERT`,
     /// `UPDATE`, `DELETE` and `REPLACE` statements) queued behind the write

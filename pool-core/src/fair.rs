@@ -313,7 +313,7 @@ mod tests {
     use std::time::Duration;
 
     fn waiter() -> W {
-        Waiter::new(&mut Deadline::after(Duration::from_secs(10)), true)
+        Waiter::new(&mut Deadline::after(Duration::from_secs(10)), true, Duration::from_millis(1))
     }
 
     fn lanes_only(limit: u32) -> Waiters {

@@ -28,14 +28,14 @@
 //! (its readers would wait on the writers).
 //!
 //! **Patience.** Barging and the starvation bound work here as in the
-//! pool's queue (`slots.rs`), except that a queued writer's patience is the
-//! bound stretched by what hand-offs cost ([`GateState::patience`]): the
-//! gate is the one thing every writer waits for, and a hand-off leaves it
-//! idle until the sleeping writer runs.
+//! pool's queue (`slots.rs`), but a queued writer's patience is the bound
+//! stretched by what hand-offs cost (`patience.rs`): the gate is the one
+//! thing every writer waits for, and a hand-off leaves it idle until the
+//! sleeping writer runs.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::clock::Deadline;
 
@@ -44,6 +44,7 @@ use parking_lot::Mutex;
 use crate::config::Fairness;
 use crate::entry::PoolEntry;
 use crate::error::{Error, Result};
+use crate::patience::Handoffs;
 use crate::shared::Shared;
 use crate::waiter::{WaitQueue, Waiter, Woken, LAZY_AFTER};
 
@@ -53,7 +54,7 @@ struct GateState {
     waiters: WaitQueue<Pass>,
     /// Holders waiting for a connection right now.
     starving: u32,
-    /// The first waiter waited past the starvation bound: hand off, no barging.
+    /// The first waiter waited past its patience: hand off, no barging.
     queue_starving: bool,
     /// The fairness of the pools using the gate (the last to enter sets it).
     fairness: Fairness,
@@ -63,47 +64,12 @@ struct GateState {
     /// Nudges in a row whose waiter found the gate taken again (see
     /// [`LAZY_AFTER`]).
     fruitless: u8,
-    /// When the last hand-off to a blocking waiter was made, until that
-    /// waiter measured how long it took to run ([`GateState::handoff_cost`]).
-    handed_at: Option<Instant>,
-    /// What a hand-off to a sleeping writer costs the gate (it is idle until
-    /// the writer runs), a moving average: see [`GateState::patience`].
-    handoff_cost: Duration,
+    /// What a hand-off to a sleeping writer costs (the gate is idle until it
+    /// runs): a queued writer's patience grows with it (`patience.rs`).
+    handoffs: Handoffs,
 }
 
-/// A queued writer's patience is stretched so that hand-offs keep the gate
-/// idle at most 1/`HANDOFF_SHARE` of the time (see [`GateState::patience`]).
-const HANDOFF_SHARE: u32 = 20;
-
-/// The most a writer's patience is stretched to, in starvation bounds.
-const PATIENCE_MAX: u32 = 10;
-
 impl GateState {
-    /// How long a writer queued behind `ahead` others waits before it is
-    /// starving (handed the gate, no more barging past it): at least the
-    /// starvation bound, more when hand-offs are dear.
-    ///
-    /// Each starving writer costs the gate one hand-off, and a hand-off to
-    /// a sleeping thread leaves the gate idle until that thread runs: 25–45 µs
-    /// measured on a 2-core VM, where 8 writers with a 1 ms bound made 6,000
-    /// hand-offs a second and left the gate idle a fifth of the time (0.75x
-    /// the throughput of one connection behind a mutex). With `n` writers
-    /// queued, patience `20 · n · cost` keeps that share under 5 %; where a
-    /// wake-up is cheap it stays the bound. At most 10 bounds.
-    fn patience(&self, ahead: usize) -> Duration {
-        let queued = u32::try_from(ahead + 1).unwrap_or(u32::MAX);
-        let stretched = self.handoff_cost.saturating_mul(HANDOFF_SHARE.saturating_mul(queued));
-        stretched.clamp(self.bound, self.bound.saturating_mul(PATIENCE_MAX))
-    }
-
-    /// A blocking writer handed the gate runs now: how long that took.
-    fn handed_over(&mut self) {
-        if let Some(at) = self.handed_at.take() {
-            // A moving average over about 8 hand-offs.
-            self.handoff_cost = (self.handoff_cost * 7 + at.elapsed()) / 8;
-        }
-    }
-
     /// The spare, for an entrant of pool `owner` that needs a connection.
     fn claim(&mut self, owner: usize, entrant: Entrant) -> Option<Spare> {
         if entrant == Entrant::Writer && self.spare.as_ref().is_some_and(|s| s.owner == owner) {
@@ -313,7 +279,7 @@ impl WriteGate {
         if entrant == Entrant::Holding && st.starving > 0 {
             return Ok(GateEntry::Bypassed);
         }
-        let patience = st.patience(st.waiters.len());
+        let patience = st.handoffs.patience(st.bound, st.waiters.len());
         let waiter = Waiter::at_gate(deadline, blocking, owner.id, entrant, patience);
         st.waiters.push(Arc::clone(&waiter));
         Ok(GateEntry::Queued(waiter))
@@ -382,9 +348,6 @@ impl WriteGate {
             if st.waiters.is_empty() {
                 st.queue_starving = false;
             }
-            if next.blocking {
-                st.handed_at = Some(Instant::now());
-            }
             let gift = st.claim(next.owner, next.entrant);
             let orphan = st.orphan();
             drop(st);
@@ -420,7 +383,9 @@ impl WriteGate {
         loop {
             let nudged = match waiter.wait_until(look) {
                 Woken::Granted(outcome) => {
-                    self.state.lock().handed_over();
+                    if let Some(took) = waiter.handed_over() {
+                        self.state.lock().handoffs.observe(took);
+                    }
                     return outcome.map(Some);
                 }
                 Woken::Nudged => true,
@@ -587,19 +552,6 @@ mod tests {
     }
 
     #[test]
-    fn a_writer_waits_longer_before_starving_when_hand_offs_are_dear() {
-        let mut st = GateState { bound: Duration::from_millis(1), ..GateState::default() };
-        assert_eq!(st.patience(6), Duration::from_millis(1), "no hand-off measured yet: the bound");
-        st.handoff_cost = Duration::from_micros(5);
-        assert_eq!(st.patience(6), Duration::from_millis(1), "cheap hand-offs: the bound");
-        st.handoff_cost = Duration::from_micros(40);
-        assert_eq!(st.patience(0), Duration::from_millis(1), "alone in the queue: 800 µs, the bound");
-        assert_eq!(st.patience(1), Duration::from_micros(1600));
-        assert_eq!(st.patience(6), Duration::from_micros(5600), "7 writers queued: 20 · 7 · 40 µs");
-        assert_eq!(st.patience(40), Duration::from_millis(10), "at most 10 bounds");
-    }
-
-    #[test]
     fn a_hand_off_to_a_sleeping_writer_is_measured_and_stretches_the_next_writers_patience() {
         let bound = Duration::from_millis(2);
         let (gate, permit, waiter) = held_with_a_waiter(bound);
@@ -613,10 +565,9 @@ mod tests {
         assert_eq!(waiter.patience, bound);
         drop(permit);
         assert!(waiting.join().expect("waiter").expect("not closed"), "handed the gate");
-        let cost = gate.state.lock().handoff_cost;
-        assert!(cost > Duration::ZERO, "the hand-off's cost was measured");
+        assert!(gate.state.lock().handoffs.cost() > Duration::ZERO, "the hand-off's cost was measured");
         // A pretend dear hand-off: the next writers queued wait longer.
-        gate.state.lock().handoff_cost = Duration::from_micros(200);
+        gate.state.lock().handoffs = Handoffs::costing(Duration::from_micros(200));
         let closed = AtomicBool::new(false);
         let owner = Owner { id: 1, closed: &closed, fairness: Fairness::Barging, bound };
         let mut deadline = Deadline::after(Duration::from_secs(10));

@@ -78,6 +78,7 @@ mod leak;
 mod metrics;
 mod options;
 mod parking;
+mod patience;
 mod pool;
 mod query;
 mod replica;

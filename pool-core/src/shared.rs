@@ -311,7 +311,7 @@ impl Shared {
     /// barging), or handed to the first waiter.
     pub(crate) fn put_back(&self, mut entry: PoolEntry) {
         loop {
-            let freed = self.slots.lock().free(entry, self.config.fairness, self.config.starvation_bound);
+            let freed = self.slots.lock().free(entry, self.config.fairness);
             match freed {
                 Freed::Idle => return,
                 Freed::Nudge(waiter) => {

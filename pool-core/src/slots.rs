@@ -9,11 +9,11 @@
 //! returned it, typically — no futex wake-up, no context switch), and the
 //! nudged waiter tries again (after fruitless nudges nobody is woken, and
 //! the waiter looks for itself at the bound: [`LAZY_AFTER`]). Once the
-//! first waiter has waited longer than `starvation_bound`, the queue is
-//! *starving*: freed connections are handed
-//! straight to it, first come first served, and newcomers queue, until a
-//! waiter is served within the bound again (Go's `sync.Mutex` does the
-//! same). Asynchronous waiters (futures, callbacks) are always handed their
+//! first waiter has waited longer than its patience, the
+//! `starvation_bound`, the queue is *starving*: freed connections are
+//! handed straight to it, first come first served, and newcomers queue,
+//! until a waiter is served within the bound again (Go's `sync.Mutex` does
+//! the same). Asynchronous waiters (futures, callbacks) are always handed their
 //! connection: they cannot race. [`Fairness::Strict`] hands off every time.
 //!
 //! **Lanes.** Idle connections are taken by the `query_only` state the
@@ -24,7 +24,6 @@
 //! the stack, the one its own thread freed last ([`AFFINITY_SCAN`]).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rusqlite::Connection;
 
@@ -83,7 +82,7 @@ pub(crate) struct Slots {
     pending: u32,
     /// FIFO, or fair across tenants (`fair.rs`).
     waiters: Waiters,
-    /// The first waiter waited past the starvation bound: hand off, no barging.
+    /// The first waiter waited past its patience: hand off, no barging.
     starving: bool,
     pub closed: bool,
     pub last_error: Option<String>,
@@ -259,7 +258,7 @@ impl Slots {
 
     /// Books a connection that came free (see [`Freed`]).
     #[inline]
-    pub fn free(&mut self, mut entry: PoolEntry, fairness: Fairness, bound: Duration) -> Freed {
+    pub fn free(&mut self, mut entry: PoolEntry, fairness: Fairness) -> Freed {
         if self.closed {
             self.total -= 1;
             return Freed::Close(entry);
@@ -275,8 +274,7 @@ impl Slots {
             self.idle.push(entry);
             return Freed::Idle;
         };
-        let waited = head.since.elapsed();
-        self.starving = waited > bound;
+        self.starving = head.since.elapsed() > head.patience;
         if fairness == Fairness::Strict || !head.blocking || self.starving {
             let head = self.waiters.pop_granting(&mut entry).expect("front exists");
             if self.waiters.is_empty() {
@@ -417,6 +415,7 @@ impl Slots {
 mod tests {
     use super::*;
     use crate::clock::Deadline;
+    use std::time::Duration;
 
     fn entry(id: u64) -> PoolEntry {
         PoolEntry::new(Connection::open_in_memory().expect("open"), id, None, 0).expect("entry")
@@ -427,41 +426,41 @@ mod tests {
         let (want, bound) = (Want { query_only: false, tenant: None }, Duration::from_secs(5));
         let mut slots = Slots::new(entry(1), None, 1, 0, false, 0);
         let mut held = slots.take(want, Fairness::Barging).expect("idle");
-        let waiter = Waiter::new(&mut Deadline::after(Duration::from_secs(10)), true);
+        let waiter = Waiter::new(&mut Deadline::after(Duration::from_secs(10)), true, bound);
         slots.enqueue(Arc::clone(&waiter), None);
         for _ in 0..LAZY_AFTER {
-            assert!(matches!(slots.free(held, Fairness::Barging, bound), Freed::Nudge(_)));
+            assert!(matches!(slots.free(held, Fairness::Barging), Freed::Nudge(_)));
             // A running thread took it back before the nudged waiter looked.
             held = slots.take(want, Fairness::Barging).expect("barging");
             assert!(slots.take_for(&waiter, want).is_none());
             slots.nudge_outcome(false);
         }
-        assert!(matches!(slots.free(held, Fairness::Barging, bound), Freed::Idle), "lazy: nobody nudged");
+        assert!(matches!(slots.free(held, Fairness::Barging), Freed::Idle), "lazy: nobody nudged");
         let found = slots.take_for(&waiter, want).expect("its look finds the idle connection");
         slots.nudge_outcome(true);
         assert_eq!(slots.counts(), (0, 1, 0), "served and out of the queue");
         slots.enqueue(Arc::clone(&waiter), None);
-        assert!(matches!(slots.free(found, Fairness::Barging, bound), Freed::Nudge(_)), "nudging resumed");
+        assert!(matches!(slots.free(found, Fairness::Barging), Freed::Nudge(_)), "nudging resumed");
     }
 
     #[test]
     fn a_thread_takes_back_the_connection_it_freed_though_another_was_freed_after_it() {
-        let (want, bound) = (Want { query_only: false, tenant: None }, Duration::from_secs(1));
+        let want = Want { query_only: false, tenant: None };
         let mut slots = Slots::new(entry(1), None, 2, 0, false, 0);
         slots.total += 1;
         let mine = slots.take(want, Fairness::Barging).expect("idle");
-        assert!(matches!(slots.free(mine, Fairness::Barging, bound), Freed::Idle));
+        assert!(matches!(slots.free(mine, Fairness::Barging), Freed::Idle));
         std::thread::scope(|s| {
-            s.spawn(|| assert!(matches!(slots.free(entry(2), Fairness::Barging, bound), Freed::Idle)));
+            s.spawn(|| assert!(matches!(slots.free(entry(2), Fairness::Barging), Freed::Idle)));
         });
         assert_eq!(slots.take(want, Fairness::Barging).expect("idle").id, 1, "its own, not the top one");
         assert_eq!(slots.take(want, Fairness::Barging).expect("idle").id, 2);
         // The lane's query_only state still comes first.
         let mut ro = entry(3);
         ro.query_only = true;
-        assert!(matches!(slots.free(ro, Fairness::Barging, bound), Freed::Idle));
+        assert!(matches!(slots.free(ro, Fairness::Barging), Freed::Idle));
         std::thread::scope(|s| {
-            s.spawn(|| assert!(matches!(slots.free(entry(4), Fairness::Barging, bound), Freed::Idle)));
+            s.spawn(|| assert!(matches!(slots.free(entry(4), Fairness::Barging), Freed::Idle)));
         });
         assert_eq!(slots.take(want, Fairness::Barging).expect("idle").id, 4, "a writable one for a writable lease");
     }

@@ -22,6 +22,9 @@ use crate::gate::Entrant;
 
 struct Slot<T> {
     outcome: Option<Result<T, Error>>,
+    /// When a blocking waiter was granted its outcome (what the hand-off
+    /// cost is measured from: [`Waiter::handed_over`]).
+    granted_at: Option<Instant>,
     waker: Option<Waker>,
     abandoned: bool,
     nudged: bool,
@@ -53,10 +56,11 @@ const SPINS_BEFORE_PARKING: u32 = 64;
 /// a context switch for nothing. Measured on 2 cores: 8 writers paid half
 /// a context switch a commit, and 8 threads leasing 4 connections lost a
 /// quarter of their throughput. The head waiter then looks for itself
-/// once the starvation bound has passed: it takes what is free (nudging
-/// resumes), or is handed it as starving. So nobody waits longer than the
-/// bound for something free; the price is that after a busy spell the
-/// first waiter of the next one may wait up to the bound once.
+/// once its patience (the starvation bound; at the write gate maybe more:
+/// `patience.rs`) ran out: it takes what is free (nudging resumes), or is
+/// handed it as starving. So nobody waits longer than its patience for
+/// something free; the price is that after a busy spell the first waiter
+/// of the next one may wait that long once.
 pub(crate) const LAZY_AFTER: u8 = 2;
 
 /// A caller waiting for a `T` until its deadline.
@@ -68,9 +72,9 @@ pub(crate) struct Waiter<T> {
     /// When it queued (the deadline minus the timeout): how long it has
     /// waited decides whether the queue starves.
     pub since: Instant,
-    /// At a write gate: how long past `since` it waits before it is
-    /// starving (the gate's starvation bound, stretched when hand-offs are
-    /// dear: `gate.rs`). Zero in the pool's queue, which uses its bound.
+    /// How long past `since` it lets running threads go first before it is
+    /// starving: the starvation bound in the pool's queue, stretched at the
+    /// write gate when hand-offs are dear (`patience.rs`).
     pub patience: Duration,
     cv: Condvar,
     pub deadline: Instant,
@@ -89,13 +93,9 @@ pub(crate) struct Waiter<T> {
 }
 
 impl<T> Waiter<T> {
-    pub fn new(deadline: &mut crate::clock::Deadline, blocking: bool) -> Arc<Self> {
-        Self::owned_by(deadline, blocking, 0)
-    }
-
-    /// A waiter of pool `owner`.
-    pub fn owned_by(deadline: &mut crate::clock::Deadline, blocking: bool, owner: usize) -> Arc<Self> {
-        Self::at_gate(deadline, blocking, owner, Entrant::Other, Duration::ZERO)
+    /// A waiter in a pool's queue, with `patience` (see `patience.rs`).
+    pub fn new(deadline: &mut crate::clock::Deadline, blocking: bool, patience: Duration) -> Arc<Self> {
+        Self::at_gate(deadline, blocking, 0, Entrant::Other, patience)
     }
 
     /// A write-gate waiter of pool `owner` (see [`Waiter::entrant`] and
@@ -109,7 +109,7 @@ impl<T> Waiter<T> {
     ) -> Arc<Self> {
         let at = deadline.at();
         Arc::new(Waiter {
-            slot: Mutex::new(Slot { outcome: None, waker: None, abandoned: false, nudged: false }),
+            slot: Mutex::new(Slot { outcome: None, granted_at: None, waker: None, abandoned: false, nudged: false }),
             granted: AtomicBool::new(false),
             since: at.checked_sub(deadline.timeout).unwrap_or(at),
             patience,
@@ -132,6 +132,9 @@ impl<T> Waiter<T> {
             return outcome.ok();
         }
         slot.outcome = Some(outcome);
+        if self.blocking {
+            slot.granted_at = Some(Instant::now());
+        }
         self.granted.store(true, Ordering::Release);
         let waker = slot.waker.take();
         drop(slot);
@@ -185,6 +188,12 @@ impl<T> Waiter<T> {
                 };
             }
         }
+    }
+
+    /// How long after its grant a blocking waiter that was handed what it
+    /// waited for got to run (call once it has it; `None` the second time).
+    pub fn handed_over(&self) -> Option<Duration> {
+        self.slot.lock().granted_at.take().map(|at| at.elapsed())
     }
 
     /// Blocks until granted: used once the waiter is known to be out of the
@@ -318,7 +327,7 @@ mod tests {
     use crate::clock::Deadline;
 
     fn waiter(ms: u64, blocking: bool) -> Arc<Waiter<u32>> {
-        Waiter::new(&mut Deadline::after(Duration::from_millis(ms)), blocking)
+        Waiter::new(&mut Deadline::after(Duration::from_millis(ms)), blocking, Duration::ZERO)
     }
 
     #[test]
