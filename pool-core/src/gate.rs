@@ -492,17 +492,25 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// A blocking writer of pool 1 enters barging `gate` with `bound`.
+    fn enter(gate: &Arc<WriteGate>, bound: Duration) -> GateEntry {
+        let closed = AtomicBool::new(false);
+        let owner = Owner { id: 1, closed: &closed, fairness: Fairness::Barging, bound };
+        gate.enter(&mut Deadline::after(Duration::from_secs(10)), true, owner, Entrant::Writer).expect("open")
+    }
+
     /// A barging gate with `bound`, held, and a writer queued at it.
     fn held_with_a_waiter(bound: Duration) -> (Arc<WriteGate>, GatePermit, Arc<Waiter<Pass>>) {
         let gate = Arc::new(WriteGate::default());
-        let closed = AtomicBool::new(false);
-        let enter = || {
-            let owner = Owner { id: 1, closed: &closed, fairness: Fairness::Barging, bound };
-            gate.enter(&mut Deadline::after(Duration::from_secs(10)), true, owner, Entrant::Writer).expect("open")
-        };
-        let GateEntry::Entered(permit) = enter() else { panic!("the gate was free") };
-        let GateEntry::Queued(waiter) = enter() else { panic!("the gate was held") };
+        let GateEntry::Entered(permit) = enter(&gate, bound) else { panic!("the gate was free") };
+        let GateEntry::Queued(waiter) = enter(&gate, bound) else { panic!("the gate was held") };
         (gate, permit, waiter)
+    }
+
+    /// A thread waiting for `waiter`'s turn; joined, it says whether it got it.
+    fn waiting(gate: &Arc<WriteGate>, waiter: &Arc<Waiter<Pass>>) -> std::thread::JoinHandle<Result<bool>> {
+        let (gate, waiter) = (Arc::clone(gate), Arc::clone(waiter));
+        std::thread::spawn(move || gate.wait(&waiter).map(|pass| matches!(pass, Some(Pass::Turn(_)))))
     }
 
     #[test]
@@ -529,10 +537,7 @@ mod tests {
     fn nudges_that_find_the_gate_taken_again_make_the_holder_lazy() {
         let bound = Duration::from_millis(300);
         let (gate, permit, waiter) = held_with_a_waiter(bound);
-        let waiting = {
-            let (gate, waiter) = (Arc::clone(&gate), Arc::clone(&waiter));
-            std::thread::spawn(move || gate.wait(&waiter).map(|pass| matches!(pass, Some(Pass::Turn(_)))))
-        };
+        let waiting = waiting(&gate, &waiter);
         for round in 1..=LAZY_AFTER {
             // A nudge while the gate is held (a barging holder came back first).
             let deadline = Instant::now() + Duration::from_secs(5);
@@ -555,10 +560,7 @@ mod tests {
     fn a_hand_off_to_a_sleeping_writer_is_measured_and_stretches_the_next_writers_patience() {
         let bound = Duration::from_millis(2);
         let (gate, permit, waiter) = held_with_a_waiter(bound);
-        let waiting = {
-            let (gate, waiter) = (Arc::clone(&gate), Arc::clone(&waiter));
-            std::thread::spawn(move || gate.wait(&waiter).map(|pass| matches!(pass, Some(Pass::Turn(_)))))
-        };
+        let waiting = waiting(&gate, &waiter);
         // Past its patience (the bound: nothing measured yet), it looked,
         // found the gate held and sleeps: starving, it is handed the gate.
         std::thread::sleep(bound * 10);
@@ -568,12 +570,7 @@ mod tests {
         assert!(gate.state.lock().handoffs.cost() > Duration::ZERO, "the hand-off's cost was measured");
         // A pretend dear hand-off: the next writers queued wait longer.
         gate.state.lock().handoffs = Handoffs::costing(Duration::from_micros(200));
-        let closed = AtomicBool::new(false);
-        let owner = Owner { id: 1, closed: &closed, fairness: Fairness::Barging, bound };
-        let mut deadline = Deadline::after(Duration::from_secs(10));
-        let GateEntry::Queued(next) = gate.enter(&mut deadline, true, owner, Entrant::Writer).expect("open") else {
-            panic!("the gate is held by the writer handed it")
-        };
+        let GateEntry::Queued(next) = enter(&gate, bound) else { panic!("the gate is held by the writer handed it") };
         assert_eq!(next.patience, Duration::from_millis(4), "alone in the queue: 20 · 1 · 200 µs");
     }
 }
