@@ -101,6 +101,8 @@ pub struct PoolConfig {
     /// so that they keep the gate idle at most 5 % of the time
     /// (`patience.rs`; 8 writers on a 2-core VM: p99 wait about 5 ms,
     /// throughput up from 0.75× to 1.0× one connection behind a mutex).
+    /// The price: when a busy spell of writers ends, the first one still
+    /// queued may wait out its patience once with the gate free.
     pub starvation_bound: Duration,
     /// One-shot writes (`Pool::call`/`call_with` of plain `INSERT`,
     /// `UPDATE`, `DELETE` and `REPLACE` statements) queued behind the write
