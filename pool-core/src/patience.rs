@@ -34,7 +34,7 @@ pub(crate) struct Handoffs {
 impl Handoffs {
     /// A waiter that was handed what it waited for ran `took` after the grant.
     pub fn observe(&mut self, took: Duration) {
-        self.cost = (self.cost * 7 + took) / 8;
+        self.cost = self.cost.saturating_mul(7).saturating_add(took) / 8;
     }
 
     /// The patience of a writer that queues behind `ahead` others, with
